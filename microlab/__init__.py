@@ -1,0 +1,46 @@
+"""microlab: micro-models for labelling video in Jupyter.
+
+A person boxes a handful of frames, a small detector is overfit to that one clip, it labels the
+rest, and an active-learning loop asks the person to check only the frames most likely wrong.
+"""
+
+from __future__ import annotations
+
+import os
+
+# On a 2-core laptop a notebook kernel shares the CPU with the browser: OpenMP spin-waiting then
+# makes a forward pass many times slower.  Must be set before torch starts its thread pool.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from microlab.boxes import Detections, box_iou, xywh_to_xyxy, xyxy_to_xywh  # noqa: E402
+from microlab.errors import (  # noqa: E402
+    AnnotationError,
+    FormatError,
+    FramesError,
+    MicrolabError,
+    ModelError,
+    StoreError,
+)
+from microlab.frames import ImageFolderFrames, VideoFrames, open_frames  # noqa: E402
+from microlab.sequences import Sequence, load_sequence  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AnnotationError",
+    "Detections",
+    "FormatError",
+    "FramesError",
+    "ImageFolderFrames",
+    "MicrolabError",
+    "ModelError",
+    "Sequence",
+    "StoreError",
+    "VideoFrames",
+    "__version__",
+    "box_iou",
+    "load_sequence",
+    "open_frames",
+    "xywh_to_xyxy",
+    "xyxy_to_xywh",
+]

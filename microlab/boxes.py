@@ -1,0 +1,173 @@
+"""Boxes: the one core data type, plus IoU, NMS and conversions.
+
+Boxes are float arrays in image pixels.  ``xyxy`` is ``(x0, y0, x1, y1)`` with ``x1 > x0``;
+``xywh`` is ``(x, y, width, height)`` with the top-left corner, as in OTB ground truth and
+jupyter-bbox-widget.  Functions say which one they take in their names.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from microlab.errors import AnnotationError
+
+
+def xywh_to_xyxy(xywh: np.ndarray | Sequence[float]) -> np.ndarray:
+    """``(x, y, w, h)`` -> ``(x0, y0, x1, y1)``; works on one box or an ``(n, 4)`` array."""
+    a = np.asarray(xywh, dtype=np.float64)
+    out = a.copy()
+    out[..., 2] = a[..., 0] + a[..., 2]
+    out[..., 3] = a[..., 1] + a[..., 3]
+    return out
+
+
+def xyxy_to_xywh(xyxy: np.ndarray | Sequence[float]) -> np.ndarray:
+    """``(x0, y0, x1, y1)`` -> ``(x, y, w, h)``; works on one box or an ``(n, 4)`` array."""
+    a = np.asarray(xyxy, dtype=np.float64)
+    out = a.copy()
+    out[..., 2] = a[..., 2] - a[..., 0]
+    out[..., 3] = a[..., 3] - a[..., 1]
+    return out
+
+
+def box_iou(a: np.ndarray | Sequence[float], b: np.ndarray | Sequence[float]) -> np.ndarray:
+    """Pairwise IoU of ``xyxy`` boxes: ``(n, 4) x (m, 4) -> (n, m)``; 1-D inputs give a scalar array.
+
+    A NaN box (an absent label) has IoU 0 with everything.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    a2 = a.reshape(-1, 4)[:, None, :]
+    b2 = b.reshape(-1, 4)[None, :, :]
+    iw = np.minimum(a2[..., 2], b2[..., 2]) - np.maximum(a2[..., 0], b2[..., 0])
+    ih = np.minimum(a2[..., 3], b2[..., 3]) - np.maximum(a2[..., 1], b2[..., 1])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    area_a = (a2[..., 2] - a2[..., 0]) * (a2[..., 3] - a2[..., 1])
+    area_b = (b2[..., 2] - b2[..., 0]) * (b2[..., 3] - b2[..., 1])
+    union = area_a + area_b - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = np.where(union > 0, inter / union, 0.0)
+    iou = np.nan_to_num(iou, nan=0.0)
+    if a.ndim == 1 and b.ndim == 1:
+        return iou[0, 0]
+    return iou
+
+
+def nms(xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.5) -> np.ndarray:
+    """Indices of the boxes kept by greedy non-maximum suppression, best score first."""
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    keep: list[int] = []
+    while order.size:
+        i = int(order[0])
+        keep.append(i)
+        if order.size == 1:
+            break
+        ious = box_iou(xyxy[i], xyxy[order[1:]]).reshape(-1)
+        order = order[1:][ious <= iou_threshold]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def validate_xyxy(
+    xyxy: Sequence[float] | np.ndarray,
+    *,
+    image_size: tuple[int, int] | None = None,
+    min_size: float = 1.0,
+    tolerance: float = 1.0,
+) -> np.ndarray:
+    """Check one human box and return it as a float array, or raise :class:`AnnotationError`.
+
+    Args:
+        xyxy: ``(x0, y0, x1, y1)`` in image pixels.
+        image_size: ``(width, height)``; the box must lie inside it (within ``tolerance`` px).
+        min_size: smallest width and height accepted, in pixels.
+        tolerance: how far outside the image a corner may be (it is then clipped).
+    """
+    try:
+        box = np.asarray(xyxy, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise AnnotationError(f"a box must be 4 numbers (x0, y0, x1, y1), but got {xyxy!r}") from exc
+    if box.shape != (4,):
+        raise AnnotationError(
+            f"a box must be 4 numbers (x0, y0, x1, y1), but got {box.size} values: {xyxy!r}"
+        )
+    if not np.all(np.isfinite(box)):
+        raise AnnotationError(f"box {tuple(box.tolist())} has NaN or infinite coordinates")
+    x0, y0, x1, y1 = box
+    if x1 - x0 < min_size or y1 - y0 < min_size:
+        raise AnnotationError(
+            f"box {tuple(round(v, 2) for v in box)} has width {x1 - x0:.2f} and height {y1 - y0:.2f}; "
+            f"both must be at least {min_size} px (is it (x, y, w, h) instead of (x0, y0, x1, y1)?)"
+        )
+    if image_size is not None:
+        width, height = image_size
+        if x0 < -tolerance or y0 < -tolerance or x1 > width + tolerance or y1 > height + tolerance:
+            raise AnnotationError(
+                f"box {tuple(round(v, 2) for v in box)} lies outside the {width}x{height} image; "
+                "draw it inside the frame (coordinates are image pixels, origin top-left)"
+            )
+        box = np.array([max(x0, 0.0), max(y0, 0.0), min(x1, width), min(y1, height)])
+    return box
+
+
+@dataclass
+class Detections:
+    """Boxes found in one frame: ``xyxy`` (n, 4), ``scores`` (n,), ``class_ids`` (n,).
+
+    Indexable by a boolean mask or an index array, like supervision's ``Detections``.
+    """
+
+    xyxy: np.ndarray
+    scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    class_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __post_init__(self) -> None:
+        self.xyxy = np.asarray(self.xyxy, dtype=np.float64).reshape(-1, 4)
+        n = len(self.xyxy)
+        self.scores = np.asarray(self.scores, dtype=np.float64).reshape(-1)
+        if self.scores.size == 0 and n:
+            self.scores = np.ones(n)
+        self.class_ids = np.asarray(self.class_ids, dtype=np.int64).reshape(-1)
+        if self.class_ids.size == 0 and n:
+            self.class_ids = np.zeros(n, dtype=np.int64)
+        if self.scores.shape != (n,) or self.class_ids.shape != (n,):
+            raise ValueError(
+                f"scores and class_ids must have shape ({n},) like xyxy, but got "
+                f"{self.scores.shape} and {self.class_ids.shape}"
+            )
+
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(np.zeros((0, 4)))
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+    def __getitem__(self, index: np.ndarray | slice | int) -> Detections:
+        if isinstance(index, (int, np.integer)):
+            index = slice(int(index), int(index) + 1)
+        return Detections(self.xyxy[index], self.scores[index], self.class_ids[index])
+
+    def best(self) -> Detections:
+        """The highest-scoring box alone (empty stays empty)."""
+        if not len(self):
+            return self
+        return self[int(np.argmax(self.scores))]
+
+    @staticmethod
+    def merge(items: Sequence[Detections]) -> Detections:
+        if not items:
+            return Detections.empty()
+        return Detections(
+            np.concatenate([d.xyxy for d in items]),
+            np.concatenate([d.scores for d in items]),
+            np.concatenate([d.class_ids for d in items]),
+        )
+
+
+def is_absent(xyxy: np.ndarray | Sequence[float]) -> bool:
+    """True for the NaN box that ground truth uses for "object absent"."""
+    return any(math.isnan(float(v)) for v in np.asarray(xyxy).reshape(-1))

@@ -1,0 +1,31 @@
+"""Exceptions raised by microlab.
+
+Every error says what was expected, what came, and how to fix the call.  They all derive
+from :class:`MicrolabError` so a notebook or widget can catch the family in one place.
+"""
+
+from __future__ import annotations
+
+
+class MicrolabError(Exception):
+    """Base class of every error microlab raises on purpose."""
+
+
+class FramesError(MicrolabError, OSError):
+    """A video file or an image folder cannot be read (missing, empty, corrupt, truncated)."""
+
+
+class AnnotationError(MicrolabError, ValueError):
+    """A box, a frame index or a label is invalid (outside the image, NaN, unknown class...)."""
+
+
+class StoreError(MicrolabError):
+    """The project file is missing, locked, from another program, or does not match its video."""
+
+
+class FormatError(MicrolabError, ValueError):
+    """A label file (ground truth, COCO, YOLO, ...) is malformed; the message names the line."""
+
+
+class ModelError(MicrolabError):
+    """A micro-model cannot be built, trained or loaded (no labels, unknown backbone, bad weights)."""

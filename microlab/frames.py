@@ -1,0 +1,238 @@
+"""Frames: lazy random access to the frames of a video file or a folder of images.
+
+``open_frames(path)`` picks the reader: a video file (anything OpenCV decodes: mp4, avi, mov,
+mkv...) or a folder of images (sorted by natural order, so ``img2.jpg`` comes before
+``img10.jpg``).  An OTB-style sequence folder (``img/`` + ``groundtruth.txt``) opens its
+``img/`` folder.  Frames come back as RGB ``uint8`` arrays of shape ``(height, width, 3)``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+from microlab.errors import FramesError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv")
+
+
+@runtime_checkable
+class FrameSource(Protocol):
+    """What every frame reader offers."""
+
+    path: Path
+    size: tuple[int, int]  # (width, height)
+    fps: float
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int) -> np.ndarray: ...
+
+
+def _natural_key(path: Path) -> list[object]:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+
+
+def _check_index(index: int, n: int, path: Path) -> int:
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"frame index must be an int, but got {type(index).__name__} {index!r}")
+    index = int(index)
+    if index < 0:
+        index += n
+    if not 0 <= index < n:
+        raise IndexError(f"frame {index} is out of range: {path.name} has frames 0..{n - 1}")
+    return index
+
+
+class ImageFolderFrames:
+    """The images of one folder, one frame each, in natural sort order."""
+
+    def __init__(self, folder: str | Path, *, fps: float = 30.0) -> None:
+        folder = Path(folder)
+        if not folder.exists():
+            raise FramesError(f"frame folder {folder} does not exist; check the path")
+        if not folder.is_dir():
+            raise FramesError(f"{folder} is not a folder of images")
+        files = sorted(
+            (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
+            key=_natural_key,
+        )
+        if not files:
+            others = sum(1 for _ in folder.iterdir())
+            raise FramesError(
+                f"frame folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)}); "
+                f"it has {others} other entries. Point at the folder that contains the frames."
+            )
+        self.path = folder
+        self.files = files
+        self.fps = float(fps)
+        first = self._read(0)
+        self.size = (int(first.shape[1]), int(first.shape[0]))
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def _read(self, index: int) -> np.ndarray:
+        path = self.files[index]
+        data = np.fromfile(path, dtype=np.uint8) if path.stat().st_size else np.zeros(0, np.uint8)
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+        if image is None:
+            raise FramesError(
+                f"frame {index} ({path}) cannot be decoded: the file is empty, truncated or not "
+                "an image. Replace or remove it."
+            )
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        index = _check_index(index, len(self), self.path)
+        image = self._read(index)
+        if (image.shape[1], image.shape[0]) != self.size:
+            raise FramesError(
+                f"frame {index} ({self.files[index].name}) is {image.shape[1]}x{image.shape[0]} "
+                f"but the first frame is {self.size[0]}x{self.size[1]}; all frames of a clip must "
+                "have one size (resize them, or open each size as its own clip)"
+            )
+        return image
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        return f"ImageFolderFrames({str(self.path)!r}, n={len(self)}, size={self.size})"
+
+
+class VideoFrames:
+    """Frames of a video file decoded by OpenCV, with cheap sequential reads and seeking.
+
+    A few recently decoded frames are cached, so the back-and-forth of review is instant.
+    """
+
+    def __init__(self, path: str | Path, *, cache_size: int = 32) -> None:
+        path = Path(path)
+        if not path.exists():
+            raise FramesError(f"video {path} does not exist; check the path")
+        if path.is_dir():
+            raise FramesError(f"{path} is a folder; use ImageFolderFrames or open_frames()")
+        if path.stat().st_size == 0:
+            raise FramesError(f"video {path} is an empty file (0 bytes); copy it again")
+        self.path = path
+        self._lock = threading.Lock()
+        self._cap = cv2.VideoCapture(str(path))
+        if not self._cap.isOpened():
+            raise FramesError(
+                f"{path} cannot be opened as a video: it is not a video file, or its codec is "
+                "not supported by OpenCV's FFmpeg. Convert it (e.g. `ffmpeg -i IN -c:v libx264 "
+                "out.mp4`) or extract the frames to a folder."
+            )
+        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
+        self._next = 0  # index of the frame the next cap.read() returns
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        ok, first = self._cap.read()
+        if not ok or first is None:
+            raise FramesError(f"video {path} opened but holds no decodable frame; is it truncated?")
+        self._next = 1
+        self.size = (int(first.shape[1]), int(first.shape[0]))
+        self._remember(0, cv2.cvtColor(first, cv2.COLOR_BGR2RGB))
+        self._n = self._count_frames()
+
+    def _count_frames(self) -> int:
+        declared = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        if declared > 1 and self._decode(declared - 1) is not None:
+            return declared
+        # The header is missing or lies (a truncated file): count what really decodes.
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        decoded = 0
+        while self._cap.grab():
+            decoded += 1
+        self._next = decoded
+        # Containers often declare a frame or two more than they hold; more than that is damage.
+        if declared > 1 and declared - decoded > max(2, declared // 100):
+            raise FramesError(
+                f"video {self.path} is truncated: its header declares {declared} frames but only "
+                f"{decoded} decode. Re-download or re-encode it, or cut it to the first {decoded} "
+                "frames (e.g. `ffmpeg -i IN -frames:v N out.mp4`)."
+            )
+        return decoded
+
+    def _remember(self, index: int, frame: np.ndarray) -> None:
+        self._cache[index] = frame
+        self._cache.move_to_end(index)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    def _decode(self, index: int) -> np.ndarray | None:
+        if index != self._next:
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        ok, frame = self._cap.read()
+        if not ok or frame is None:
+            self._next = -1  # position unknown: seek next time
+            return None
+        self._next = index + 1
+        rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        self._remember(index, rgb)
+        return rgb
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        index = _check_index(index, len(self), self.path)
+        with self._lock:
+            if index in self._cache:
+                self._cache.move_to_end(index)
+                return self._cache[index]
+            frame = self._decode(index)
+        if frame is None:
+            raise FramesError(f"frame {index} of video {self.path} cannot be decoded (corrupt data?)")
+        return frame
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        return f"VideoFrames({str(self.path)!r}, n={len(self)}, size={self.size}, fps={self.fps:g})"
+
+
+def open_frames(path: str | Path) -> ImageFolderFrames | VideoFrames:
+    """Open a video file or a folder of frames (an OTB-style sequence folder opens its ``img/``)."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FramesError(f"{path} does not exist: give a video file or a folder of frames")
+    if path.is_dir():
+        if (path / "img").is_dir():
+            return ImageFolderFrames(path / "img")
+        return ImageFolderFrames(path)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        raise FramesError(
+            f"{path} is a single image; give the folder that holds all the frames of the clip"
+        )
+    return VideoFrames(path)
+
+
+def resize_long_side(image: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
+    """Resize so the longer side is ``long_side`` px; return the image and the scale applied."""
+    h, w = image.shape[:2]
+    scale = long_side / max(h, w)
+    if abs(scale - 1.0) < 1e-6:
+        return image, 1.0
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    out = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=interp)
+    return out, scale
+
+
+def thumbnail(image: np.ndarray, max_side: int = 160) -> np.ndarray:
+    """A small copy of a frame for filmstrips and dashboards."""
+    h, w = image.shape[:2]
+    if max(h, w) <= max_side:
+        return image
+    return resize_long_side(image, max_side)[0]

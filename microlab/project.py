@@ -1,0 +1,296 @@
+"""Project: one clip, its store, and the verbs a person (or a simulated one) uses on it.
+
+>>> project = Project.open("clip.mlab", video="clip.mp4")     # creates the project file
+>>> project.draw_box(0, (10, 20, 110, 220))                   # committed before it returns
+>>> project.train(); project.predict()                        # a micro-model labels every frame
+>>> project.label(57).boxes                                   # read the labels back
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from microlab.boxes import Detections, box_iou, validate_xyxy
+from microlab.errors import AnnotationError, StoreError
+from microlab.frames import FrameSource, open_frames
+from microlab.store import ActionRecord, BoxRecord, FrameLabel, Store
+
+BoxInput = Sequence[float] | np.ndarray
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What one submitted frame cost: actions by kind, and the new box ids."""
+
+    frame: int
+    kinds: tuple[str, ...]
+    box_ids: tuple[int, ...]
+
+    @property
+    def actions(self) -> int:
+        from microlab.store import ACTION_COSTS
+
+        return sum(ACTION_COSTS[k] for k in self.kinds)
+
+
+class Project:
+    """A clip under annotation.  Open with :meth:`Project.open`."""
+
+    def __init__(self, store: Store, frames: FrameSource) -> None:
+        self.store = store
+        self.frames = frames
+        meta = store.meta
+        self.classes: list[str] = list(meta["classes"])
+        self._model_cache: dict[int, Any] = {}
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        video: str | os.PathLike[str] | None = None,
+        *,
+        classes: Sequence[str] = ("object",),
+    ) -> Project:
+        """Open a project file, creating it for ``video`` (a video file or a frame folder) if new.
+
+        Args:
+            path: the project file (by convention ``something.mlab``).
+            video: the clip; needed when the project is new or its clip has moved.
+            classes: object classes of a new project.
+        """
+        path = Path(path).expanduser()
+        if path.exists():
+            store = Store.open(path)
+            meta = store.meta
+            source = Path(video).expanduser() if video is not None else _stored_frames_path(path, meta)
+            frames = open_frames(source)
+            if len(frames) != meta["n_frames"] or list(frames.size) != list(meta["frame_size"]):
+                store.close()
+                raise StoreError(
+                    f"{source} has {len(frames)} frames of {frames.size[0]}x{frames.size[1]}, but project "
+                    f"{path} was made for {meta['n_frames']} frames of {meta['frame_size'][0]}x"
+                    f"{meta['frame_size'][1]}; open it with the clip it was made for"
+                )
+            if video is not None and str(source.resolve()) != meta["frames_path"]:
+                store.set_meta("frames_path", str(source.resolve()))
+                store.set_meta("frames_path_relative", os.path.relpath(source.resolve(), path.resolve().parent))
+            return cls(store, frames)
+        if video is None:
+            raise StoreError(
+                f"project {path} does not exist yet; pass video=PATH (a video file or a folder of frames) to create it"
+            )
+        source = Path(video).expanduser()
+        frames = open_frames(source)
+        if not classes or len(set(classes)) != len(classes):
+            raise AnnotationError(f"classes must be distinct names, e.g. ['object'], but got {list(classes)}")
+        store = Store.create(path, {
+            "frames_path": str(source.resolve()),
+            "frames_path_relative": os.path.relpath(source.resolve(), path.resolve().parent),
+            "n_frames": len(frames),
+            "frame_size": list(frames.size),
+            "fps": frames.fps,
+            "classes": list(classes),
+        })
+        return cls(store, frames)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        totals = self.store.action_totals()
+        return (
+            f"Project({str(self.store.path)!r}, frames={self.n_frames}, size={self.frame_size}, "
+            f"iteration={self.iteration}, human_frames={len(self.human_frames())}, actions={totals['actions']})"
+        )
+
+    # ------------------------------------------------------------------ clip facts
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.frames)
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """``(width, height)`` in pixels."""
+        return self.frames.size
+
+    @property
+    def iteration(self) -> int:
+        return self.store.iteration
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame ``index`` as an RGB ``uint8`` array."""
+        return self.frames[index]
+
+    def class_id(self, label: str | int) -> int:
+        if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
+            if 0 <= int(label) < len(self.classes):
+                return int(label)
+        elif label in self.classes:
+            return self.classes.index(label)
+        raise AnnotationError(f"unknown class {label!r}; this project's classes are {self.classes}")
+
+    def _box(self, xyxy: BoxInput) -> list[float]:
+        return validate_xyxy(xyxy, image_size=self.frame_size).tolist()
+
+    # ------------------------------------------------------------------ human actions
+    def draw_box(self, frame: int, xyxy: BoxInput, *, label: str | int = 0) -> int:
+        """Record a box a human drew (1 action); returns its id."""
+        op = {"kind": "draw", "xyxy": self._box(xyxy), "class_id": self.class_id(label)}
+        return self.store.apply_actions(frame, [op])[0]
+
+    def correct_box(self, box_id: int, xyxy: BoxInput, *, label: str | int | None = None) -> int:
+        """Replace a box (a model's or a human's) with a corrected one (1 action); returns the new id."""
+        old = self.store.box(box_id)
+        op = {"kind": "correct", "box_id": box_id, "xyxy": self._box(xyxy),
+              "class_id": None if label is None else self.class_id(label)}
+        return self.store.apply_actions(old.frame, [op])[0]
+
+    def delete_box(self, box_id: int) -> None:
+        """Delete a false positive or a wrong human box (1 action)."""
+        old = self.store.box(box_id)
+        self.store.apply_actions(old.frame, [{"kind": "delete", "box_id": box_id}])
+
+    def mark_absent(self, frame: int) -> None:
+        """Say the object is not in this frame (1 action)."""
+        self.store.apply_actions(frame, [{"kind": "absent"}])
+
+    def accept(self, frame: int) -> None:
+        """Accept the frame's current machine label as correct (0 actions; the frame counts as viewed)."""
+        label = self.label(frame)
+        self.store.apply_actions(frame, [{"kind": "accept", "box_ids": [b.id for b in label.boxes]}])
+
+    def skip(self, frame: int) -> None:
+        """Look at a frame and move on without a verdict (0 actions, counts as viewed)."""
+        self.store.apply_actions(frame, [{"kind": "skip"}])
+
+    def submit(self, frame: int, boxes: Iterable[BoxInput | Mapping[str, Any]]) -> SubmitResult:
+        """Record the boxes a person left on a frame, as the fewest actions that explain them.
+
+        The boxes shown (the frame's current label) are matched to the submitted ones: an
+        unchanged machine box is accepted (0), a moved or re-classed box is a correction (1), a
+        new box is a draw (1), a shown box with no match is a delete (1).  Submitting no boxes
+        where none were shown accepts a predicted "absent" (0) or marks the frame absent (1).
+        Everything is committed in one transaction before this returns.
+
+        Args:
+            frame: frame index.
+            boxes: ``xyxy`` sequences, or dicts with ``xyxy`` and optional ``label``.
+        """
+        wanted: list[tuple[list[float], int]] = []
+        for item in boxes:
+            if isinstance(item, Mapping):
+                if "xyxy" not in item:
+                    raise AnnotationError(f"a submitted box dict needs an 'xyxy' entry, but got {dict(item)!r}")
+                wanted.append((self._box(item["xyxy"]), self.class_id(item.get("label", 0))))
+            else:
+                wanted.append((self._box(item), 0))
+        label = self.label(frame)
+        shown = list(label.boxes)
+        ops = plan_submit(shown, wanted, verified=label.verified,
+                          predicted=self.store.iteration > 0 or bool(shown))
+        new_ids = self.store.apply_actions(frame, ops)
+        return SubmitResult(frame, tuple(op["kind"] for op in ops), tuple(new_ids))
+
+    # ------------------------------------------------------------------ reading
+    def label(self, frame: int) -> FrameLabel:
+        """The current label of one frame (human-verified, or the latest machine boxes)."""
+        return self.store.labels([frame])[frame]
+
+    def labels(self) -> dict[int, FrameLabel]:
+        return self.store.labels()
+
+    def human_frames(self) -> list[int]:
+        """Frames a human has verified (drawn, corrected, accepted or marked absent)."""
+        return self.store.verified_frames()
+
+    def actions(self, iteration: int | None = None) -> list[ActionRecord]:
+        return self.store.actions(iteration)
+
+    def action_totals(self) -> dict[str, int]:
+        """``{"actions": human actions so far, "frames_viewed": frames looked at}``."""
+        return self.store.action_totals()
+
+    def human_labels(self) -> dict[int, Detections]:
+        """The human-verified frames and their boxes (empty = object absent)."""
+        return {f: lab.detections() for f, lab in self.store.labels(self.human_frames()).items()}
+
+
+def plan_submit(
+    shown: Sequence[BoxRecord],
+    wanted: Sequence[tuple[list[float], int]],
+    *,
+    verified: bool,
+    predicted: bool,
+    tolerance_px: float = 0.5,
+) -> list[dict[str, Any]]:
+    """The actions that turn the shown boxes into the wanted ones (see :meth:`Project.submit`)."""
+    from scipy.optimize import linear_sum_assignment
+
+    ops: list[dict[str, Any]] = []
+    if not wanted and not shown:
+        if verified:
+            return [{"kind": "skip"}]
+        return [{"kind": "accept", "box_ids": []}] if predicted else [{"kind": "absent"}]
+    pairs: list[tuple[int, int]] = []
+    if shown and wanted:
+        iou = box_iou(np.array([b.xyxy for b in shown]), np.array([w[0] for w in wanted]))
+        same_class = np.array([[b.class_id == w[1] for w in wanted] for b in shown])
+        # Any two boxes of one class may pair (a moved box is one correction, not delete + draw);
+        # overlapping ones pair first.
+        cost = np.where(same_class, 1.0 - iou, 2.0 - iou)
+        rows, cols = linear_sum_assignment(cost)
+        pairs = [(int(r), int(c)) for r, c in zip(rows, cols)]
+    matched_shown = {r for r, _ in pairs}
+    matched_wanted = {c for _, c in pairs}
+    accepted: list[int] = []
+    for r, c in pairs:
+        box, (xyxy, cls) = shown[r], wanted[c]
+        unchanged = np.abs(np.asarray(box.xyxy) - np.asarray(xyxy)).max() <= tolerance_px and box.class_id == cls
+        if unchanged:
+            accepted.append(box.id)
+        else:
+            ops.append({"kind": "correct", "box_id": box.id, "xyxy": xyxy, "class_id": cls})
+    for r, box in enumerate(shown):
+        if r not in matched_shown:
+            ops.append({"kind": "delete", "box_id": box.id})
+    for c, (xyxy, cls) in enumerate(wanted):
+        if c not in matched_wanted:
+            ops.append({"kind": "draw", "xyxy": xyxy, "class_id": cls})
+    if accepted and not all(b.source in ("human", "imported") or b.status == "accepted"
+                            for b in shown if b.id in accepted):
+        ops.insert(0, {"kind": "accept", "box_ids": accepted})
+    if not ops:
+        ops.append({"kind": "skip"} if verified else {"kind": "accept", "box_ids": accepted})
+    return ops
+
+
+def _stored_frames_path(project_path: Path, meta: Mapping[str, Any]) -> Path:
+    """Where the clip is: the recorded absolute path, or the same place relative to the project."""
+    absolute = Path(meta["frames_path"])
+    if absolute.exists():
+        return absolute
+    relative = (project_path.resolve().parent / meta.get("frames_path_relative", "")).resolve()
+    if meta.get("frames_path_relative") and relative.exists():
+        return relative
+    raise StoreError(
+        f"the clip of project {project_path} is not at {absolute} any more; "
+        f"open it with Project.open({str(project_path)!r}, video=NEW_PATH)"
+    )
+

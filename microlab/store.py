@@ -1,0 +1,616 @@
+"""Store: one SQLite file per project, the single source of truth.
+
+Every human action is written and committed (WAL, ``synchronous=FULL``) before the method that
+records it returns, so a killed kernel loses nothing that was acknowledged.  The ``actions`` table
+is append-only (triggers refuse updates and deletes).  Model checkpoints are stored as
+safetensors bytes: opening a project file from someone else never runs code.
+
+A frame's *label* is resolved like this: once a human has touched a frame (drawn, corrected,
+deleted, accepted or marked absent) only the boxes the human made or accepted count, and a
+verified frame without such boxes means "object absent".  Otherwise the latest machine boxes
+(model, tracker or interpolation) are the label.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from microlab.boxes import Detections
+from microlab.errors import AnnotationError, StoreError
+
+SCHEMA_VERSION = 1
+APP_ID = "microlab"
+
+HUMAN_SOURCES = ("human", "imported")
+MACHINE_SOURCES = ("model", "interpolated", "tracker")
+ACTION_COSTS = {"draw": 1, "correct": 1, "delete": 1, "absent": 1, "accept": 0, "skip": 0, "import": 0}
+
+_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE frames(
+    idx INTEGER PRIMARY KEY,
+    verified INTEGER NOT NULL DEFAULT 0,
+    verified_at REAL
+);
+CREATE TABLE boxes(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    frame INTEGER NOT NULL REFERENCES frames(idx),
+    x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+    class_id INTEGER NOT NULL DEFAULT 0,
+    source TEXT NOT NULL CHECK (source IN ('human', 'imported', 'model', 'interpolated', 'tracker')),
+    model_version INTEGER,
+    score REAL,
+    status TEXT NOT NULL CHECK (status IN ('active', 'accepted', 'replaced', 'deleted')),
+    iteration INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    replaces INTEGER REFERENCES boxes(id)
+);
+CREATE INDEX boxes_by_frame ON boxes(frame, status);
+CREATE TABLE actions(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    iteration INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('draw', 'correct', 'delete', 'absent', 'accept', 'skip', 'import')),
+    frame INTEGER NOT NULL,
+    box_id INTEGER,
+    cost INTEGER NOT NULL,
+    detail TEXT
+);
+CREATE TRIGGER actions_append_only_update BEFORE UPDATE ON actions
+    BEGIN SELECT RAISE(ABORT, 'the action log is append-only'); END;
+CREATE TRIGGER actions_append_only_delete BEFORE DELETE ON actions
+    BEGIN SELECT RAISE(ABORT, 'the action log is append-only'); END;
+CREATE TABLE iterations(
+    idx INTEGER PRIMARY KEY,
+    started_at REAL NOT NULL,
+    model_versions TEXT,
+    train_s REAL,
+    predict_s REAL,
+    stats TEXT
+);
+CREATE TABLE models(
+    version INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at REAL NOT NULL,
+    iteration INTEGER NOT NULL,
+    config TEXT NOT NULL,
+    segment_start INTEGER,
+    segment_end INTEGER,
+    weights BLOB NOT NULL,
+    train_s REAL,
+    n_labels INTEGER
+);
+CREATE TABLE segments(
+    iteration INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    model_version INTEGER,
+    PRIMARY KEY (iteration, idx)
+);
+"""
+
+
+@dataclass(frozen=True)
+class BoxRecord:
+    """One stored box."""
+
+    id: int
+    frame: int
+    xyxy: tuple[float, float, float, float]
+    class_id: int
+    source: str
+    model_version: int | None
+    score: float | None
+    status: str
+    iteration: int
+
+
+@dataclass(frozen=True)
+class FrameLabel:
+    """The resolved label of one frame (see the module docstring)."""
+
+    frame: int
+    verified: bool
+    boxes: tuple[BoxRecord, ...]
+
+    @property
+    def absent(self) -> bool:
+        """True when the label says "no object here" (verified, or predicted, with no box)."""
+        return not self.boxes
+
+    def detections(self) -> Detections:
+        if not self.boxes:
+            return Detections.empty()
+        return Detections(
+            np.array([b.xyxy for b in self.boxes]),
+            np.array([1.0 if b.score is None else b.score for b in self.boxes]),
+            np.array([b.class_id for b in self.boxes]),
+        )
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    """One entry of the append-only action log."""
+
+    id: int
+    ts: float
+    iteration: int
+    kind: str
+    frame: int
+    box_id: int | None
+    cost: int
+    detail: dict[str, Any] | None
+
+
+def _box_from_row(row: sqlite3.Row) -> BoxRecord:
+    return BoxRecord(
+        id=row["id"],
+        frame=row["frame"],
+        xyxy=(row["x0"], row["y0"], row["x1"], row["y1"]),
+        class_id=row["class_id"],
+        source=row["source"],
+        model_version=row["model_version"],
+        score=row["score"],
+        status=row["status"],
+        iteration=row["iteration"],
+    )
+
+
+class Store:
+    """The project database.  Use :meth:`create` or :meth:`open`; close with :meth:`close`."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = connection
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ opening
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA busy_timeout = 30000")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute("PRAGMA foreign_keys = ON")
+        return db
+
+    @classmethod
+    def create(cls, path: str | Path, meta: Mapping[str, Any]) -> Store:
+        """Create a new project file at ``path`` (it must not exist) with the given metadata."""
+        path = Path(path)
+        if path.exists():
+            raise StoreError(f"{path} already exists; open it with Store.open() instead")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Built under a temporary name and renamed, so a crash never leaves half a project.
+        tmp = path.with_name(path.name + ".creating")
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            leftover.unlink(missing_ok=True)
+        db = cls._connect(tmp)
+        try:
+            db.executescript(_SCHEMA)
+            db.execute("BEGIN IMMEDIATE")
+            rows = {"app": APP_ID, "schema_version": SCHEMA_VERSION, "created_at": time.time(), **meta}
+            db.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?)",
+                [(k, json.dumps(v)) for k, v in rows.items()],
+            )
+            n_frames = int(meta["n_frames"])
+            db.executemany("INSERT INTO frames(idx) VALUES (?)", [(i,) for i in range(n_frames)])
+            db.execute("INSERT INTO iterations(idx, started_at) VALUES (0, ?)", (time.time(),))
+            db.execute("COMMIT")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            db.close()
+        tmp.replace(path)
+        return cls.open(path)
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        """Open an existing project file; refuses files that are not microlab projects."""
+        path = Path(path)
+        if not path.is_file():
+            raise StoreError(f"project file {path} does not exist")
+        with open(path, "rb") as fh:
+            header = fh.read(16)
+        if header and header != b"SQLite format 3\x00":
+            raise StoreError(f"{path} is not a microlab project file (not an SQLite database)")
+        try:
+            db = cls._connect(path)
+            rows = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path} is not a microlab project file: {exc}") from exc
+        if json.loads(rows.get("app", "null")) != APP_ID:
+            db.close()
+            raise StoreError(f"{path} is an SQLite file but not a microlab project")
+        version = json.loads(rows["schema_version"])
+        if version > SCHEMA_VERSION:
+            db.close()
+            raise StoreError(
+                f"{path} was written by a newer microlab (schema {version}, this one reads "
+                f"{SCHEMA_VERSION}); upgrade microlab"
+            )
+        return cls(path, db)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self):
+        """One atomic, durable write: committed when the block exits, rolled back on error."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def meta(self) -> dict[str, Any]:
+        return {row["key"]: json.loads(row["value"]) for row in self._query("SELECT * FROM meta")}
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
+    @property
+    def n_frames(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM frames")[0][0])
+
+    def integrity_check(self) -> str:
+        return str(self._query("PRAGMA integrity_check")[0][0])
+
+    # ------------------------------------------------------------------ iterations
+    @property
+    def iteration(self) -> int:
+        """The current iteration: 0 while the first labels are drawn, +1 after each prediction."""
+        return int(self._query("SELECT MAX(idx) FROM iterations")[0][0])
+
+    def start_iteration(
+        self,
+        *,
+        model_versions: Sequence[int],
+        train_s: float,
+        predict_s: float,
+        stats: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Close the current iteration's review and open the next one; returns its index."""
+        with self.transaction() as db:
+            idx = int(db.execute("SELECT MAX(idx) FROM iterations").fetchone()[0]) + 1
+            db.execute(
+                "INSERT INTO iterations(idx, started_at, model_versions, train_s, predict_s, stats) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (idx, time.time(), json.dumps(list(model_versions)), train_s, predict_s,
+                 json.dumps(dict(stats or {}))),
+            )
+        return idx
+
+    def iterations(self) -> list[dict[str, Any]]:
+        rows = self._query("SELECT * FROM iterations ORDER BY idx")
+        out = []
+        for r in rows:
+            out.append({
+                "iteration": r["idx"],
+                "started_at": r["started_at"],
+                "model_versions": json.loads(r["model_versions"] or "[]"),
+                "train_s": r["train_s"],
+                "predict_s": r["predict_s"],
+                "stats": json.loads(r["stats"] or "{}"),
+            })
+        return out
+
+    # ------------------------------------------------------------------ human actions
+    def _check_frame(self, db: sqlite3.Connection, frame: int) -> int:
+        if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)):
+            raise AnnotationError(f"frame must be an int index, but got {frame!r}")
+        n = db.execute("SELECT COUNT(*) FROM frames").fetchone()[0]
+        if not 0 <= int(frame) < n:
+            raise AnnotationError(f"frame {frame} is out of range: this project has frames 0..{n - 1}")
+        return int(frame)
+
+    def _box_row(self, db: sqlite3.Connection, box_id: int) -> sqlite3.Row:
+        row = db.execute("SELECT * FROM boxes WHERE id = ?", (int(box_id),)).fetchone()
+        if row is None:
+            raise AnnotationError(f"box {box_id} does not exist in this project")
+        if row["status"] in ("replaced", "deleted"):
+            raise AnnotationError(f"box {box_id} was already {row['status']}; reload the frame")
+        return row
+
+    def _log(
+        self,
+        db: sqlite3.Connection,
+        kind: str,
+        frame: int,
+        iteration: int,
+        box_id: int | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> int:
+        cur = db.execute(
+            "INSERT INTO actions(ts, iteration, kind, frame, box_id, cost, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (time.time(), iteration, kind, frame, box_id, ACTION_COSTS[kind],
+             json.dumps(dict(detail)) if detail else None),
+        )
+        return int(cur.lastrowid)
+
+    def _verify(self, db: sqlite3.Connection, frame: int) -> None:
+        db.execute("UPDATE frames SET verified = 1, verified_at = ? WHERE idx = ?", (time.time(), frame))
+
+    def _insert_box(
+        self,
+        db: sqlite3.Connection,
+        frame: int,
+        xyxy: Sequence[float],
+        *,
+        class_id: int,
+        source: str,
+        iteration: int,
+        status: str = "active",
+        model_version: int | None = None,
+        score: float | None = None,
+        replaces: int | None = None,
+    ) -> int:
+        x0, y0, x1, y1 = (float(v) for v in xyxy)
+        cur = db.execute(
+            "INSERT INTO boxes(frame, x0, y0, x1, y1, class_id, source, model_version, score, "
+            "status, iteration, created_at, replaces) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (frame, x0, y0, x1, y1, int(class_id), source, model_version,
+             None if score is None else float(score), status, iteration, time.time(), replaces),
+        )
+        return int(cur.lastrowid)
+
+    def apply_actions(self, frame: int, operations: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Record a frame's review as one atomic transaction; returns the new box ids.
+
+        Each operation is a dict with ``kind`` in ``draw`` (``xyxy``, ``class_id``), ``correct``
+        (``box_id``, ``xyxy``, ``class_id``), ``delete`` (``box_id``), ``absent``, ``accept``
+        (``box_ids``) or ``skip``.  Boxes must already be validated by the caller.
+        """
+        new_ids: list[int] = []
+        with self.transaction() as db:
+            frame = self._check_frame(db, frame)
+            it = int(db.execute("SELECT MAX(idx) FROM iterations").fetchone()[0])
+            for op in operations:
+                kind = op["kind"]
+                if kind == "draw":
+                    box_id = self._insert_box(
+                        db, frame, op["xyxy"], class_id=op.get("class_id", 0), source="human", iteration=it
+                    )
+                    self._log(db, "draw", frame, it, box_id, {"xyxy": list(map(float, op["xyxy"]))})
+                    self._verify(db, frame)
+                    new_ids.append(box_id)
+                elif kind == "correct":
+                    old = self._box_row(db, op["box_id"])
+                    if old["frame"] != frame:
+                        raise AnnotationError(f"box {op['box_id']} belongs to frame {old['frame']}, not {frame}")
+                    db.execute("UPDATE boxes SET status = 'replaced' WHERE id = ?", (old["id"],))
+                    class_id = op.get("class_id")
+                    box_id = self._insert_box(
+                        db, frame, op["xyxy"], source="human", iteration=it, replaces=old["id"],
+                        class_id=old["class_id"] if class_id is None else class_id,
+                    )
+                    self._log(db, "correct", frame, it, box_id,
+                              {"xyxy": list(map(float, op["xyxy"])), "replaces": old["id"]})
+                    self._verify(db, frame)
+                    new_ids.append(box_id)
+                elif kind == "delete":
+                    old = self._box_row(db, op["box_id"])
+                    if old["frame"] != frame:
+                        raise AnnotationError(f"box {op['box_id']} belongs to frame {old['frame']}, not {frame}")
+                    db.execute("UPDATE boxes SET status = 'deleted' WHERE id = ?", (old["id"],))
+                    self._log(db, "delete", frame, it, old["id"])
+                    self._verify(db, frame)
+                elif kind == "absent":
+                    db.execute(
+                        "UPDATE boxes SET status = 'deleted' WHERE frame = ? AND status IN ('active', 'accepted') "
+                        "AND (source IN ('human', 'imported') OR status = 'accepted')",
+                        (frame,),
+                    )
+                    self._log(db, "absent", frame, it)
+                    self._verify(db, frame)
+                elif kind == "accept":
+                    for bid in op.get("box_ids", ()):
+                        old = self._box_row(db, bid)
+                        if old["frame"] != frame:
+                            raise AnnotationError(f"box {bid} belongs to frame {old['frame']}, not {frame}")
+                        db.execute("UPDATE boxes SET status = 'accepted' WHERE id = ?", (old["id"],))
+                    self._log(db, "accept", frame, it, None, {"box_ids": [int(b) for b in op.get("box_ids", ())]})
+                    self._verify(db, frame)
+                elif kind == "skip":
+                    self._log(db, "skip", frame, it)
+                elif kind == "import":
+                    box_id = self._insert_box(
+                        db, frame, op["xyxy"], class_id=op.get("class_id", 0), source="imported", iteration=it
+                    )
+                    self._log(db, "import", frame, it, box_id)
+                    self._verify(db, frame)
+                    new_ids.append(box_id)
+                elif kind == "import_absent":
+                    self._log(db, "import", frame, it, None, {"absent": True})
+                    self._verify(db, frame)
+                else:
+                    raise AnnotationError(
+                        f"unknown action kind {kind!r}; expected one of draw, correct, delete, absent, accept, skip"
+                    )
+        return new_ids
+
+    # ------------------------------------------------------------------ machine labels
+    def write_predictions(
+        self,
+        predictions: Mapping[int, Detections],
+        *,
+        source: str = "model",
+        model_version: int | None = None,
+    ) -> None:
+        """Replace the machine boxes of the given frames (one transaction).
+
+        Human and accepted boxes are never touched; on verified frames the new boxes are kept
+        for metrics but do not change the label.
+        """
+        if source not in MACHINE_SOURCES:
+            raise ValueError(f"source must be one of {MACHINE_SOURCES}, but got {source!r}")
+        now = time.time()
+        with self.transaction() as db:
+            it = int(db.execute("SELECT MAX(idx) FROM iterations").fetchone()[0])
+            frames = [int(f) for f in predictions]
+            db.executemany(
+                "UPDATE boxes SET status = 'replaced' WHERE frame = ? AND status = 'active' "
+                "AND source IN ('model', 'interpolated', 'tracker')",
+                [(f,) for f in frames],
+            )
+            rows = []
+            for f, det in predictions.items():
+                for box, score, cls in zip(det.xyxy, det.scores, det.class_ids):
+                    rows.append((int(f), *map(float, box), int(cls), source, model_version,
+                                 float(score), "active", it, now))
+            db.executemany(
+                "INSERT INTO boxes(frame, x0, y0, x1, y1, class_id, source, model_version, score, "
+                "status, iteration, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+
+    # ------------------------------------------------------------------ reading labels
+    def labels(self, frames: Iterable[int] | None = None) -> dict[int, FrameLabel]:
+        """The resolved label of every frame (or of the given frames)."""
+        verified = {r[0]: bool(r[1]) for r in self._query("SELECT idx, verified FROM frames")}
+        rows = self._query(
+            "SELECT * FROM boxes WHERE status IN ('active', 'accepted') ORDER BY frame, id"
+        )
+        human: dict[int, list[BoxRecord]] = {}
+        machine: dict[int, list[BoxRecord]] = {}
+        for row in rows:
+            box = _box_from_row(row)
+            if box.source in HUMAN_SOURCES or box.status == "accepted":
+                human.setdefault(box.frame, []).append(box)
+            else:
+                machine.setdefault(box.frame, []).append(box)
+        wanted = sorted(verified) if frames is None else [int(f) for f in frames]
+        out = {}
+        for f in wanted:
+            if f not in verified:
+                raise AnnotationError(f"frame {f} is out of range: this project has frames 0..{len(verified) - 1}")
+            if verified[f]:
+                out[f] = FrameLabel(f, True, tuple(human.get(f, ())))
+            else:
+                out[f] = FrameLabel(f, False, tuple(machine.get(f, ())))
+        return out
+
+    def machine_boxes(self, frame: int) -> list[BoxRecord]:
+        """The current (active) machine boxes of a frame, even on a verified frame."""
+        rows = self._query(
+            "SELECT * FROM boxes WHERE frame = ? AND status = 'active' "
+            "AND source IN ('model', 'interpolated', 'tracker') ORDER BY id",
+            (int(frame),),
+        )
+        return [_box_from_row(r) for r in rows]
+
+    def box(self, box_id: int) -> BoxRecord:
+        rows = self._query("SELECT * FROM boxes WHERE id = ?", (int(box_id),))
+        if not rows:
+            raise AnnotationError(f"box {box_id} does not exist in this project")
+        return _box_from_row(rows[0])
+
+    def verified_frames(self) -> list[int]:
+        return [r[0] for r in self._query("SELECT idx FROM frames WHERE verified = 1 ORDER BY idx")]
+
+    def actions(self, iteration: int | None = None) -> list[ActionRecord]:
+        sql, params = "SELECT * FROM actions", ()
+        if iteration is not None:
+            sql, params = sql + " WHERE iteration = ?", (int(iteration),)
+        return [
+            ActionRecord(r["id"], r["ts"], r["iteration"], r["kind"], r["frame"], r["box_id"],
+                         r["cost"], json.loads(r["detail"]) if r["detail"] else None)
+            for r in self._query(sql + " ORDER BY id", params)
+        ]
+
+    def action_totals(self, *, up_to_iteration: int | None = None) -> dict[str, int]:
+        """Human actions (cost) and frames viewed, in all or up to an iteration (inclusive)."""
+        where, params = "WHERE kind != 'import'", []
+        if up_to_iteration is not None:
+            where += " AND iteration <= ?"
+            params.append(int(up_to_iteration))
+        row = self._query(
+            f"SELECT COALESCE(SUM(cost), 0), COUNT(DISTINCT iteration || ':' || frame) FROM actions {where}",
+            params,
+        )[0]
+        return {"actions": int(row[0]), "frames_viewed": int(row[1])}
+
+    # ------------------------------------------------------------------ models and segments
+    def save_model(
+        self,
+        *,
+        config: Mapping[str, Any],
+        weights: bytes,
+        segment: tuple[int, int] | None = None,
+        train_s: float | None = None,
+        n_labels: int | None = None,
+    ) -> int:
+        with self.transaction() as db:
+            it = int(db.execute("SELECT MAX(idx) FROM iterations").fetchone()[0])
+            cur = db.execute(
+                "INSERT INTO models(created_at, iteration, config, segment_start, segment_end, weights, "
+                "train_s, n_labels) VALUES (?,?,?,?,?,?,?,?)",
+                (time.time(), it, json.dumps(dict(config)), *(segment or (None, None)),
+                 sqlite3.Binary(weights), train_s, n_labels),
+            )
+            return int(cur.lastrowid)
+
+    def load_model(self, version: int | None = None) -> tuple[int, dict[str, Any], bytes]:
+        """``(version, config, safetensors bytes)`` of a checkpoint (the latest by default)."""
+        if version is None:
+            rows = self._query("SELECT * FROM models ORDER BY version DESC LIMIT 1")
+        else:
+            rows = self._query("SELECT * FROM models WHERE version = ?", (int(version),))
+        if not rows:
+            what = "no model has been trained yet" if version is None else f"model {version} does not exist"
+            raise StoreError(f"{self.path}: {what}")
+        r = rows[0]
+        return int(r["version"]), json.loads(r["config"]), bytes(r["weights"])
+
+    def models(self) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT version, created_at, iteration, config, segment_start, segment_end, train_s, n_labels "
+            "FROM models ORDER BY version"
+        )
+        return [
+            {**dict(r), "config": json.loads(r["config"])} for r in rows
+        ]
+
+    def save_segments(self, iteration: int, segments: Sequence[tuple[int, int, int | None]]) -> None:
+        """Record the segments ``(start, end, model_version)`` used for an iteration."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM segments WHERE iteration = ?", (iteration,))
+            db.executemany(
+                "INSERT INTO segments(iteration, idx, start, end, model_version) VALUES (?,?,?,?,?)",
+                [(iteration, i, s, e, m) for i, (s, e, m) in enumerate(segments)],
+            )
+
+    def segments(self, iteration: int) -> list[tuple[int, int, int | None]]:
+        rows = self._query(
+            "SELECT start, end, model_version FROM segments WHERE iteration = ? ORDER BY idx", (iteration,)
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
