@@ -22,6 +22,8 @@ from microlab.errors import (  # noqa: E402
     StoreError,
 )
 from microlab.frames import ImageFolderFrames, VideoFrames, open_frames  # noqa: E402
+from microlab.project import Project  # noqa: E402
+from microlab.datasets import demo_clip  # noqa: E402
 from microlab.sequences import Sequence, load_sequence  # noqa: E402
 
 __version__ = "0.1.0"
@@ -34,11 +36,13 @@ __all__ = [
     "ImageFolderFrames",
     "MicrolabError",
     "ModelError",
+    "Project",
     "Sequence",
     "StoreError",
     "VideoFrames",
     "__version__",
     "box_iou",
+    "demo_clip",
     "load_sequence",
     "open_frames",
     "xywh_to_xyxy",

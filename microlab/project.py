@@ -231,6 +231,8 @@ class Project:
         """The human-verified frames and their boxes (empty = object absent)."""
         return {f: lab.detections() for f, lab in self.store.labels(self.human_frames()).items()}
 
+    # ------------------------------------------------------------------ interop (export / import)
+
 
 def plan_submit(
     shown: Sequence[BoxRecord],

@@ -1,0 +1,124 @@
+"""Built-in clips: a generated demo clip with known truth, and edited scenes cut from sequences.
+
+``demo_clip()`` needs no download: it draws a textured object moving over a textured background,
+changing scale, leaving the frame and coming back, among look-alike distractors of another
+colour.  It is written once as an OTB-style sequence folder (``img/`` + ``groundtruth.txt``) in
+a cache folder, so every tool that reads sequences reads it too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from microlab.sequences import Sequence, load_sequence, write_sequence
+
+CACHE_ENV = "MICROLAB_CACHE"
+
+
+def cache_dir() -> Path:
+    """Where generated clips are kept: ``$MICROLAB_CACHE`` or ``~/.cache/microlab``."""
+    root = os.environ.get(CACHE_ENV) or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "microlab"
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+    """A field-like textured background: smooth colour blobs, stripes and fine noise."""
+    low = rng.uniform(0, 1, (height // 16 + 2, width // 16 + 2, 3)).astype(np.float32)
+    low = cv2.resize(low, (width, height), interpolation=cv2.INTER_CUBIC)
+    base = np.array([70, 120, 80], np.float32) + (low - 0.5) * 90
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    base += 12 * np.sin(xx / 23.0 + yy / 41.0)[..., None]
+    for _ in range(25):  # scattered rocks and patches
+        cx, cy = rng.uniform(0, width), rng.uniform(0, height)
+        r = rng.uniform(3, 14)
+        colour = rng.uniform(40, 200, 3)
+        cv2.circle(base, (int(cx), int(cy)), int(r), colour.tolist(), -1, lineType=cv2.LINE_AA)
+    base += rng.normal(0, 6, base.shape).astype(np.float32)
+    return np.clip(base, 0, 255).astype(np.uint8)
+
+
+def _draw_target(canvas: np.ndarray, cx: float, cy: float, w: float, h: float, phase: float, colours) -> None:
+    """A striped, two-tone figure (body, head, stripes) whose shape stays recognisable."""
+    body, stripe, head = colours
+    x0, y0, x1, y1 = cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+    pts = np.array([[x0 + w * 0.2, y0 + h * 0.3], [x1 - w * 0.2, y0 + h * 0.3],
+                    [x1, y1], [x0, y1]], np.int32)
+    cv2.fillPoly(canvas, [pts], body, lineType=cv2.LINE_AA)
+    for k in range(3):
+        yy = int(y0 + h * (0.45 + 0.17 * k + 0.02 * math.sin(phase)))
+        cv2.line(canvas, (int(x0 + w * 0.12), yy), (int(x1 - w * 0.12), yy), stripe,
+                 max(1, int(h * 0.05)), lineType=cv2.LINE_AA)
+    cv2.ellipse(canvas, (int(cx), int(y0 + h * 0.16)), (max(1, int(w * 0.22)), max(1, int(h * 0.15))),
+                0, 0, 360, head, -1, lineType=cv2.LINE_AA)
+
+
+def generate_demo_frames(
+    n_frames: int = 240, size: tuple[int, int] = (384, 256), seed: int = 0
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Frames (RGB) and ``xyxy`` ground truth (NaN rows where the object is out of view)."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    background = _background(rng, width + 64, height + 64)
+    target_colours = ((200, 60, 40), (250, 230, 60), (230, 190, 160))
+    distractor_colours = ((60, 80, 200), (250, 250, 250), (230, 190, 160))
+    distractors = [
+        (rng.uniform(0, 1, 2), rng.uniform(0.6, 1.4), rng.uniform(0, 6.28)) for _ in range(2)
+    ]
+    frames: list[np.ndarray] = []
+    truth = np.full((n_frames, 4), np.nan)
+    for t in range(n_frames):
+        u = t / max(n_frames - 1, 1)
+        # slow camera pan over the background
+        ox, oy = int(32 + 28 * math.sin(2 * math.pi * u)), int(32 + 20 * math.cos(3 * math.pi * u))
+        canvas = background[oy : oy + height, ox : ox + width].copy()
+        for (p, s, ph) in distractors:
+            dx = width * (0.15 + 0.7 * (0.5 + 0.5 * math.sin(2 * math.pi * (u * s) + ph)))
+            dy = height * (0.2 + 0.6 * p[1])
+            _draw_target(canvas, dx, dy, 26 * s, 48 * s, t * 0.3, distractor_colours)
+        # the target: a loop that leaves the frame on the right around u = 0.55 and comes back
+        scale = 0.7 + 0.6 * (0.5 + 0.5 * math.sin(2 * math.pi * u * 1.3))
+        w, h = 30 * scale, 56 * scale
+        cx = width * (0.5 + 0.62 * math.sin(2 * math.pi * u * 1.1))
+        cy = height * (0.55 + 0.25 * math.sin(2 * math.pi * u * 2.2 + 0.7))
+        _draw_target(canvas, cx, cy, w, h, t * 0.3, target_colours)
+        x0, y0, x1, y1 = cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+        vis = (min(x1, width) - max(x0, 0)) * (min(y1, height) - max(y0, 0))
+        if vis > 0.5 * w * h and min(x1, width) > max(x0, 0) and min(y1, height) > max(y0, 0):
+            truth[t] = (max(x0, 0), max(y0, 0), min(x1, width), min(y1, height))
+        noise = rng.normal(0, 3, canvas.shape)
+        frames.append(np.clip(canvas + noise, 0, 255).astype(np.uint8))
+    return frames, truth
+
+
+def demo_clip(
+    folder: str | Path | None = None, *, n_frames: int = 240, size: tuple[int, int] = (384, 256), seed: int = 0
+) -> Sequence:
+    """The built-in demo clip as an OTB-style sequence folder (generated on first use).
+
+    Args:
+        folder: where to write it; default a cache folder keyed by the parameters.
+        n_frames: clip length.
+        size: ``(width, height)``.
+        seed: the clip is a deterministic function of its parameters.
+    """
+    params = {"generator": "demo_clip/1", "n_frames": n_frames, "size": list(size), "seed": seed}
+    key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
+    folder = Path(folder) if folder is not None else cache_dir() / f"demo-{key}"
+    meta_path = folder / "meta.json"
+    if meta_path.is_file() and json.loads(meta_path.read_text()).get("params") == params:
+        return load_sequence(folder)
+    frames, truth = generate_demo_frames(n_frames, size, seed)
+    meta = {"name": "microlab demo clip", "params": params, "n_frames": n_frames,
+            "width": size[0], "height": size[1], "n_absent": int(np.isnan(truth).any(axis=1).sum()),
+            "note": "generated by microlab.datasets.demo_clip; ground truth is exact"}
+    write_sequence(folder, frames, truth, meta=meta)
+    return load_sequence(folder)
