@@ -59,6 +59,7 @@ def box_iou(a: np.ndarray | Sequence[float], b: np.ndarray | Sequence[float]) ->
 
 def nms(xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.5) -> np.ndarray:
     """Indices of the boxes kept by greedy non-maximum suppression, best score first."""
+    xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
     order = np.argsort(-np.asarray(scores), kind="stable")
     keep: list[int] = []
     while order.size:
@@ -69,6 +70,11 @@ def nms(xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.5) -> np.
         ious = box_iou(xyxy[i], xyxy[order[1:]]).reshape(-1)
         order = order[1:][ious <= iou_threshold]
     return np.asarray(keep, dtype=np.int64)
+
+
+def _fmt_box(box: np.ndarray) -> str:
+    """A box for error messages: plain rounded floats (numpy 2 reprs read ``np.float64(3.0)``)."""
+    return str(tuple(round(v, 2) for v in np.asarray(box, dtype=np.float64).tolist()))
 
 
 def validate_xyxy(
@@ -87,29 +93,38 @@ def validate_xyxy(
         tolerance: how far outside the image a corner may be (it is then clipped).
     """
     try:
-        box = np.asarray(xyxy, dtype=np.float64).reshape(-1)
+        raw = np.asarray(xyxy)
+        box = raw.astype(np.float64).reshape(-1)
     except (TypeError, ValueError) as exc:
         raise AnnotationError(f"a box must be 4 numbers (x0, y0, x1, y1), but got {xyxy!r}") from exc
+    # numpy would read "12" as 12.0 and True as 1.0: a box of strings or bools is a caller's bug.
+    if raw.dtype.kind in "USbc":
+        raise AnnotationError(f"a box must be 4 numbers (x0, y0, x1, y1), but got {xyxy!r}")
     if box.shape != (4,):
         raise AnnotationError(
             f"a box must be 4 numbers (x0, y0, x1, y1), but got {box.size} values: {xyxy!r}"
         )
     if not np.all(np.isfinite(box)):
-        raise AnnotationError(f"box {tuple(box.tolist())} has NaN or infinite coordinates")
-    x0, y0, x1, y1 = box
+        raise AnnotationError(f"box {_fmt_box(box)} has NaN or infinite coordinates")
+    x0, y0, x1, y1 = box.tolist()
     if x1 - x0 < min_size or y1 - y0 < min_size:
         raise AnnotationError(
-            f"box {tuple(round(v, 2) for v in box)} has width {x1 - x0:.2f} and height {y1 - y0:.2f}; "
+            f"box {_fmt_box(box)} has width {x1 - x0:.2f} and height {y1 - y0:.2f}; "
             f"both must be at least {min_size} px (is it (x, y, w, h) instead of (x0, y0, x1, y1)?)"
         )
     if image_size is not None:
         width, height = image_size
-        if x0 < -tolerance or y0 < -tolerance or x1 > width + tolerance or y1 > height + tolerance:
+        clipped = np.array([max(x0, 0.0), max(y0, 0.0), min(x1, width), min(y1, height)])
+        tol = tolerance
+        outside = x0 < -tol or y0 < -tol or x1 > width + tol or y1 > height + tol
+        # Within the tolerance a box can still lose its size to clipping (x0 = width, x1 = width + 1).
+        too_small = clipped[2] - clipped[0] < min_size or clipped[3] - clipped[1] < min_size
+        if outside or too_small:
             raise AnnotationError(
-                f"box {tuple(round(v, 2) for v in box)} lies outside the {width}x{height} image; "
+                f"box {_fmt_box(box)} lies outside the {width}x{height} image; "
                 "draw it inside the frame (coordinates are image pixels, origin top-left)"
             )
-        box = np.array([max(x0, 0.0), max(y0, 0.0), min(x1, width), min(y1, height)])
+        box = clipped
     return box
 
 
@@ -134,7 +149,7 @@ class Detections:
         if self.class_ids.size == 0 and n:
             self.class_ids = np.zeros(n, dtype=np.int64)
         if self.scores.shape != (n,) or self.class_ids.shape != (n,):
-            raise ValueError(
+            raise AnnotationError(
                 f"scores and class_ids must have shape ({n},) like xyxy, but got "
                 f"{self.scores.shape} and {self.class_ids.shape}"
             )

@@ -1,0 +1,185 @@
+"""Boxes: conversions, IoU and NMS against hand-computed values; validation of human boxes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from microlab.boxes import (
+    Detections,
+    box_iou,
+    is_absent,
+    nms,
+    validate_xyxy,
+    xywh_to_xyxy,
+    xyxy_to_xywh,
+)
+from microlab.errors import AnnotationError
+
+NAN = math.nan
+
+
+@pytest.mark.parametrize(
+    ("xywh", "xyxy"),
+    [
+        ((10, 20, 30, 40), (10, 20, 40, 60)),
+        ((0, 0, 1, 1), (0, 0, 1, 1)),
+        ((-5.5, 2.25, 10, 0.5), (-5.5, 2.25, 4.5, 2.75)),
+        ((NAN, NAN, NAN, NAN), (NAN, NAN, NAN, NAN)),
+    ],
+)
+def test_xywh_xyxy_conversions(xywh: tuple, xyxy: tuple) -> None:
+    np.testing.assert_array_equal(xywh_to_xyxy(xywh), xyxy)
+    np.testing.assert_array_equal(xyxy_to_xywh(xyxy), xywh)
+
+
+def test_conversions_work_on_arrays_and_do_not_modify_the_input() -> None:
+    xywh = np.array([[10, 20, 30, 40], [0, 0, 5, 5]], dtype=np.float64)
+    before = xywh.copy()
+    xyxy = xywh_to_xyxy(xywh)
+    np.testing.assert_array_equal(xyxy, [[10, 20, 40, 60], [0, 0, 5, 5]])
+    np.testing.assert_array_equal(xywh, before)
+    np.testing.assert_array_equal(xyxy_to_xywh(xyxy), xywh)
+    assert xywh_to_xyxy([[1, 2, 3, 4]]).dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "iou"),
+    [
+        pytest.param((0, 0, 10, 10), (0, 0, 10, 10), 1.0, id="identical"),
+        pytest.param((0, 0, 10, 10), (5, 5, 15, 15), 25 / 175, id="quarter-overlap"),
+        pytest.param((0, 0, 10, 10), (0, 0, 10, 5), 0.5, id="half"),
+        pytest.param((0, 0, 10, 10), (2, 2, 4, 4), 4 / 100, id="contained"),
+        pytest.param((0, 0, 10, 10), (10, 0, 20, 10), 0.0, id="touching-edges"),
+        pytest.param((0, 0, 10, 10), (30, 30, 40, 40), 0.0, id="disjoint"),
+        pytest.param((0, 0, 4, 2), (2, 0, 6, 2), 4 / 12, id="sideways"),
+        pytest.param((0, 0, 10, 10), (NAN, NAN, NAN, NAN), 0.0, id="absent-label"),
+        pytest.param((5, 5, 5, 5), (5, 5, 5, 5), 0.0, id="zero-area"),
+    ],
+)
+def test_box_iou_hand_computed(a: tuple, b: tuple, iou: float) -> None:
+    assert box_iou(a, b) == pytest.approx(iou)
+    assert box_iou(b, a) == pytest.approx(iou)
+
+
+def test_box_iou_pairwise_shape_and_values() -> None:
+    a = np.array([[0, 0, 10, 10], [5, 5, 15, 15]])
+    b = np.array([[0, 0, 10, 10], [0, 0, 10, 5], [100, 100, 110, 110]])
+    iou = box_iou(a, b)
+    assert iou.shape == (2, 3)
+    np.testing.assert_allclose(iou, [[1.0, 0.5, 0.0], [25 / 175, 0.0, 0.0]])
+    # Boxes 5..15 and 0..10x0..5 overlap in x (5..10) but y 5..15 vs 0..5 only touches.
+    assert box_iou(np.zeros((0, 4)), b).shape == (0, 3)
+
+
+@pytest.mark.parametrize(
+    ("threshold", "kept"),
+    [
+        # D(.95) vs A: IoU 0.5 (kept at 0.5, suppressed below); A vs B: 90/110; C is far away.
+        (0.5, [3, 0, 2]),
+        (0.45, [3, 1, 2]),
+        (0.9, [3, 0, 1, 2]),
+        (0.0, [3, 2]),
+    ],
+)
+def test_nms_hand_computed(threshold: float, kept: list[int]) -> None:
+    xyxy = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [20, 20, 30, 30], [0, 0, 10, 5]], float)
+    scores = np.array([0.9, 0.8, 0.7, 0.95])
+    # Hand values the table relies on.
+    assert box_iou(xyxy[3], xyxy[0]) == pytest.approx(0.5)
+    assert box_iou(xyxy[0], xyxy[1]) == pytest.approx(90 / 110)
+    assert box_iou(xyxy[3], xyxy[1]) == pytest.approx(45 / 105)
+    assert nms(xyxy, scores, iou_threshold=threshold).tolist() == kept
+
+
+def test_nms_edge_cases() -> None:
+    assert nms(np.zeros((0, 4)), np.zeros(0)).tolist() == []
+    assert nms(np.array([[0, 0, 1, 1]]), np.array([0.1])).tolist() == [0]
+    # Equal scores: the earlier box wins (stable order).
+    same = np.array([[0, 0, 10, 10], [0, 0, 10, 10]], float)
+    assert nms(same, np.array([0.5, 0.5])).tolist() == [0]
+    # Plain lists are accepted like arrays.
+    assert nms([[0, 0, 10, 10], [0, 0, 10, 10], [50, 50, 60, 60]], [0.2, 0.9, 0.1]).tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("box", "expected"),
+    [
+        pytest.param((10, 20, 30, 40), (10, 20, 30, 40), id="inside"),
+        pytest.param([0, 0, 100, 50], (0, 0, 100, 50), id="whole-image"),
+        pytest.param(np.array([1.5, 2.5, 3.5, 4.5]), (1.5, 2.5, 3.5, 4.5), id="array"),
+        pytest.param((-0.8, -1.0, 100.9, 51.0), (0, 0, 100, 50), id="clipped-within-tolerance"),
+        pytest.param((np.int64(1), np.float32(2), 3, 4), (1, 2, 3, 4), id="numpy-scalars"),
+    ],
+)
+def test_validate_xyxy_accepts_and_clips(box: object, expected: tuple) -> None:
+    out = validate_xyxy(box, image_size=(100, 50))
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out, expected)
+
+
+@pytest.mark.parametrize(
+    ("box", "message"),
+    [
+        pytest.param((10, 10, 5, 20), "width -5.00", id="negative-width"),
+        pytest.param((10, 10, 20, 10.5), "height 0.50", id="too-thin"),
+        pytest.param((NAN, 10, 20, 20), "nan", id="nan"),
+        pytest.param((0, 0, math.inf, 20), "inf", id="infinite"),
+        pytest.param((90, 10, 120, 20), "outside the 100x50 image", id="right-edge"),
+        pytest.param((-30, -30, -10, -10), "outside the 100x50 image", id="fully-outside"),
+        pytest.param((1, 2, 3), "got 3 values", id="three-numbers"),
+        pytest.param((1, 2, 3, 4, 5), "got 5 values", id="five-numbers"),
+        pytest.param(None, "None", id="none"),
+        pytest.param("abcd", "abcd", id="string"),
+        pytest.param(("1", "2", "30", "40"), "'30'", id="strings-of-digits"),
+        pytest.param((True, True, True, True), "True", id="bools"),
+        pytest.param({"x": 1}, "{'x': 1}", id="dict"),
+        pytest.param([[1, 2], [3]], "[[1, 2], [3]]", id="ragged"),
+        # Inside the tolerance but nothing left once clipped to the image.
+        pytest.param((100, 10, 101, 20), "100x50", id="zero-width-after-clipping"),
+        pytest.param((10, -1, 20, 0), "100x50", id="zero-height-after-clipping"),
+    ],
+)
+def test_validate_xyxy_rejects_with_a_message_naming_the_box(box: object, message: str) -> None:
+    with pytest.raises(AnnotationError) as info:
+        validate_xyxy(box, image_size=(100, 50))
+    assert message in str(info.value)
+    assert "np.float64" not in str(info.value)  # numpy 2 reprs make messages unreadable
+
+
+def test_validate_xyxy_without_image_size_checks_only_the_box() -> None:
+    np.testing.assert_array_equal(validate_xyxy((-50, -50, -40, -40)), (-50, -50, -40, -40))
+    with pytest.raises(AnnotationError, match="at least 2"):
+        validate_xyxy((0, 0, 1.5, 10), min_size=2)
+
+
+def test_detections_defaults_masks_best_merge() -> None:
+    det = Detections(np.array([[0, 0, 1, 1], [2, 2, 3, 3], [4, 4, 5, 5]]), scores=[0.2, 0.9, 0.5])
+    assert len(det) == 3
+    np.testing.assert_array_equal(det.class_ids, [0, 0, 0])
+    strong = det[det.scores > 0.4]
+    np.testing.assert_array_equal(strong.xyxy, [[2, 2, 3, 3], [4, 4, 5, 5]])
+    np.testing.assert_array_equal(det.best().xyxy, [[2, 2, 3, 3]])
+    np.testing.assert_array_equal(det[2].scores, [0.5])
+    assert len(Detections.empty()) == 0
+    assert len(Detections.empty().best()) == 0
+    np.testing.assert_array_equal(Detections(np.array([[0, 0, 1, 1]])).scores, [1.0])
+    merged = Detections.merge([det, Detections.empty(), det[0]])
+    assert len(merged) == 4
+    np.testing.assert_array_equal(merged.scores, [0.2, 0.9, 0.5, 0.2])
+    assert len(Detections.merge([])) == 0
+
+
+def test_detections_rejects_mismatched_lengths() -> None:
+    with pytest.raises(AnnotationError, match=r"shape \(2,\)"):
+        Detections(np.zeros((2, 4)), scores=[0.5, 0.4, 0.3])
+
+
+@pytest.mark.parametrize(
+    ("box", "absent"),
+    [((NAN, NAN, NAN, NAN), True), ((0, 0, 1, 1), False), (np.array([1.0, NAN, 2, 3]), True)],
+)
+def test_is_absent(box: object, absent: bool) -> None:
+    assert is_absent(box) is absent
