@@ -19,6 +19,10 @@ class AnnotationError(MicrolabError, ValueError):
     """A box, a frame index or a label is invalid (outside the image, NaN, unknown class...)."""
 
 
+class FrameIndexError(AnnotationError, IndexError):
+    """A frame index of the wrong type or out of range (still an ``IndexError`` for Python code)."""
+
+
 class StoreError(MicrolabError):
     """The project file is missing, locked, from another program, or does not match its video."""
 

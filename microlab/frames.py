@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
-from microlab.errors import FramesError
+from microlab.errors import FrameIndexError, FramesError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv")
@@ -37,17 +37,20 @@ class FrameSource(Protocol):
 
 
 def _natural_key(path: Path) -> list[object]:
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+    # re.split with a group alternates text, digits, text...: odd items are the numbers.  Testing
+    # str.isdigit() instead crashed on names like "1²2.jpg" ("²" is a digit int() cannot read).
+    return [int(t) if i % 2 else t.lower() for i, t in enumerate(re.split(r"(\d+)", path.name))]
 
 
 def _check_index(index: int, n: int, path: Path) -> int:
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-        raise TypeError(f"frame index must be an int, but got {type(index).__name__} {index!r}")
-    index = int(index)
-    if index < 0:
-        index += n
+        raise FrameIndexError(
+            f"frame index must be an int, but got {type(index).__name__} {index!r}"
+        )
+    given = int(index)
+    index = given + n if given < 0 else given
     if not 0 <= index < n:
-        raise IndexError(f"frame {index} is out of range: {path.name} has frames 0..{n - 1}")
+        raise FrameIndexError(f"frame {given} is out of range: {path.name} has frames 0..{n - 1}")
     return index
 
 
@@ -60,8 +63,10 @@ class ImageFolderFrames:
             raise FramesError(f"frame folder {folder} does not exist; check the path")
         if not folder.is_dir():
             raise FramesError(f"{folder} is not a folder of images")
+        # Hidden files are not frames (macOS copies leave "._00001.jpg" metadata beside each).
         files = sorted(
-            (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
+            (p for p in folder.iterdir()
+             if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()),
             key=_natural_key,
         )
         if not files:
@@ -81,7 +86,10 @@ class ImageFolderFrames:
 
     def _read(self, index: int) -> np.ndarray:
         path = self.files[index]
-        data = np.fromfile(path, dtype=np.uint8) if path.stat().st_size else np.zeros(0, np.uint8)
+        try:
+            data = np.fromfile(path, dtype=np.uint8)
+        except OSError as exc:  # removed or unreadable since the folder was listed
+            raise FramesError(f"frame {index} ({path}) cannot be read: {exc.strerror or exc}") from exc
         image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
         if image is None:
             raise FramesError(
@@ -125,17 +133,26 @@ class VideoFrames:
             raise FramesError(f"video {path} is an empty file (0 bytes); copy it again")
         self.path = path
         self._lock = threading.Lock()
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
         self._cap = cv2.VideoCapture(str(path))
+        try:
+            self._open()
+        except BaseException:
+            self._cap.release()  # a file that fails to open is not held open
+            raise
+
+    def _open(self) -> None:
+        path = self.path
         if not self._cap.isOpened():
             raise FramesError(
-                f"{path} cannot be opened as a video: it is not a video file, or its codec is "
-                "not supported by OpenCV's FFmpeg. Convert it (e.g. `ffmpeg -i IN -c:v libx264 "
-                "out.mp4`) or extract the frames to a folder."
+                f"{path} cannot be opened as a video: it is not a video file, it is truncated (an "
+                "MP4 cut short loses its index), or its codec is not supported by OpenCV's "
+                "FFmpeg. Re-copy it, convert it (e.g. `ffmpeg -i IN -c:v libx264 out.mp4`) or "
+                "extract the frames to a folder."
             )
         self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
         self._next = 0  # index of the frame the next cap.read() returns
-        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
         ok, first = self._cap.read()
         if not ok or first is None:
             raise FramesError(f"video {path} opened but holds no decodable frame; is it truncated?")
@@ -189,11 +206,13 @@ class VideoFrames:
         with self._lock:
             if index in self._cache:
                 self._cache.move_to_end(index)
-                return self._cache[index]
+                # A copy, like a frame read from a folder: a caller drawing on it must not
+                # change the cached frame the next read returns.
+                return self._cache[index].copy()
             frame = self._decode(index)
         if frame is None:
             raise FramesError(f"frame {index} of video {self.path} cannot be decoded (corrupt data?)")
-        return frame
+        return frame.copy()
 
     def __iter__(self) -> Iterator[np.ndarray]:
         for i in range(len(self)):

@@ -1,0 +1,147 @@
+"""Shared fixtures: the real sequences in ../shared, a small generated clip, a fresh project,
+and writers for video files and image folders.
+
+Tests that read ../shared/data/sequences are marked ``needs_shared_data`` (or use the
+``shared_sequences`` fixture); they skip with a reason when the folder is absent.  CI has the
+folder: set ``MICROLAB_REQUIRE_SHARED_DATA=1`` there to turn that skip into a failure.
+``MICROLAB_SHARED_DATA`` points at another copy of the sequences folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from microlab.datasets import demo_clip
+from microlab.project import Project
+from microlab.sequences import Sequence as Clip
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_SEQUENCES = Path(
+    os.environ.get("MICROLAB_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data" / "sequences"
+)
+
+# The small generated clip: big enough for boxes and several frames, small enough to be instant.
+SMALL_CLIP_FRAMES = 12
+SMALL_CLIP_SIZE = (96, 64)  # (width, height)
+
+
+def _shared_data_missing() -> str | None:
+    if SHARED_SEQUENCES.is_dir() and any(SHARED_SEQUENCES.glob("*/groundtruth.txt")):
+        return None
+    return (
+        f"the shared sequences are not at {SHARED_SEQUENCES} (expected ../shared/data/sequences "
+        "next to the repository, or set MICROLAB_SHARED_DATA)"
+    )
+
+
+def _skip_without_shared_data() -> None:
+    reason = _shared_data_missing()
+    if reason is None:
+        return
+    if os.environ.get("MICROLAB_REQUIRE_SHARED_DATA"):
+        pytest.fail(f"MICROLAB_REQUIRE_SHARED_DATA is set but {reason}")
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("needs_shared_data") is not None:
+        _skip_without_shared_data()
+
+
+@pytest.fixture(scope="session")
+def shared_sequences() -> Path:
+    """The folder of real OTB-style sequences (skips the test when it is absent)."""
+    _skip_without_shared_data()
+    return SHARED_SEQUENCES
+
+
+@pytest.fixture(scope="session")
+def small_clip(tmp_path_factory: pytest.TempPathFactory) -> Clip:
+    """A tiny generated OTB-style clip (12 frames of 96x64), written once per session.
+
+    Read-only: tests that need to damage a clip copy it first (``clip_copy``).
+    """
+    folder = tmp_path_factory.mktemp("clips") / "demo"
+    return demo_clip(folder, n_frames=SMALL_CLIP_FRAMES, size=SMALL_CLIP_SIZE, seed=3)
+
+
+@pytest.fixture
+def clip_copy(small_clip: Clip, tmp_path: Path) -> Path:
+    """A private copy of the small clip's sequence folder, free to damage or move."""
+    assert small_clip.path is not None
+    return Path(shutil.copytree(small_clip.path, tmp_path / "clip"))
+
+
+@pytest.fixture
+def project(small_clip: Clip, tmp_path: Path) -> Iterator[Project]:
+    """A new project on the small clip, closed after the test."""
+    assert small_clip.path is not None
+    proj = Project.open(tmp_path / "test.mlab", video=small_clip.path)
+    yield proj
+    proj.close()
+
+
+def synthetic_frames(n: int, size: tuple[int, int], *, seed: int = 0) -> list[np.ndarray]:
+    """``n`` distinct RGB frames of ``size`` (width, height): smooth gradients plus a moving block.
+
+    Smooth content keeps lossy codecs close to the source, so pixel comparisons can be tight.
+    """
+    width, height = size
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    frames = []
+    for i in range(n):
+        frame = np.empty((height, width, 3), np.uint8)
+        frame[..., 0] = (xx * 200 // max(width - 1, 1) + 5 * i) % 256
+        frame[..., 1] = (yy * 200 // max(height - 1, 1)) % 256
+        frame[..., 2] = int(rng.integers(0, 256))
+        x = (7 * i) % max(width - 16, 1)
+        frame[height // 4 : height // 4 + 16, x : x + 16] = (255, 255, 255)
+        frames.append(frame)
+    return frames
+
+
+def write_video(
+    path: Path, frames: Sequence[np.ndarray], *, fourcc: str, fps: float = 25.0
+) -> Path:
+    """Write RGB frames with OpenCV's VideoWriter; fails the test if the codec is unavailable."""
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (width, height))
+    if not writer.isOpened():
+        pytest.fail(f"OpenCV cannot write {fourcc} to {path.name} on this machine")
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def write_image_folder(
+    folder: Path, frames: Sequence[np.ndarray], *, names: Sequence[str] | None = None
+) -> Path:
+    """Write RGB frames as PNG files (lossless) named ``names`` or ``0.png, 1.png, ...``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = names or [f"{i}.png" for i in range(len(frames))]
+    for name, frame in zip(names, frames, strict=True):
+        ok, data = cv2.imencode(Path(name).suffix, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        assert ok, name
+        (folder / name).write_bytes(data.tobytes())
+    return folder
+
+
+@pytest.fixture
+def make_video(tmp_path: Path) -> Callable[..., Path]:
+    """``make_video(name, n=.., size=.., fourcc=..)`` writes a synthetic video under tmp_path."""
+
+    def make(
+        name: str, *, n: int = 30, size: tuple[int, int] = (64, 48), fourcc: str = "mp4v"
+    ) -> Path:
+        return write_video(tmp_path / name, synthetic_frames(n, size), fourcc=fourcc)
+
+    return make
