@@ -58,9 +58,10 @@ def parse_ground_truth(text: str, *, source: str = "groundtruth.txt") -> np.ndar
             values = [float(p) for p in parts]
         except ValueError as exc:
             raise FormatError(f"{source} line {lineno}: not a number in {raw!r}") from exc
-        if any(math.isnan(v) for v in values):
+        # Only a whole NaN row means "absent"; "1,nan,3,4" is damage, not an absent object.
+        if all(math.isnan(v) for v in values):
             values = [math.nan] * 4
-        elif values[2] <= 0 or values[3] <= 0 or not all(math.isfinite(v) for v in values):
+        elif any(math.isnan(v) for v in values) or values[2] <= 0 or values[3] <= 0 or not all(math.isfinite(v) for v in values):
             raise FormatError(
                 f"{source} line {lineno}: width and height must be positive finite numbers "
                 f"(or all four NaN for an absent object), but got {raw!r}"
@@ -94,7 +95,14 @@ def load_sequence(path: str | Path) -> Sequence:
             "file with one x,y,w,h line per frame"
         )
     frames = open_frames(path)
-    gt = parse_ground_truth(gt_path.read_text(), source=str(gt_path))
+    try:
+        text = gt_path.read_text()
+    except UnicodeDecodeError as exc:
+        raise FormatError(
+            f"{gt_path} is not a text file ({exc.reason} at byte {exc.start}); it must hold one "
+            "x,y,w,h line per frame"
+        ) from exc
+    gt = parse_ground_truth(text, source=str(gt_path))
     if len(gt) != len(frames):
         raise FormatError(
             f"{gt_path} has {len(gt)} boxes but {frames.path} has {len(frames)} frames; "
