@@ -47,7 +47,8 @@ class Project:
         self.frames = frames
         meta = store.meta
         self.classes: list[str] = list(meta["classes"])
-        self._model_cache: dict[int, Any] = {}
+        self._loop_state = None
+        self._settings = None
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -230,6 +231,82 @@ class Project:
     def human_labels(self) -> dict[int, Detections]:
         """The human-verified frames and their boxes (empty = object absent)."""
         return {f: lab.detections() for f, lab in self.store.labels(self.human_frames()).items()}
+
+    # ------------------------------------------------------------------ the loop
+    @property
+    def loop_state(self):
+        """Caches of the active-learning loop for this session (signatures, tracker runs, models)."""
+        from microlab.loop import LoopState
+
+        if self._loop_state is None:
+            self._loop_state = LoopState(self)
+        return self._loop_state
+
+    @property
+    def settings(self):
+        """The :class:`~microlab.loop.LoopSettings` used by train/predict/step/review_queue."""
+        from microlab.loop import LoopSettings
+
+        if self._settings is None:
+            self._settings = LoopSettings()
+        return self._settings
+
+    @settings.setter
+    def settings(self, value) -> None:
+        self._settings = value
+
+    def initial_frames(self, k: int = 5, *, progress: bool = False) -> list[int]:
+        """The ``k`` frames worth labelling first: spread over the clip and its appearance."""
+        from microlab.loop import choose_initial_frames
+
+        return choose_initial_frames(self, k, progress=progress)
+
+    def train(self, *, progress: bool = True) -> list[int]:
+        """Train the micro-model(s) on the human frames (fastai, with a progress bar).
+
+        Returns the new model versions.  Call :meth:`predict` next (or :meth:`step` for both).
+        """
+        from microlab.loop import train
+
+        versions, _, _ = train(self, self.settings, progress=progress)
+        return versions
+
+    def predict(self, *, progress: bool = True):
+        """Label every frame with the latest micro-model(s) and open the next iteration.
+
+        Returns an :class:`~microlab.loop.IterationReport` (coverage per segment, timings).
+        """
+        from microlab.loop import predict_and_store
+
+        return predict_and_store(self, self.settings, progress=progress)
+
+    def step(self, *, progress: bool = True):
+        """One iteration of the loop: :meth:`train` then :meth:`predict`."""
+        from microlab.loop import step
+
+        return step(self, self.settings, progress=progress)
+
+    def review_queue(self, n: int | None = None):
+        """The frames most worth a human look now (:class:`~microlab.sampling.ReviewItem`)."""
+        from microlab.loop import review_queue
+
+        return review_queue(self, self.settings, n)
+
+    def frame_confidence(self) -> np.ndarray:
+        """Confidence in [0, 1] of every frame's current label (1 = human)."""
+        from microlab.loop import frame_confidence
+
+        return frame_confidence(self)
+
+    def segments(self):
+        """The clip's segments (the spline pieces) under the current settings."""
+        return self.loop_state.segments(self.settings)
+
+    def iteration_history(self) -> list[dict[str, Any]]:
+        """Per iteration: actions and frames viewed so far, timings, coverage per segment."""
+        from microlab.metrics import iteration_history
+
+        return iteration_history(self)
 
     # ------------------------------------------------------------------ interop (export / import)
 

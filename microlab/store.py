@@ -13,6 +13,7 @@ verified frame without such boxes means "object absent".  Otherwise the latest m
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 import threading
@@ -88,6 +89,12 @@ CREATE TABLE models(
     weights BLOB NOT NULL,
     train_s REAL,
     n_labels INTEGER
+);
+CREATE TABLE arrays(
+    iteration INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (iteration, name)
 );
 CREATE TABLE segments(
     iteration INTEGER NOT NULL,
@@ -254,8 +261,22 @@ class Store:
 
     @contextmanager
     def transaction(self):
-        """One atomic, durable write: committed when the block exits, rolled back on error."""
+        """One atomic, durable write: committed when the block exits, rolled back on error.
+
+        Nested blocks join the outer one (as a savepoint), so a caller can make several writes,
+        e.g. one :meth:`apply_actions` per frame of an imported file, all-or-nothing.
+        """
         with self._lock:
+            if self._db.in_transaction:
+                self._db.execute("SAVEPOINT nested")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK TO nested")
+                    self._db.execute("RELEASE nested")
+                    raise
+                self._db.execute("RELEASE nested")
+                return
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -465,14 +486,17 @@ class Store:
         *,
         source: str = "model",
         model_version: int | None = None,
+        box_sources: Mapping[int, Sequence[str]] | None = None,
     ) -> None:
         """Replace the machine boxes of the given frames (one transaction).
 
         Human and accepted boxes are never touched; on verified frames the new boxes are kept
-        for metrics but do not change the label.
+        for metrics but do not change the label.  ``box_sources`` gives a source per box of a
+        frame where they differ (a labeller mixes model, tracker and interpolated boxes).
         """
-        if source not in MACHINE_SOURCES:
-            raise ValueError(f"source must be one of {MACHINE_SOURCES}, but got {source!r}")
+        for name in [source, *(n for names in (box_sources or {}).values() for n in names)]:
+            if name not in MACHINE_SOURCES:
+                raise ValueError(f"source must be one of {MACHINE_SOURCES}, but got {name!r}")
         now = time.time()
         with self.transaction() as db:
             it = int(db.execute("SELECT MAX(idx) FROM iterations").fetchone()[0])
@@ -484,8 +508,9 @@ class Store:
             )
             rows = []
             for f, det in predictions.items():
-                for box, score, cls in zip(det.xyxy, det.scores, det.class_ids):
-                    rows.append((int(f), *map(float, box), int(cls), source, model_version,
+                names = (box_sources or {}).get(f) or [source] * len(det)
+                for box, score, cls, name in zip(det.xyxy, det.scores, det.class_ids, names):
+                    rows.append((int(f), *map(float, box), int(cls), name, model_version,
                                  float(score), "active", it, now))
             db.executemany(
                 "INSERT INTO boxes(frame, x0, y0, x1, y1, class_id, source, model_version, score, "
@@ -599,6 +624,24 @@ class Store:
         return [
             {**dict(r), "config": json.loads(r["config"])} for r in rows
         ]
+
+    def save_arrays(self, iteration: int, name: str, arrays: Mapping[str, np.ndarray]) -> None:
+        """Keep named numpy arrays (candidates, confidences...) with an iteration, as ``.npz``."""
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO arrays(iteration, name, data) VALUES (?, ?, ?)",
+                (int(iteration), name, sqlite3.Binary(buffer.getvalue())),
+            )
+
+    def load_arrays(self, iteration: int, name: str) -> dict[str, np.ndarray] | None:
+        """Arrays saved by :meth:`save_arrays` (never unpickled), or ``None``."""
+        rows = self._query("SELECT data FROM arrays WHERE iteration = ? AND name = ?", (int(iteration), name))
+        if not rows:
+            return None
+        with np.load(io.BytesIO(bytes(rows[0][0])), allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
 
     def save_segments(self, iteration: int, segments: Sequence[tuple[int, int, int | None]]) -> None:
         """Record the segments ``(start, end, model_version)`` used for an iteration."""

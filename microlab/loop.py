@@ -1,0 +1,426 @@
+"""The active-learning loop: train -> predict -> label the clip -> propose a review batch.
+
+Everything here works on a :class:`~microlab.project.Project` and goes through its store, so
+the widgets, the CLI and the simulated annotator all drive the same code.
+
+Two ways to fit the clip (``LoopSettings.strategy``):
+
+* ``"clip"``: one micro-model trained on every human frame of the clip.
+* ``"segments"``: the clip model, then one fine-tuned copy per segment (the spline pieces),
+  each trained on its own segment's human frames plus its neighbours'; each frame is labelled
+  by the model of its segment.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from microlab.boxes import Detections
+from microlab.labeller import SOURCES, LabellerSettings, Labelling, label_clip
+from microlab.model import Candidates, LabelledFrame, MicroModel, MicroModelConfig, train_micro_model
+from microlab.sampling import ReviewItem, initial_frames, rank_for_review
+from microlab.segments import Segment, detect_cuts, frame_signatures, split_clip
+from microlab.tracking import propagate
+
+if TYPE_CHECKING:
+    from microlab.project import Project
+
+CONFIDENT = 0.8  # a machine label at least this confident counts towards coverage
+
+
+@dataclass
+class LoopSettings:
+    """How the loop trains, labels and proposes frames.
+
+    Attributes:
+        strategy: ``"clip"`` (one model) or ``"segments"`` (one fine-tuned model per segment).
+        segment_length: longest segment, in frames (segments also break at scene cuts).
+        review_batch: frames proposed per iteration (default: about 2% of the clip, 5 to 20).
+        use_tracker: propagate human boxes with a tracker as one more cue.
+        track_span: how far (frames) a tracker follows a human box in each direction.
+        warm_start: start each retraining from the previous clip model.
+        warm_epochs_fraction: share of the usual training steps used when warm starting.
+        candidates: model candidates kept per frame.
+    """
+
+    strategy: str = "clip"
+    segment_length: int = 150
+    review_batch: int | None = None
+    use_tracker: bool = True
+    track_span: int = 60
+    warm_start: bool = True
+    warm_epochs_fraction: float = 0.6
+    candidates: int = 5
+    model: MicroModelConfig = field(default_factory=MicroModelConfig)
+    labeller: LabellerSettings = field(default_factory=LabellerSettings)
+
+    def __post_init__(self) -> None:
+        if self.strategy not in ("clip", "segments"):
+            raise ValueError(f"strategy must be 'clip' or 'segments', but got {self.strategy!r}")
+
+    def batch_size(self, n_frames: int) -> int:
+        if self.review_batch is not None:
+            return self.review_batch
+        return int(np.clip(round(n_frames * 0.02), 5, 20))
+
+
+@dataclass
+class IterationReport:
+    """What one train + predict step did."""
+
+    iteration: int
+    model_versions: list[int]
+    train_s: float
+    predict_s: float
+    n_human_frames: int
+    coverage: float
+    segments: list[dict[str, Any]]
+
+
+class LoopState:
+    """Per-project caches of the loop (frame signatures, cuts, tracker runs, last models)."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._signatures: np.ndarray | None = None
+        self._tracks: dict[tuple, dict[int, np.ndarray]] = {}
+        self._models: dict[int, MicroModel] = {}
+        self.last_training: tuple[list[int], float, dict[int, int]] | None = None
+
+    def model(self, version: int) -> MicroModel:
+        """A stored checkpoint, loaded once per session."""
+        if version not in self._models:
+            _, _, weights = self.project.store.load_model(version)
+            self._models[version] = MicroModel.from_bytes(weights)
+        return self._models[version]
+
+    def remember(self, version: int, model: MicroModel) -> None:
+        self._models[version] = model
+
+    def latest_clip_model(self) -> MicroModel | None:
+        """The newest model trained on the whole clip (the warm start of the next one)."""
+        clip_models = [m["version"] for m in self.project.store.models() if m["segment_start"] is None]
+        return self.model(clip_models[-1]) if clip_models else None
+
+    # ------------------------------------------------------------------ clip structure
+    def signatures(self, *, progress: bool = False) -> np.ndarray:
+        if self._signatures is None:
+            stored = self.project.store.load_arrays(0, "signatures")
+            if stored is not None:
+                self._signatures = stored["signatures"]
+            else:
+                self._signatures = frame_signatures(self.project.frames, progress=progress)
+                self.project.store.save_arrays(0, "signatures", {"signatures": self._signatures})
+        return self._signatures
+
+    def cuts(self) -> list[int]:
+        return detect_cuts(self.signatures())
+
+    def segments(self, settings: LoopSettings) -> list[Segment]:
+        return split_clip(self.project.n_frames, self.cuts(), max_length=settings.segment_length)
+
+    # ------------------------------------------------------------------ tracker cue
+    def tracks_from(self, keyframes: dict[int, np.ndarray | None], cuts: Sequence[int], span: int) -> dict[int, list]:
+        """Tracker boxes from each present keyframe, forward and backward, up to the next
+        keyframe, a cut, or ``span`` frames.  Runs are cached across iterations."""
+        n = self.project.n_frames
+        keys = sorted(keyframes)
+        bounds = sorted(set(cuts))
+        out: dict[int, list] = {}
+        for i, k in enumerate(keys):
+            box = keyframes[k]
+            if box is None:
+                continue
+            nxt = keys[i + 1] if i + 1 < len(keys) else n
+            prv = keys[i - 1] if i > 0 else -1
+            cut_after = next((c for c in bounds if c > k), n)
+            cut_before = max((c for c in bounds if c <= k), default=0)
+            for stop in (min(nxt, k + span + 1, cut_after), max(prv, k - span - 1, cut_before - 1)):
+                key = (k, tuple(np.round(box, 1)), stop)
+                if key not in self._tracks:
+                    self._tracks[key] = propagate(self.project.frames, k, box, stop) if stop != k else {}
+                for f, b in self._tracks[key].items():
+                    out.setdefault(f, []).append((b, abs(f - k)))
+        return out
+
+
+# ---------------------------------------------------------------------- helpers
+def _labelled_frames(project: Project, frames: Sequence[int]) -> list[LabelledFrame]:
+    human = project.human_labels()
+    return [LabelledFrame(project.frame(f), human[f]) for f in frames]
+
+
+def choose_initial_frames(project: Project, k: int = 5, *, progress: bool = False) -> list[int]:
+    """The ``k`` frames to label first (spread over time and appearance); excludes human frames."""
+    state = project.loop_state
+    done = project.human_frames()
+    picks = initial_frames(state.signatures(progress=progress), k + len(done), exclude=done)
+    return [f for f in picks if f not in done][:k]
+
+
+def train(project: Project, settings: LoopSettings, *, progress: bool = True) -> tuple[list[int], float, dict[int, int]]:
+    """Train the micro-model(s) on the human frames; returns model versions, seconds, and the
+    model version responsible for each segment index."""
+    state = project.loop_state
+    human = project.human_labels()
+    if not any(len(d) for d in human.values()):
+        from microlab.errors import ModelError
+
+        raise ModelError(
+            "no human boxes yet: label a few frames first (project.initial_frames() suggests which)"
+        )
+    started = time.perf_counter()
+    config = replace(settings.model, classes=list(project.classes))
+    frames = sorted(human)
+    labelled = _labelled_frames(project, frames)
+    previous = state.latest_clip_model() if settings.warm_start else None
+    if settings.warm_start and previous is not None and previous.config.backbone == config.backbone:
+        warm = replace(config, epochs=max(1, round(config.epochs * settings.warm_epochs_fraction)),
+                       min_steps=max(10, round(config.min_steps * settings.warm_epochs_fraction)))
+        clip_model = train_micro_model(labelled, warm, init=previous, progress=progress)
+    else:
+        clip_model = train_micro_model(labelled, config, progress=progress)
+    clip_version = project.store.save_model(
+        config=clip_model.metadata(), weights=clip_model.to_bytes(), segment=None,
+        train_s=clip_model.info["train_s"], n_labels=len(labelled),
+    )
+    state.remember(clip_version, clip_model)
+    versions = [clip_version]
+    responsible: dict[int, int] = {}
+    segments = state.segments(settings)
+    if settings.strategy == "segments":
+        for i, seg in enumerate(segments):
+            own = [f for f in frames if f in seg]
+            if not any(len(human[f]) for f in own):
+                responsible[i] = clip_version
+                continue
+            near = [f for f in frames if segments[max(0, i - 1)].start <= f <= segments[min(len(segments) - 1, i + 1)].end]
+            fine = replace(config, epochs=max(1, config.epochs // 2), min_steps=max(10, config.min_steps // 2),
+                           seed=config.seed + i + 1)
+            model = train_micro_model(_labelled_frames(project, near), fine, init=clip_model, progress=progress)
+            version = project.store.save_model(
+                config=model.metadata(), weights=model.to_bytes(), segment=(seg.start, seg.end),
+                train_s=model.info["train_s"], n_labels=len(near),
+            )
+            state.remember(version, model)
+            versions.append(version)
+            responsible[i] = version
+    else:
+        responsible = {i: clip_version for i in range(len(segments))}
+    state.last_training = (versions, time.perf_counter() - started, responsible)
+    return state.last_training
+
+
+def predict(
+    project: Project,
+    settings: LoopSettings,
+    responsible: dict[int, int],
+    *,
+    progress: bool = True,
+) -> tuple[Labelling, Candidates, float]:
+    """Run the models over their segments, then the labeller over the whole clip."""
+    state = project.loop_state
+    started = time.perf_counter()
+    n = project.n_frames
+    segments = state.segments(settings)
+    k = settings.candidates
+    xyxy = np.full((n, k, 4), np.nan, np.float32)
+    scores = np.zeros((n, k), np.float32)
+    class_ids = np.zeros((n, k), np.int64)
+    thresholds = np.zeros(n, np.float32)
+    by_model: dict[int, list[int]] = {}
+    for i, seg in enumerate(segments):
+        by_model.setdefault(responsible[i], []).extend(seg.frames)
+    for version, frames in by_model.items():
+        model = state.model(version)
+        cand = model.predict(project.frames, frames, k=k, progress=progress,
+                             description=f"predict (model {version})")
+        xyxy[frames], scores[frames], class_ids[frames] = cand.xyxy, cand.scores, cand.class_ids
+        thresholds[frames] = model.threshold
+    candidates = Candidates(np.arange(n), xyxy, scores, class_ids, float(np.median(thresholds)))
+
+    human = project.human_labels()
+    cuts = state.cuts()
+    labellings = []
+    for cls in range(len(project.classes)):
+        keyframes: dict[int, np.ndarray | None] = {}
+        for f, det in human.items():
+            mine = det.xyxy[det.class_ids == cls]
+            keyframes[f] = mine[0] if len(mine) else None
+        tracks = state.tracks_from(keyframes, cuts, settings.track_span) if settings.use_tracker else {}
+        mask = class_ids == cls
+        labellings.append(label_clip(
+            n,
+            candidates_xyxy=np.where(mask[..., None], xyxy, np.nan),
+            candidates_scores=np.where(mask, scores, 0.0),
+            threshold=float(np.median(thresholds)),
+            keyframes=keyframes,
+            tracks=tracks,
+            cuts=cuts,
+            settings=settings.labeller,
+        ))
+    return _combine(labellings), candidates, time.perf_counter() - started
+
+
+def _combine(labellings: list[Labelling]) -> Labelling:
+    """One labelling per class -> the first class's labelling with per-frame minimum confidence.
+
+    (Multi-class labels are written per class by :func:`write_labels`; confidence and doubt
+    take the weakest class.)"""
+    if len(labellings) == 1:
+        return labellings[0]
+    first = labellings[0]
+    conf = np.min([lab.confidence for lab in labellings], axis=0)
+    weakest = np.argmin([lab.confidence for lab in labellings], axis=0)
+    reasons = [labellings[w].doubt_reason[t] for t, w in enumerate(weakest)]
+    combined = Labelling(first.boxes, conf, first.source, first.score, reasons)
+    combined.per_class = labellings  # type: ignore[attr-defined]
+    return combined
+
+
+def write_labels(project: Project, labelling: Labelling, model_version: int) -> None:
+    """Store the labeller's boxes as the machine labels of every frame."""
+    per_class = getattr(labelling, "per_class", [labelling])
+    predictions: dict[int, Detections] = {}
+    sources: dict[int, list[str]] = {}
+    for t in range(project.n_frames):
+        dets, names = [], []
+        for cls, lab in enumerate(per_class):
+            name = SOURCES[int(lab.source[t])]
+            if lab.present[t] and name != "human":
+                dets.append(lab.detections(t, cls))
+                names.append(name)
+        predictions[t] = Detections.merge(dets)
+        sources[t] = names
+    project.store.write_predictions(predictions, model_version=model_version, box_sources=sources)
+
+
+def segment_stats(
+    project: Project, segments: Sequence[Segment], confidence: np.ndarray, iteration: int | None = None
+) -> list[dict[str, Any]]:
+    """Per segment: coverage (human or confident labels), actions spent in it, human frames."""
+    human = set(project.human_frames())
+    actions = project.actions() if iteration is None else [a for a in project.actions() if a.iteration <= iteration]
+    out = []
+    for seg in segments:
+        frames = np.arange(seg.start, seg.end + 1)
+        covered = np.array([f in human or confidence[f] >= CONFIDENT for f in frames])
+        out.append({
+            "start": seg.start,
+            "end": seg.end,
+            "coverage": float(covered.mean()),
+            "actions": int(sum(a.cost for a in actions if seg.start <= a.frame <= seg.end)),
+            "human_frames": int(sum(f in human for f in frames)),
+        })
+    return out
+
+
+def predict_and_store(project: Project, settings: LoopSettings, *, progress: bool = True) -> IterationReport:
+    """Label every frame with the latest models, store it, and open the next iteration."""
+    state = project.loop_state
+    if state.last_training is None:
+        models = project.store.models()
+        if not models:
+            from microlab.errors import ModelError
+
+            raise ModelError("no micro-model yet: call project.train() first")
+        latest_iteration = models[-1]["iteration"]
+        fresh = [m for m in models if m["iteration"] == latest_iteration]
+        clip_version = next(m["version"] for m in fresh if m["segment_start"] is None)
+        responsible = {}
+        for i, seg in enumerate(state.segments(settings)):
+            own = [m["version"] for m in fresh if m["segment_start"] == seg.start and m["segment_end"] == seg.end]
+            responsible[i] = own[0] if own else clip_version
+        state.last_training = ([m["version"] for m in fresh], 0.0, responsible)
+    versions, train_s, responsible = state.last_training
+    labelling, candidates, predict_s = predict(project, settings, responsible, progress=progress)
+    write_labels(project, labelling, versions[0])
+    human = set(project.human_frames())
+    confidence = labelling.confidence.copy()
+    confidence[list(human)] = 1.0
+    segments = state.segments(settings)
+    seg_stats = segment_stats(project, segments, confidence)
+    for i, stats in enumerate(seg_stats):
+        stats["model_version"] = responsible[i]
+    coverage = float(np.mean([f in human or confidence[f] >= CONFIDENT for f in range(project.n_frames)]))
+    iteration = project.store.start_iteration(
+        model_versions=versions, train_s=train_s, predict_s=predict_s,
+        stats={"coverage": coverage, "segments": seg_stats, "settings": _settings_summary(settings)},
+    )
+    state.last_training = None
+    project.store.save_segments(iteration, [(s.start, s.end, responsible[i]) for i, s in enumerate(segments)])
+    project.store.save_arrays(iteration, "labelling", {
+        "boxes": labelling.boxes,
+        "confidence": confidence,
+        "source": labelling.source,
+        "score": labelling.score,
+        "reason": np.asarray(labelling.doubt_reason, dtype=str),
+        "candidates_xyxy": candidates.xyxy,
+        "candidates_scores": candidates.scores,
+        "candidates_class_ids": candidates.class_ids,
+        "threshold": np.asarray(candidates.threshold),
+    })
+    return IterationReport(iteration, versions, train_s, predict_s, len(human), coverage, seg_stats)
+
+
+def step(project: Project, settings: LoopSettings, *, progress: bool = True) -> IterationReport:
+    """One loop iteration: train, predict, label, store, and open the next iteration."""
+    train(project, settings, progress=progress)
+    return predict_and_store(project, settings, progress=progress)
+
+
+def _settings_summary(settings: LoopSettings) -> dict[str, Any]:
+    out = asdict(settings)
+    out["model"] = {k: out["model"][k] for k in ("backbone", "epochs", "crops_per_frame", "max_input_side")}
+    return out
+
+
+def latest_labelling(project: Project) -> dict[str, np.ndarray] | None:
+    """The arrays saved by the latest :func:`step`, or ``None`` before the first one."""
+    for it in range(project.iteration, 0, -1):
+        data = project.store.load_arrays(it, "labelling")
+        if data is not None:
+            return data
+    return None
+
+
+def frame_confidence(project: Project) -> np.ndarray:
+    """Confidence of each frame's current label: 1 for human frames, 0 before any prediction."""
+    data = latest_labelling(project)
+    conf = np.zeros(project.n_frames) if data is None else data["confidence"].astype(float).copy()
+    conf[project.human_frames()] = 1.0
+    return conf
+
+
+def review_queue(project: Project, settings: LoopSettings, n: int | None = None) -> list[ReviewItem]:
+    """The frames most worth a human look now, most urgent first.
+
+    Doubt is ``1 - confidence`` of each machine label, summed over a small window so that the
+    start of a doubtful stretch (where one correction fixes many frames once the model retrains
+    and the tracker re-propagates) outranks an isolated flicker.  Frames are spaced apart and no
+    segment takes more than half the batch.
+    """
+    data = latest_labelling(project)
+    if data is None:
+        return []
+    n = settings.batch_size(project.n_frames) if n is None else n
+    human = project.human_frames()
+    doubt = 1.0 - data["confidence"].astype(float)
+    doubt[human] = 0.0
+    window = np.ones(5) / 5
+    smoothed = np.convolve(doubt, window, mode="same")
+    priority = 0.5 * doubt + 0.5 * smoothed
+    priority[human] = 0.0
+    segments = project.loop_state.segments(settings)
+    seg_ids = np.zeros(project.n_frames, np.int64)
+    for i, seg in enumerate(segments):
+        seg_ids[seg.start : seg.end + 1] = i
+    reasons = [str(r) for r in data["reason"]]
+    gap = max(3, project.n_frames // (4 * max(n, 1)))
+    return rank_for_review(priority, reasons, n=n, exclude=human, min_gap=gap,
+                           segment_ids=seg_ids, per_segment=max(1, (n + 1) // 2))

@@ -1,0 +1,111 @@
+"""Metrics: correctness against ground truth, actions, label efficiency, per segment and iteration.
+
+Definitions (DESIGN.md): a label is correct when its box has IoU >= 0.5 with the ground truth,
+or when there is no box and the object is absent.  Label efficiency = 1 - actions / correct
+labels; labels per action = correct labels / actions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from microlab.boxes import box_iou
+
+if TYPE_CHECKING:
+    from microlab.project import Project
+
+
+def frame_ious(boxes: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """IoU per frame of ``(n, 4)`` labels vs ground truth; NaN rows mean absent.
+
+    Both absent: 1.  One absent, the other present: -1 (a miss or a false box, worse than any
+    overlap).
+    """
+    boxes = np.asarray(boxes, float)
+    truth = np.asarray(truth, float)
+    pa = ~np.isnan(boxes).any(axis=1)
+    pt = ~np.isnan(truth).any(axis=1)
+    out = np.where(pa == pt, 1.0, -1.0)
+    both = pa & pt
+    if both.any():
+        a, b = boxes[both], truth[both]
+        out[both] = np.diag(box_iou(a, b)) if len(a) < 64 else _rowwise_iou(a, b)
+    return out
+
+
+def _rowwise_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    iw = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
+    ih = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
+    inter = iw * ih
+    union = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def correct_mask(boxes: np.ndarray, truth: np.ndarray, iou: float = 0.5) -> np.ndarray:
+    """Which frames are labelled correctly (see the module docstring)."""
+    ious = frame_ious(boxes, truth)
+    absent_both = np.isnan(np.asarray(boxes, float)).any(axis=1) & np.isnan(np.asarray(truth, float)).any(axis=1)
+    return absent_both | (ious >= iou)
+
+
+def project_boxes(project: Project, class_id: int = 0) -> np.ndarray:
+    """The current label of every frame as ``(n, 4)``, NaN where absent (best box of the class)."""
+    out = np.full((project.n_frames, 4), np.nan)
+    for f, lab in project.labels().items():
+        boxes = [b for b in lab.boxes if b.class_id == class_id]
+        if boxes:
+            best = max(boxes, key=lambda b: -1.0 if b.score is None and b.source not in ("human", "imported")
+                       else (2.0 if b.score is None else b.score))
+            out[f] = best.xyxy
+    return out
+
+
+def efficiency_summary(
+    curve: Sequence[tuple[int, int, int]], n_frames: int, *, final_fix: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    """Actions and frames viewed to reach 95% and 100% correct, label efficiency, labels/action.
+
+    Args:
+        curve: ``(actions, frames_viewed, correct_frames)`` after each step, in order.
+        n_frames: clip length.
+        final_fix: ``(actions, correct_frames)`` of the state a final pass starts from (the
+            last state by default).  The final pass fixes each remaining wrong frame with one
+            action and, since finding them means looking at every frame, views the whole clip.
+    """
+    out: dict[str, Any] = {}
+    last_actions, last_viewed, last_correct = curve[-1]
+    start_actions, start_correct = final_fix or (last_actions, last_correct)
+    for name, share in (("95", 0.95), ("100", 1.0)):
+        need = math.ceil(share * n_frames - 1e-9)
+        reached = next(((a, v) for a, v, c in curve if c >= need), None)
+        if reached is None:
+            reached = (start_actions + need - start_correct, n_frames)
+        out[f"actions_to_{name}"] = int(reached[0])
+        out[f"frames_viewed_to_{name}"] = int(reached[1])
+    a100 = out["actions_to_100"]
+    out["label_efficiency"] = float(1 - a100 / n_frames)
+    out["labels_per_action"] = float(n_frames / a100) if a100 else float("inf")
+    return out
+
+
+def iteration_history(project: Project) -> list[dict[str, Any]]:
+    """Per iteration of a project: cumulative actions and frames viewed when its labels were made,
+    train/predict seconds, coverage and per-segment stats."""
+    out = []
+    for it in project.store.iterations():
+        idx = it["iteration"]
+        totals = project.store.action_totals(up_to_iteration=idx - 1) if idx > 0 else {"actions": 0, "frames_viewed": 0}
+        out.append({
+            "iteration": idx,
+            "actions": totals["actions"],
+            "frames_viewed": totals["frames_viewed"],
+            "train_s": it["train_s"] or 0.0,
+            "predict_s": it["predict_s"] or 0.0,
+            "coverage": it["stats"].get("coverage", 0.0),
+            "segments": it["stats"].get("segments", []),
+        })
+    return out

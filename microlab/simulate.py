@@ -1,0 +1,240 @@
+"""Simulation: replay the loop with an oracle annotator that answers from ground truth.
+
+The oracle drives the same Project verbs the widgets use (``submit``), so the accounting is the
+accounting of a real session.  Baselines (keyframe interpolation, an OpenCV tracker) run on the
+same frames with the same definitions; see DESIGN.md for the protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from microlab.baselines import interpolation_baseline, tracker_baseline
+from microlab.loop import LoopSettings
+from microlab.metrics import correct_mask, efficiency_summary, frame_ious, project_boxes
+from microlab.project import Project
+from microlab.sequences import Sequence, load_sequence
+
+
+class Oracle:
+    """A simulated annotator: draws, corrects, deletes or accepts exactly as ground truth says."""
+
+    def __init__(self, truth: np.ndarray, *, iou: float = 0.5) -> None:
+        self.truth = np.asarray(truth, float)
+        self.iou = iou
+
+    def is_correct(self, project: Project, frame: int) -> bool:
+        label = project.label(frame)
+        gt = self.truth[frame]
+        if np.isnan(gt).any():
+            return not label.boxes
+        if len(label.boxes) != 1:
+            return False
+        return frame_ious(np.array([label.boxes[0].xyxy]), gt[None])[0] >= self.iou
+
+    def label(self, project: Project, frame: int) -> int:
+        """Draw the truth on a frame (or mark it absent); returns the actions spent."""
+        gt = self.truth[frame]
+        return project.submit(frame, [] if np.isnan(gt).any() else [gt]).actions
+
+    def review(self, project: Project, frame: int) -> int:
+        """Accept a correct label (0 actions) or replace it with the truth."""
+        if self.is_correct(project, frame):
+            shown = [b.xyxy for b in project.label(frame).boxes]
+            return project.submit(frame, shown).actions
+        return self.label(project, frame)
+
+
+@dataclass
+class SimulationSettings:
+    """Budget and stopping of a simulated session.
+
+    Attributes:
+        initial_labels: frames the sampler picks for the oracle before the first model.
+        max_iterations: train/predict/review rounds at most.
+        max_actions: stop when this many actions are spent (None: no budget).
+        stop_when_all_accepted: stop when a whole review batch needed no action.
+    """
+
+    initial_labels: int = 5
+    max_iterations: int = 8
+    max_actions: int | None = None
+    stop_when_all_accepted: bool = True
+
+
+def _segment_report(project: Project, segments, truth: np.ndarray, boxes: np.ndarray, confidence: np.ndarray,
+                    iteration: int) -> list[dict[str, Any]]:
+    human = set(project.human_frames())
+    ok = correct_mask(boxes, truth)
+    actions = [a for a in project.actions() if a.iteration < iteration]
+    out = []
+    for seg in segments:
+        frames = np.arange(seg.start, seg.end + 1)
+        covered = np.array([f in human or confidence[f] >= 0.8 for f in frames])
+        out.append({
+            "start": seg.start,
+            "end": seg.end,
+            "coverage": round(float(covered.mean()), 4),
+            "correct_frac": round(float(ok[frames].mean()), 4),
+            "actions": int(sum(a.cost for a in actions if seg.start <= a.frame <= seg.end)),
+        })
+    return out
+
+
+def simulate(
+    sequence: Sequence | str | os.PathLike[str],
+    *,
+    loop: LoopSettings | None = None,
+    settings: SimulationSettings | None = None,
+    baselines: bool = True,
+    project_path: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    log=print,
+) -> dict[str, Any]:
+    """Run the loop with an oracle on an OTB-style sequence and compare with the baselines.
+
+    Returns a JSON-ready dict: ``sequence``, ``n_frames``, ``iterations`` (per iteration: actions,
+    frames viewed, correct fraction at IoU 0.5 and 0.7, train/predict seconds, segments),
+    ``final`` (actions and frames viewed to reach 95%/100%, label efficiency, labels per action)
+    and ``baselines`` (the same five keys for interpolation and tracker).
+    """
+    seq = sequence if isinstance(sequence, Sequence) else load_sequence(sequence)
+    loop = loop or LoopSettings()
+    settings = settings or SimulationSettings()
+    truth = seq.ground_truth
+    n = len(seq)
+    oracle = Oracle(truth)
+    tmp = None
+    if project_path is None:
+        tmp = tempfile.TemporaryDirectory(prefix="microlab-sim-")
+        project_path = Path(tmp.name) / f"{seq.name}.mlab"
+    project = Project.open(project_path, video=seq.frames.path)
+    project.settings = loop
+    started = time.perf_counter()
+    iterations: list[dict[str, Any]] = []
+    curve: list[tuple[int, int, int]] = []
+    try:
+        for f in project.initial_frames(settings.initial_labels, progress=progress):
+            oracle.label(project, f)
+        for _ in range(settings.max_iterations):
+            report = project.step(progress=progress)
+            boxes = project_boxes(project)
+            ok = correct_mask(boxes, truth)
+            ok7 = correct_mask(boxes, truth, 0.7)
+            totals = project.store.action_totals(up_to_iteration=report.iteration - 1)
+            confidence = project.frame_confidence()
+            entry = {
+                "iteration": report.iteration,
+                "actions": totals["actions"],
+                "frames_viewed": totals["frames_viewed"],
+                "correct_frac": round(float(ok.mean()), 4),
+                "correct_frac_iou07": round(float(ok7.mean()), 4),
+                "coverage": round(report.coverage, 4),
+                "train_s": round(report.train_s, 2),
+                "predict_s": round(report.predict_s, 2),
+                "human_frames": report.n_human_frames,
+                "segments": _segment_report(project, project.segments(), truth, boxes, confidence, report.iteration),
+            }
+            iterations.append(entry)
+            curve.append((entry["actions"], entry["frames_viewed"], int(ok.sum())))
+            log(
+                f"  iteration {entry['iteration']}: {entry['actions']} actions, {entry['frames_viewed']} frames "
+                f"viewed -> {entry['correct_frac'] * 100:.1f}% correct (IoU 0.7: "
+                f"{entry['correct_frac_iou07'] * 100:.1f}%), train {entry['train_s']:.0f}s, "
+                f"predict {entry['predict_s']:.0f}s"
+            )
+            if ok.all():
+                break
+            if settings.max_actions is not None and entry["actions"] >= settings.max_actions:
+                break
+            batch = project.review_queue()
+            if not batch:
+                break
+            spent = sum(oracle.review(project, item.frame) for item in batch)
+            if spent == 0 and settings.stop_when_all_accepted:
+                # Record what the accepted review cost in views, then stop.
+                totals = project.action_totals()
+                curve.append((totals["actions"], totals["frames_viewed"], int(ok.sum())))
+                break
+        final = efficiency_summary(curve, n)
+    finally:
+        elapsed = time.perf_counter() - started
+        project.close()
+        if tmp is not None:
+            tmp.cleanup()
+    result: dict[str, Any] = {
+        "sequence": seq.name,
+        "n_frames": n,
+        "frame_size": list(seq.frames.size),
+        "n_absent": int((~seq.present).sum()),
+        "iterations": iterations,
+        "final": final,
+        "elapsed_s": round(elapsed, 1),
+        "settings": {"strategy": loop.strategy, "initial_labels": settings.initial_labels,
+                     "review_batch": loop.batch_size(n), "backbone": loop.model.backbone},
+    }
+    if baselines:
+        result["baselines"] = run_baselines(seq, progress=progress)
+    return result
+
+
+FIVE_KEYS = ("actions_to_95", "actions_to_100", "frames_viewed_to_95", "label_efficiency", "labels_per_action")
+
+
+def run_baselines(seq: Sequence, *, progress: bool = False) -> dict[str, Any]:
+    """Interpolation and CSRT tracker baselines on a sequence (frames cached in memory)."""
+    frames = _FrameCache(seq.frames)
+    out = {}
+    t = time.perf_counter()
+    out["interpolation"] = interpolation_baseline(seq.ground_truth)
+    out["interpolation"]["elapsed_s"] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    out["tracker"] = tracker_baseline(frames, seq.ground_truth, progress=progress)
+    out["tracker"]["elapsed_s"] = round(time.perf_counter() - t, 1)
+    return out
+
+
+class _FrameCache:
+    """Decoded frames kept in memory: the tracker baseline re-reads stretches many times."""
+
+    def __init__(self, frames) -> None:
+        self.frames = frames
+        self._cache: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        if i not in self._cache:
+            self._cache[i] = self.frames[i]
+        return self._cache[i]
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """A plain-text comparison table of a simulation result."""
+    n = result["n_frames"]
+    rows = [("microlab", result["final"])] + [(k, v) for k, v in result.get("baselines", {}).items()]
+    lines = [
+        f"{result['sequence']}: {n} frames",
+        f"{'method':<14}{'actions@95%':>12}{'viewed@95%':>12}{'actions@100%':>14}{'efficiency':>12}{'labels/action':>15}",
+    ]
+    for name, r in rows:
+        lpa = r["labels_per_action"]
+        lines.append(
+            f"{name:<14}{r['actions_to_95']:>12}{r['frames_viewed_to_95']:>12}{r['actions_to_100']:>14}"
+            f"{r['label_efficiency'] * 100:>11.1f}%{lpa if math.isinf(lpa) else round(lpa, 1):>15}"
+        )
+    return "\n".join(lines)
+
+
+def save_result(result: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    Path(path).write_text(json.dumps(result, indent=2, default=float) + "\n")
