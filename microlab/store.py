@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from microlab.boxes import Detections
-from microlab.errors import AnnotationError, StoreError
+from microlab.errors import AnnotationError, FrameIndexError, StoreError
 
 SCHEMA_VERSION = 1
 APP_ID = "microlab"
@@ -159,6 +159,23 @@ class ActionRecord:
     detail: dict[str, Any] | None
 
 
+def _frame_index(frame: object, n: int) -> int:
+    """``frame`` as an int in ``0..n-1``, or :class:`FrameIndexError` naming the value."""
+    # int() alone would read 1.7 as frame 1 and True as frame 1.
+    if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)):
+        raise FrameIndexError(f"frame must be an int index, but got {frame!r}")
+    if not 0 <= int(frame) < n:
+        raise FrameIndexError(f"frame {frame} is out of range: this project has frames 0..{n - 1}")
+    return int(frame)
+
+
+def _box_id(box_id: object) -> int:
+    # int() alone would make correct_box(1.7, ...) or correct_box(True, ...) edit box 1.
+    if isinstance(box_id, bool) or not isinstance(box_id, (int, np.integer)):
+        raise AnnotationError(f"a box id must be an int, but got {box_id!r}")
+    return int(box_id)
+
+
 def _box_from_row(row: sqlite3.Row) -> BoxRecord:
     return BoxRecord(
         id=row["id"],
@@ -183,11 +200,12 @@ class Store:
 
     # ------------------------------------------------------------------ opening
     @staticmethod
-    def _connect(path: Path) -> sqlite3.Connection:
+    def _connect(path: Path, *, wal: bool = True) -> sqlite3.Connection:
         db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA busy_timeout = 30000")
-        db.execute("PRAGMA journal_mode = WAL")
+        if wal:
+            db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = FULL")
         db.execute("PRAGMA foreign_keys = ON")
         return db
@@ -226,28 +244,54 @@ class Store:
     def open(cls, path: str | Path) -> Store:
         """Open an existing project file; refuses files that are not microlab projects."""
         path = Path(path)
+        if path.is_dir():
+            raise StoreError(f"{path} is a folder, not a project file")
         if not path.is_file():
             raise StoreError(f"project file {path} does not exist")
         with open(path, "rb") as fh:
             header = fh.read(16)
-        if header and header != b"SQLite format 3\x00":
+        if not header:
+            raise StoreError(
+                f"{path} is an empty file, not a microlab project; remove it or choose another path"
+            )
+        if header != b"SQLite format 3\x00":
             raise StoreError(f"{path} is not a microlab project file (not an SQLite database)")
+        # Look before writing: switching to WAL converts the file, and must not happen to a
+        # database of another program that we are about to refuse.
         try:
-            db = cls._connect(path)
+            db = cls._connect(path, wal=False)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path} is not a microlab project file: {exc}") from exc
+        try:
+            cls._check_project(path, db)
+            db.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.Error as exc:
+            db.close()
+            raise StoreError(f"{path} cannot be opened: {exc}") from exc
+        except BaseException:
+            db.close()
+            raise
+        return cls(path, db)
+
+    @staticmethod
+    def _check_project(path: Path, db: sqlite3.Connection) -> None:
+        """Raise :class:`StoreError` unless ``db`` is a microlab project this version reads."""
+        try:
             rows = dict(db.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path} is not a microlab project file: {exc}") from exc
-        if json.loads(rows.get("app", "null")) != APP_ID:
-            db.close()
+        try:
+            app = json.loads(rows.get("app", "null"))
+            version = json.loads(rows["schema_version"])
+        except (KeyError, TypeError, ValueError):
+            app = version = None
+        if app != APP_ID or not isinstance(version, int):
             raise StoreError(f"{path} is an SQLite file but not a microlab project")
-        version = json.loads(rows["schema_version"])
         if version > SCHEMA_VERSION:
-            db.close()
             raise StoreError(
                 f"{path} was written by a newer microlab (schema {version}, this one reads "
                 f"{SCHEMA_VERSION}); upgrade microlab"
             )
-        return cls(path, db)
 
     def close(self) -> None:
         with self._lock:
@@ -346,15 +390,10 @@ class Store:
 
     # ------------------------------------------------------------------ human actions
     def _check_frame(self, db: sqlite3.Connection, frame: int) -> int:
-        if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)):
-            raise AnnotationError(f"frame must be an int index, but got {frame!r}")
-        n = db.execute("SELECT COUNT(*) FROM frames").fetchone()[0]
-        if not 0 <= int(frame) < n:
-            raise AnnotationError(f"frame {frame} is out of range: this project has frames 0..{n - 1}")
-        return int(frame)
+        return _frame_index(frame, db.execute("SELECT COUNT(*) FROM frames").fetchone()[0])
 
     def _box_row(self, db: sqlite3.Connection, box_id: int) -> sqlite3.Row:
-        row = db.execute("SELECT * FROM boxes WHERE id = ?", (int(box_id),)).fetchone()
+        row = db.execute("SELECT * FROM boxes WHERE id = ?", (_box_id(box_id),)).fetchone()
         if row is None:
             raise AnnotationError(f"box {box_id} does not exist in this project")
         if row["status"] in ("replaced", "deleted"):
@@ -533,11 +572,10 @@ class Store:
                 human.setdefault(box.frame, []).append(box)
             else:
                 machine.setdefault(box.frame, []).append(box)
-        wanted = sorted(verified) if frames is None else [int(f) for f in frames]
+        # Frames are 0..n-1, so the dict of all frames also gives n.
+        wanted = sorted(verified) if frames is None else [_frame_index(f, len(verified)) for f in frames]
         out = {}
         for f in wanted:
-            if f not in verified:
-                raise AnnotationError(f"frame {f} is out of range: this project has frames 0..{len(verified) - 1}")
             if verified[f]:
                 out[f] = FrameLabel(f, True, tuple(human.get(f, ())))
             else:
@@ -549,12 +587,12 @@ class Store:
         rows = self._query(
             "SELECT * FROM boxes WHERE frame = ? AND status = 'active' "
             "AND source IN ('model', 'interpolated', 'tracker') ORDER BY id",
-            (int(frame),),
+            (_frame_index(frame, self.n_frames),),
         )
         return [_box_from_row(r) for r in rows]
 
     def box(self, box_id: int) -> BoxRecord:
-        rows = self._query("SELECT * FROM boxes WHERE id = ?", (int(box_id),))
+        rows = self._query("SELECT * FROM boxes WHERE id = ?", (_box_id(box_id),))
         if not rows:
             raise AnnotationError(f"box {box_id} does not exist in this project")
         return _box_from_row(rows[0])
