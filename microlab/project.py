@@ -69,24 +69,17 @@ class Project:
         path = Path(path).expanduser()
         if path.exists():
             store = Store.open(path)
-            meta = store.meta
-            source = Path(video).expanduser() if video is not None else _stored_frames_path(path, meta)
-            frames = open_frames(source)
-            if len(frames) != meta["n_frames"] or list(frames.size) != list(meta["frame_size"]):
-                store.close()
-                raise StoreError(
-                    f"{source} has {len(frames)} frames of {frames.size[0]}x{frames.size[1]}, but project "
-                    f"{path} was made for {meta['n_frames']} frames of {meta['frame_size'][0]}x"
-                    f"{meta['frame_size'][1]}; open it with the clip it was made for"
-                )
-            if video is not None and str(source.resolve()) != meta["frames_path"]:
-                store.set_meta("frames_path", str(source.resolve()))
-                store.set_meta("frames_path_relative", os.path.relpath(source.resolve(), path.resolve().parent))
-            return cls(store, frames)
+            try:
+                return cls._open_existing(store, path, video)
+            except BaseException:
+                store.close()  # a refused open must not leave the project file held open
+                raise
         if video is None:
             raise StoreError(
                 f"project {path} does not exist yet; pass video=PATH (a video file or a folder of frames) to create it"
             )
+        # One name is one class: list("person") would silently make six one-letter classes.
+        classes = [classes] if isinstance(classes, str) else list(classes)
         source = Path(video).expanduser()
         frames = open_frames(source)
         if not classes or len(set(classes)) != len(classes):
@@ -99,6 +92,22 @@ class Project:
             "fps": frames.fps,
             "classes": list(classes),
         })
+        return cls(store, frames)
+
+    @classmethod
+    def _open_existing(cls, store: Store, path: Path, video: str | os.PathLike[str] | None) -> Project:
+        meta = store.meta
+        source = Path(video).expanduser() if video is not None else _stored_frames_path(path, meta)
+        frames = open_frames(source)
+        if len(frames) != meta["n_frames"] or list(frames.size) != list(meta["frame_size"]):
+            raise StoreError(
+                f"{source} has {len(frames)} frames of {frames.size[0]}x{frames.size[1]}, but project "
+                f"{path} was made for {meta['n_frames']} frames of {meta['frame_size'][0]}x"
+                f"{meta['frame_size'][1]}; open it with the clip it was made for"
+            )
+        if video is not None and str(source.resolve()) != meta["frames_path"]:
+            store.set_meta("frames_path", str(source.resolve()))
+            store.set_meta("frames_path_relative", os.path.relpath(source.resolve(), path.resolve().parent))
         return cls(store, frames)
 
     def close(self) -> None:
@@ -194,6 +203,11 @@ class Project:
             frame: frame index.
             boxes: ``xyxy`` sequences, or dicts with ``xyxy`` and optional ``label``.
         """
+        if isinstance(boxes, (str, bytes, Mapping)) or not isinstance(boxes, Iterable):
+            raise AnnotationError(
+                f"boxes must be a list of boxes (xyxy sequences or dicts), but got {boxes!r}; "
+                "submit [] for a frame without the object"
+            )
         wanted: list[tuple[list[float], int]] = []
         for item in boxes:
             if isinstance(item, Mapping):
