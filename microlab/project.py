@@ -323,6 +323,32 @@ class Project:
         return iteration_history(self)
 
     # ------------------------------------------------------------------ interop (export / import)
+    def export(
+        self,
+        fmt: str,
+        path: str | os.PathLike[str],
+        *,
+        verified_only: bool = True,
+        min_score: float = 0.5,
+    ) -> Path:
+        """Write the labels as ``coco``, ``yolo``, ``voc``, ``cvat_video``, ``mot``, ``labelstudio`` or ``otb``.
+
+        Args:
+            fmt: the format (see :mod:`microlab.interop` for what each one keeps).
+            path: the file or folder to write.
+            verified_only: only human-verified frames; ``False`` adds the machine boxes of
+                the other frames whose score is at least ``min_score``.
+            min_score: threshold for machine boxes.
+        """
+        from microlab.interop import export_project
+
+        return export_project(self, fmt, path, verified_only=verified_only, min_score=min_score)
+
+    def import_labels(self, fmt: str, path: str | os.PathLike[str]) -> Any:
+        """Add the labels of a file as human labels, all or nothing; returns an ``ImportSummary``."""
+        from microlab.interop import import_labels
+
+        return import_labels(self, fmt, path)
 
 
 def plan_submit(

@@ -1,0 +1,77 @@
+"""Labels in and out: COCO, YOLO, Pascal VOC, CVAT for video, MOT, Label Studio and OTB.
+
+Each format is a module of plain functions, ``save_<format>(labels, path)`` and
+``load_<format>(path, clip)``, over one plain intermediate, :class:`LabelSet`.  The project verbs
+are thin wrappers:
+
+>>> project.export("cvat_video", "labels.xml")                    # human-verified labels
+>>> project.export("coco", "all.json", verified_only=False, min_score=0.6)
+>>> project.import_labels("otb", "SEQ_DIR/groundtruth.txt")
+>>> project = import_project("new.mlab", "SEQ_DIR", "otb", "SEQ_DIR/groundtruth.txt")
+
+Each module's docstring says what its format preserves and what it loses.
+"""
+
+from __future__ import annotations
+
+from microlab.interop.coco import load_coco, save_coco
+from microlab.interop.core import (
+    FORMATS,
+    HUMAN_SOURCES,
+    MACHINE_SOURCES,
+    ClipInfo,
+    ImportSummary,
+    LabelBox,
+    LabelFormat,
+    LabelSet,
+    apply_labels,
+    export_project,
+    get_format,
+    import_into,
+    import_labels,
+    import_project,
+    labels_from_project,
+    load_labels,
+    save_labels,
+)
+from microlab.interop.cvat_video import load_cvat_video, save_cvat_video
+from microlab.interop.labelstudio import labelstudio_config, load_labelstudio, save_labelstudio
+from microlab.interop.mot import load_mot, save_mot
+from microlab.interop.otb import load_otb, save_otb
+from microlab.interop.voc import load_voc, save_voc
+from microlab.interop.yolo import load_yolo, save_yolo
+
+__all__ = [
+    "FORMATS",
+    "HUMAN_SOURCES",
+    "MACHINE_SOURCES",
+    "ClipInfo",
+    "ImportSummary",
+    "LabelBox",
+    "LabelFormat",
+    "LabelSet",
+    "apply_labels",
+    "export_project",
+    "get_format",
+    "import_into",
+    "import_labels",
+    "import_project",
+    "labels_from_project",
+    "labelstudio_config",
+    "load_coco",
+    "load_cvat_video",
+    "load_labels",
+    "load_labelstudio",
+    "load_mot",
+    "load_otb",
+    "load_voc",
+    "load_yolo",
+    "save_coco",
+    "save_cvat_video",
+    "save_labels",
+    "save_labelstudio",
+    "save_mot",
+    "save_otb",
+    "save_voc",
+    "save_yolo",
+]
