@@ -173,6 +173,8 @@ def _box_id(box_id: object) -> int:
     # int() alone would make correct_box(1.7, ...) or correct_box(True, ...) edit box 1.
     if isinstance(box_id, bool) or not isinstance(box_id, (int, np.integer)):
         raise AnnotationError(f"a box id must be an int, but got {box_id!r}")
+    if not 0 < int(box_id) < 2**63:  # ids are positive; SQLite overflows past 64 bits
+        raise AnnotationError(f"box {box_id} does not exist in this project")
     return int(box_id)
 
 
