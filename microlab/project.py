@@ -196,7 +196,8 @@ class Project:
         The boxes shown (the frame's current label) are matched to the submitted ones: an
         unchanged machine box is accepted (0), a moved or re-classed box is a correction (1), a
         new box is a draw (1), a shown box with no match is a delete (1).  Submitting no boxes
-        where none were shown accepts a predicted "absent" (0) or marks the frame absent (1).
+        where none were shown accepts a predicted "absent" (0) or marks the frame absent (1);
+        where several were shown it marks the frame absent (1).
         Everything is committed in one transaction before this returns.
 
         Args:
@@ -367,6 +368,9 @@ def plan_submit(
         if verified:
             return [{"kind": "skip"}]
         return [{"kind": "accept", "box_ids": []}] if predicted else [{"kind": "absent"}]
+    if not wanted and len(shown) > 1:
+        # Clearing a frame of several boxes is one "absent", not one delete per box.
+        return [{"kind": "absent"}]
     pairs: list[tuple[int, int]] = []
     if shown and wanted:
         iou = box_iou(np.array([b.xyxy for b in shown]), np.array([w[0] for w in wanted]))

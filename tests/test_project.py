@@ -124,6 +124,8 @@ MOVED = (14.0, 12.0, 34.0, 42.0)
         pytest.param([BOX], None, True, [MOVED], ("correct",), 1, id="correct"),
         pytest.param([BOX], None, True, [OTHER], ("correct",), 1, id="far-move-is-one-correct"),
         pytest.param([BOX], None, True, [], ("delete",), 1, id="delete-false-positive"),
+        pytest.param([BOX, OTHER], None, True, [], ("absent",), 1, id="clear-several-is-absent"),
+        pytest.param([], [BOX, OTHER], False, [], ("absent",), 1, id="clear-verified-boxes"),
         pytest.param([BOX], None, True, [BOX, OTHER], ("accept", "draw"), 1, id="accept-and-draw"),
         pytest.param([BOX, OTHER], None, True, [OTHER], ("accept", "delete"), 1,
                      id="accept-and-delete"),
