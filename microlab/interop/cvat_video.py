@@ -12,17 +12,19 @@ Preserved: boxes (to 0.001 px), class names, source, score, absent frames, unlab
 Reading: keyframes are labels (human unless their ``source`` attribute names a machine);
 non-keyframe boxes (CVAT's interpolation) come in as ``interpolated`` predictions, not labels;
 an ``outside`` keyframe marks its frame absent unless another track has a box there.  CVAT for
-*images* files (``<image>`` elements) are refused with a hint.
+images 1.1 files (``<image>`` elements) are read too: every listed image is labelled (without
+boxes: absent), as that format lists every frame of a task.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from microlab.errors import FormatError
-from microlab.interop._xml import flag, parse_xml, sub, write_xml
+from microlab.interop._xml import XmlDocument, flag, parse_xml, sub, write_xml
 from microlab.interop.core import (
     ALL_SOURCES,
     ClipInfo,
@@ -120,15 +122,73 @@ def save_cvat_video(labels: LabelSet, path: str | Path) -> Path:
     return path
 
 
+_OTHER_SHAPES = ("polygon", "polyline", "points", "mask", "skeleton", "ellipse", "cuboid")
+_CVAT_FRAME_NAME = re.compile(r"frame_\d{6}$")
+
+
+def _label(doc: XmlDocument, elem: ET.Element, classes: list[str], declared: bool) -> str:
+    label = doc.attr(elem, "label", str)
+    if declared and label not in classes:
+        raise doc.error(elem, f"label {label!r} is not declared in <meta> (labels: {classes})")
+    if label not in classes:
+        classes.append(label)
+    return label
+
+
+def _box(doc: XmlDocument, shape: ET.Element, clip: ClipInfo, label: str, *, keyframe: bool,
+         track_id: int | None = None) -> LabelBox:
+    """One ``<box>``: coordinates, and the source/score attributes microlab writes."""
+    if float(shape.attrib.get("rotation", "0") or 0) != 0:
+        raise doc.error(shape, "rotated boxes cannot be imported (microlab boxes are axis-aligned)")
+    xyxy = tuple(doc.attr(shape, name, float) for name in ("xtl", "ytl", "xbr", "ybr"))
+    attrs = {a.attrib.get("name", ""): (a.text or "").strip() for a in shape.iter("attribute")}
+    where = doc.where(shape)
+    score = check_score(attrs.get("score"), where)
+    if not keyframe:
+        source = "interpolated"
+    elif attrs.get("source") in ALL_SOURCES:
+        source = check_source(attrs["source"], where)
+    else:
+        source = "human"
+    return LabelBox(check_box(xyxy, clip, where), label, source=source, score=score, track_id=track_id)
+
+
+def _shapes(doc: XmlDocument, parent: ET.Element) -> list[ET.Element]:
+    for shape in parent:
+        if shape.tag in _OTHER_SHAPES:
+            raise doc.error(shape, f"only boxes can be imported, but <{parent.tag}> holds a <{shape.tag}>")
+    return [shape for shape in parent if shape.tag == "box"]
+
+
+def _load_images(doc: XmlDocument, clip: ClipInfo, classes: list[str], declared: bool) -> dict[int, list[LabelBox]]:
+    """CVAT for images: every ``<image>`` is a labelled frame (no box: object absent)."""
+    frames: dict[int, list[LabelBox]] = {}
+    for image in doc.root.iter("image"):
+        name = image.attrib.get("name", "")
+        frame = clip.frame_index(name) if name else None
+        if frame is None:
+            if name and not _CVAT_FRAME_NAME.match(Path(name).stem):
+                raise doc.error(image, f"image {name!r} is not a frame of this clip (its frames are "
+                                       f"named {clip.names_hint()})")
+            frame = check_frame(doc.attr(image, "id", int), clip, doc.where(image))
+        boxes = frames.setdefault(frame, [])
+        for shape in _shapes(doc, image):
+            if "outside" in shape.attrib and doc.attr(shape, "outside", flag):
+                continue  # a track's "not visible here" copied onto the image
+            boxes.append(_box(doc, shape, clip, _label(doc, shape, classes, declared), keyframe=True))
+    return frames
+
+
 def load_cvat_video(path: str | Path, clip: ClipInfo) -> LabelSet:
-    """Read a CVAT for video 1.1 XML file (see the module docstring for what becomes a label)."""
+    """Read a CVAT for video 1.1 XML file (see the module docstring for what becomes a label).
+
+    CVAT for images 1.1 files (``<image>`` elements, as CVAT and datumaro also write) are read
+    too: every listed image is a labelled frame, one without boxes has the object absent.
+    """
     doc = parse_xml(path)
     root = doc.root
     if root.tag != "annotations":
         raise doc.error(root, "a CVAT XML file's root element must be <annotations>")
-    if root.find("image") is not None:
-        raise doc.error(root.find("image"), "this is a CVAT for images file; export the task as "
-                                            "'CVAT for video 1.1' to import its tracks")
     classes: list[str] = []
     meta = root.find("meta")
     if meta is not None:
@@ -142,20 +202,15 @@ def load_cvat_video(path: str | Path, clip: ClipInfo) -> LabelSet:
             if size != tuple(clip.size):
                 raise doc.error(original, f"the task's frames are {size[0]}x{size[1]} but the clip's "
                                           f"are {clip.size[0]}x{clip.size[1]}; import it with its own clip")
+    declared = bool(classes)
+    if root.find("image") is not None:
+        return LabelSet(clip, classes, _load_images(doc, clip, classes, declared))
     inside: dict[int, list[LabelBox]] = {}
     outside: set[int] = set()
     for track in root.iter("track"):
-        label = doc.attr(track, "label", str)
-        if classes and label not in classes:
-            raise doc.error(track, f"label {label!r} is not declared in <meta> (labels: {classes})")
-        if label not in classes:
-            classes.append(label)
+        label = _label(doc, track, classes, declared)
         track_id = doc.attr(track, "id", int)
-        for shape in track:
-            if shape.tag != "box":
-                if shape.tag in ("polygon", "polyline", "points", "mask", "skeleton", "ellipse", "cuboid"):
-                    raise doc.error(shape, f"only boxes can be imported, but the track holds a <{shape.tag}>")
-                continue
+        for shape in _shapes(doc, track):
             frame = check_frame(doc.attr(shape, "frame", int), clip, doc.where(shape))
             is_outside = doc.attr(shape, "outside", flag) if "outside" in shape.attrib else False
             keyframe = doc.attr(shape, "keyframe", flag) if "keyframe" in shape.attrib else True
@@ -163,23 +218,11 @@ def load_cvat_video(path: str | Path, clip: ClipInfo) -> LabelSet:
                 if keyframe:
                     outside.add(frame)
                 continue
-            if float(shape.attrib.get("rotation", "0") or 0) != 0:
-                raise doc.error(shape, "rotated boxes cannot be imported (microlab boxes are axis-aligned)")
-            xyxy = tuple(doc.attr(shape, name, float) for name in ("xtl", "ytl", "xbr", "ybr"))
-            attrs = {a.attrib.get("name", ""): (a.text or "").strip() for a in shape.iter("attribute")}
-            where = doc.where(shape)
-            score = check_score(attrs.get("score"), where)
-            if not keyframe:
-                source = "interpolated"
-            elif attrs.get("source") in ALL_SOURCES:
-                source = check_source(attrs["source"], where)
-            else:
-                source = "human"
             inside.setdefault(frame, []).append(
-                LabelBox(check_box(xyxy, clip, where), label, source=source, score=score, track_id=track_id)
+                _box(doc, shape, clip, label, keyframe=keyframe, track_id=track_id)
             )
     if root.find("track") is None and root.find(".//box") is not None:
-        raise FormatError(f"{doc.path}: boxes outside any <track>; is this CVAT XML from another tool?")
+        raise FormatError(f"{doc.path}: boxes outside any <track> or <image>; is this CVAT XML?")
     frames: dict[int, list[LabelBox]] = {f: [] for f in outside}
     frames.update(inside)
     return LabelSet(clip, classes, frames)

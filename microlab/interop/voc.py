@@ -12,7 +12,9 @@ up to 1 px.  Source and score go in an ``<attributes>`` block per object, the ex
 datumaro read and write.
 
 Preserved: boxes, class names, source, score, absent frames (a file without objects),
-unlabelled frames (no file).  Read back by ``<filename>`` (or the XML file's name).
+unlabelled frames (no file).  Read back by ``<filename>`` (or the XML file's name); an image
+listed in ``ImageSets/Main`` without an annotation file (datumaro writes none for an image
+without objects) is a frame with the object absent.
 """
 
 from __future__ import annotations
@@ -98,12 +100,8 @@ def _annotation_files(root: Path) -> list[Path]:
         for file in listed:
             stems += [line.split()[0] for line in file.read_text().splitlines()
                       if line.strip() and not line.lstrip().startswith("#")]
+        # A listed image without an annotation file has no objects (datumaro writes none).
         files = [ann_dir / f"{s}.xml" for s in dict.fromkeys(stems)]
-        missing = [f for f in files if not f.is_file()]
-        if missing:
-            raise FormatError(
-                f"{listed[0]} lists {missing[0].stem!r} but {missing[0]} does not exist"
-            )
         if files:
             return files
     files = sorted(ann_dir.glob("*.xml"))
@@ -128,6 +126,9 @@ def load_voc(path: str | Path, clip: ClipInfo) -> LabelSet:
                 if name and name != "background":
                     classes.append(name)
     for file in _annotation_files(root):
+        if not file.is_file():
+            frames[frame_from_name(file.name, clip, f"{root / 'ImageSets'} entry {file.stem!r}")] = []
+            continue
         doc = parse_xml(file)
         top = doc.root
         if top.tag != "annotation":

@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from microlab.interop import ClipInfo, LabelBox, LabelSet, labels_from_project, labelstudio_config
+from microlab.interop import (
+    ClipInfo,
+    LabelBox,
+    LabelSet,
+    labels_from_project,
+    labelstudio_config,
+    load_labels,
+)
 from microlab.project import Project
 
 from .helpers import OUT_NAMES, assert_same_labels, human_labels
@@ -76,8 +83,21 @@ def export_all(project: Project, folder: Path, **options: Any) -> dict[str, Path
             for fmt in (*DATUMARO_FORMATS, "labelstudio")}
 
 
+#: Files written by datumaro's own writers from our exports, and the microlab format that reads
+#: them: ``{our format: [(datumaro writer, folder name, microlab reader, file inside)]}``.
+REWRITES = {
+    "voc": [("voc", "dm_voc", "voc", ""), ("coco_instances", "dm_coco", "coco",
+                                           "annotations/instances_default.json")],
+    "cvat_video": [("cvat", "dm_cvat", "cvat_video", "annotations.xml")],
+    "mot": [("mot_seq_gt", "dm_mot", "mot", "")],
+}
+
+
 def jobs_for(paths: dict[str, Path], classes: list[str]) -> list[dict[str, Any]]:
-    jobs = [{"format": fmt, "path": str(paths[fmt])} for fmt in DATUMARO_FORMATS]
+    jobs = [{"format": fmt, "path": str(paths[fmt]),
+             "export_to": [[writer, str(paths[fmt].parent / folder)]
+                           for writer, folder, _, _ in REWRITES.get(fmt, [])]}
+            for fmt in DATUMARO_FORMATS]
     jobs.append({"format": "labelstudio", "path": str(paths["labelstudio"]),
                  "config": labelstudio_config(classes)})
     return jobs
@@ -104,8 +124,12 @@ def read_back(request: pytest.FixtureRequest, demo_project: Project, mixed_proje
     jobs += jobs_for(machine, mixed_project.classes)
     results = run_readers(jobs)
     names = (*DATUMARO_FORMATS, "labelstudio")
-    return {case: (ours, dict(zip(names, results[start:start + len(names)])))
-            for case, (ours, start) in cases.items()}
+    out = {}
+    for case, (ours, start) in cases.items():
+        found = dict(zip(names, results[start:start + len(names)]))
+        found["folder"] = root / case  # type: ignore[assignment]
+        out[case] = (ours, found)
+    return out
 
 
 CASES = ["real", "demo", "mixed"]
@@ -152,6 +176,22 @@ def test_label_studio_sdk_reads_and_validates(read_back, case: str) -> None:
     assert result["errors"] == []
     # The converter yields the annotated tasks (an empty result: object absent), not the others.
     assert_same_labels(as_labels(result, ours.clip), ours)
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize(("ours_fmt", "rewrite"),
+                         [(fmt, r) for fmt, rewrites in REWRITES.items() for r in rewrites],
+                         ids=lambda v: v if isinstance(v, str) else v[0])
+def test_microlab_reads_what_datumaro_writes(read_back, case: str, ours_fmt: str, rewrite) -> None:
+    """Files as another tool writes them (datumaro's writers, CVAT's library) import the same."""
+    ours, results = _case(read_back, case)
+    _, folder, reader, inside = rewrite
+    path = results["folder"] / folder / inside
+    got = load_labels(reader, path, ours.clip)
+    if reader == "mot":  # datumaro writes gt.txt alone: only frames with rows are known
+        assert_same_labels(got, only_boxed(ours))
+    else:
+        assert_same_labels(got, ours)
 
 
 def test_machine_labels_read_by_the_independent_readers(read_back) -> None:

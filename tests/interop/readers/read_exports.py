@@ -3,6 +3,8 @@
 Runs in the readers' virtualenv (see setup.sh), not microlab's: it imports no microlab code.
 Input (stdin): a JSON list of jobs ``{"format": ..., "path": ..., "config": ...}`` with format
 one of cvat_video, voc, yolo, mot (read by datumaro) or labelstudio (read by label-studio-sdk).
+A datumaro job may also say ``"export_to": [[datumaro_format, folder], ...]``: datumaro then
+writes what it read in its own writers, for microlab to read back (files as other tools make them).
 Output (stdout): one result per job, ``{"items": [{"id", "frame", "boxes": [...]}]}`` where each
 box is ``{"xyxy", "label", "attributes"}``; Label Studio results also carry ``"errors"`` from
 the SDK's validator of annotations and predictions.
@@ -23,12 +25,14 @@ def _plain(value):
     return str(value)
 
 
-def read_datumaro(fmt: str, path: str) -> dict:
+def read_datumaro(fmt: str, path: str, export_to: list[list[str]]) -> dict:
     from datumaro.components.annotation import AnnotationType
     from datumaro.components.dataset import Dataset
 
     name = {"cvat_video": "cvat", "voc": "voc_detection", "yolo": "yolo", "mot": "mot_seq"}[fmt]
     dataset = Dataset.import_from(path, name)
+    for out_format, folder in export_to:
+        dataset.export(folder, out_format, save_media=False)
     labels = dataset.categories()[AnnotationType.label]
     items = []
     for item in dataset:
@@ -86,7 +90,7 @@ def main() -> int:
         if job["format"] == "labelstudio":
             results.append(read_labelstudio(job["path"], job["config"]))
         else:
-            results.append(read_datumaro(job["format"], job["path"]))
+            results.append(read_datumaro(job["format"], job["path"], job.get("export_to", [])))
     json.dump(results, sys.stdout)
     return 0
 
