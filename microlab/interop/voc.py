@@ -40,12 +40,16 @@ SUBSET = "default"
 
 
 def save_voc(labels: LabelSet, path: str | Path) -> Path:
-    """Write a Pascal VOC folder at ``path``."""
+    """Write a Pascal VOC folder at ``path`` (replacing an earlier export there)."""
     root = Path(path)
     ann_dir = root / "Annotations"
     sets_dir = root / "ImageSets" / "Main"
     ann_dir.mkdir(parents=True, exist_ok=True)
     sets_dir.mkdir(parents=True, exist_ok=True)
+    exported = {labels.clip.stem(f) for f in labels.frames}
+    for stale in ann_dir.glob("*.xml"):  # from an earlier export into the same folder
+        if stale.stem not in exported:
+            stale.unlink()
     width, height = labels.clip.size
     stems = []
     for frame, boxes in labels.sorted_frames():

@@ -42,13 +42,18 @@ def save_yolo(
 
     Args:
         labels: what to write.
-        path: the dataset folder (created; existing label files of exported frames are replaced).
+        path: the dataset folder (created; the label files and image links of an earlier
+            export there are replaced).
         image_files: the clip's frame files, one per frame; the exported frames are linked (or
             copied where links are not allowed) into ``images/train`` so the folder trains as is.
     """
     root = Path(path)
     label_dir = root / "labels" / SUBSET
     label_dir.mkdir(parents=True, exist_ok=True)
+    exported = {labels.clip.stem(f) for f in labels.frames}
+    for stale in label_dir.glob("*.txt"):  # from an earlier export: it would read as a label
+        if stale.stem not in exported:
+            stale.unlink()
     width, height = labels.clip.size
     classes = list(labels.classes) or ["object"]
     for frame, boxes in labels.sorted_frames():
@@ -62,6 +67,9 @@ def save_yolo(
     if image_files is not None:
         image_dir = root / "images" / SUBSET
         image_dir.mkdir(parents=True, exist_ok=True)
+        for stale in image_dir.iterdir():
+            if stale.is_symlink() and Path(stale.name).stem not in exported:
+                stale.unlink()
         for frame in labels.frames:
             source = Path(image_files[frame]).resolve()
             target = image_dir / source.name

@@ -206,3 +206,19 @@ def test_saving_needs_no_project(tmp_path: Path) -> None:
         else:
             assert_same_labels(back, labels, classes=KEEPS[fmt][0])
     assert np.isnan(np.loadtxt(tmp_path / "groundtruth.txt", delimiter=",")[1]).all()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_exporting_again_replaces_the_earlier_export(demo_project: Project, mixed_project: Project,
+                                                     fmt: str, tmp_path: Path) -> None:
+    out = tmp_path / OUT_NAMES[fmt]
+    demo_project.export(fmt, out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # OTB: one box per frame
+        mixed_project.export(fmt, out)
+    got = load_labels(fmt, out, ClipInfo.from_frames(mixed_project.frames))
+    if KEEPS[fmt][1]:
+        assert_same_labels(got, human_labels(mixed_project))
+    else:
+        assert len(got.frames) == 40
+
