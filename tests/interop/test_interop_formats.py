@@ -222,3 +222,21 @@ def test_exporting_again_replaces_the_earlier_export(demo_project: Project, mixe
     else:
         assert len(got.frames) == 40
 
+
+
+def test_cvat_for_images_files_are_read_too(tmp_path: Path) -> None:
+    clip = ClipInfo(3, (64, 48), ("a.jpg", "b.jpg", "c.jpg"))
+    xml = tmp_path / "images.xml"
+    xml.write_text(
+        '<?xml version="1.0"?>\n<annotations><version>1.1</version>\n'
+        '<meta><task><labels><label><name>cat</name></label></labels></task></meta>\n'
+        '<image id="0" name="a.jpg" width="64" height="48">\n'
+        '  <box label="cat" xtl="1" ytl="2" xbr="30.5" ybr="40" occluded="0"/></image>\n'
+        '<image id="2" name="c.jpg" width="64" height="48"/>\n'
+        "</annotations>\n"
+    )
+    got = load_labels("cvat", xml, clip)
+    assert got.frames == {0: [LabelBox((1.0, 2.0, 30.5, 40.0), "cat")], 2: []}
+    xml.write_text(xml.read_text().replace('name="c.jpg"', 'name="zebra.jpg"'))
+    with pytest.raises(FormatError, match=r'images\.xml line 6, <image id="2" name="zebra\.jpg".*not a frame'):
+        load_labels("cvat", xml, clip)
