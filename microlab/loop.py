@@ -424,3 +424,30 @@ def review_queue(project: Project, settings: LoopSettings, n: int | None = None)
     gap = max(3, project.n_frames // (4 * max(n, 1)))
     return rank_for_review(priority, reasons, n=n, exclude=human, min_gap=gap,
                            segment_ids=seg_ids, per_segment=max(1, (n + 1) // 2))
+
+
+def review_items(project: Project, frames: Sequence[int]) -> list[ReviewItem]:
+    """Review items for frames a person picked (e.g. clicked on a timeline), in the given order.
+
+    Each carries the same doubt as :func:`review_queue` would give it (``1 - confidence`` of
+    its current label) and the labeller's reason; human frames have doubt 0.
+    """
+    from microlab.errors import FrameIndexError
+
+    n = project.n_frames
+    for f in frames:
+        if isinstance(f, bool) or not isinstance(f, (int, np.integer)) or not 0 <= int(f) < n:
+            raise FrameIndexError(f"frame {f!r} is not a frame index of this project (0..{n - 1})")
+    data = latest_labelling(project)
+    confidence = frame_confidence(project)
+    human = set(project.human_frames())
+    items = []
+    for f in map(int, frames):
+        if f in human:
+            reason = "labelled by a person"
+        elif data is None:
+            reason = "no prediction yet"
+        else:
+            reason = str(data["reason"][f])
+        items.append(ReviewItem(f, float(1.0 - confidence[f]), reason))
+    return items

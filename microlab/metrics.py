@@ -109,3 +109,46 @@ def iteration_history(project: Project) -> list[dict[str, Any]]:
             "segments": it["stats"].get("segments", []),
         })
     return out
+
+
+def segment_correctness(
+    project: Project, truth: np.ndarray, segments: Sequence[Any] | None = None, *, iou: float = 0.5
+) -> list[float]:
+    """Share of correct current labels in each segment (default: the project's segments)."""
+    truth = np.asarray(truth, float)
+    if truth.shape != (project.n_frames, 4):
+        raise ValueError(
+            f"truth must be ({project.n_frames}, 4) xyxy rows for this clip, but got shape {truth.shape}"
+        )
+    ok = correct_mask(project_boxes(project), truth, iou)
+    segments = project.segments() if segments is None else segments
+    return [float(ok[s.start : s.end + 1].mean()) for s in segments]
+
+
+def correctness_history(project: Project, truth: np.ndarray, *, iou: float = 0.5) -> list[dict[str, Any]]:
+    """Correct share of the labels each prediction made, and of the labels now, with the work spent.
+
+    One entry per iteration >= 1 (the labels as predicted, against the actions and frames viewed
+    before them, as in :func:`iteration_history`), then one ``"now"`` entry for the current
+    labels after the latest reviews.  This is the curve :func:`efficiency_summary` reads and the
+    one the baselines' ``curve`` is compared with.
+    """
+    truth = np.asarray(truth, float)
+    if truth.shape != (project.n_frames, 4):
+        raise ValueError(
+            f"truth must be ({project.n_frames}, 4) xyxy rows for this clip, but got shape {truth.shape}"
+        )
+    out: list[dict[str, Any]] = []
+    for entry in iteration_history(project):
+        it = entry["iteration"]
+        data = project.store.load_arrays(it, "labelling") if it > 0 else None
+        if data is None:
+            continue
+        ok = correct_mask(data["boxes"], truth, iou)
+        out.append({"iteration": it, "actions": entry["actions"], "frames_viewed": entry["frames_viewed"],
+                    "correct_frac": float(ok.mean())})
+    totals = project.action_totals()
+    ok = correct_mask(project_boxes(project), truth, iou)
+    out.append({"iteration": "now", "actions": totals["actions"], "frames_viewed": totals["frames_viewed"],
+                "correct_frac": float(ok.mean())})
+    return out
