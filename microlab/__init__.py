@@ -28,8 +28,21 @@ from microlab.sequences import Sequence, load_sequence  # noqa: E402
 
 __version__ = "0.1.0"
 
+_WIDGETS = ("Annotator", "Dashboard", "Review")
+
+
+def __getattr__(name: str) -> object:
+    # ml.Annotator etc. load on first use: the engine itself never imports ipywidgets.
+    if name in _WIDGETS:
+        from microlab import widgets
+
+        return getattr(widgets, name)
+    raise AttributeError(f"module 'microlab' has no attribute {name!r}")
+
 __all__ = [
     "AnnotationError",
+    "Annotator",
+    "Dashboard",
     "Detections",
     "FormatError",
     "FramesError",
@@ -37,6 +50,7 @@ __all__ = [
     "MicrolabError",
     "ModelError",
     "Project",
+    "Review",
     "Sequence",
     "StoreError",
     "VideoFrames",

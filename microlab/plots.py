@@ -1,0 +1,380 @@
+"""Figures of the loop: the clip as spline pieces, progress per iteration, baselines.
+
+Every function builds a :class:`matplotlib.figure.Figure` without pyplot, so it works headless
+(``to_png(fig)`` or ``fig.savefig("x.png")``) and in a notebook, where the Dashboard shows the
+same figure through ipympl.  Each figure function takes plain data; the ``*_of_project``
+helpers collect that data from a :class:`~microlab.project.Project` through engine calls.
+
+>>> fig = plots.clip_figure_of_project(project)          # one band per segment, coloured by coverage
+>>> fig = plots.progress_figure(*plots.progress_data(project))
+>>> fig = plots.simulation_figure(microlab.simulate.simulate(clip))   # "would it pay off?"
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from microlab.project import Project
+    from microlab.stopping import SegmentVerdict
+
+#: colour map of coverage, correctness and confidence (red = poor, green = good)
+QUALITY_CMAP = "RdYlGn"
+METHOD_COLOURS = {"microlab": "#2563eb", "interpolation": "#9333ea", "tracker": "#ea580c"}
+VERDICT_COLOURS = {"done": "#15803d", "check": "#a16207", "continue": "#c2410c", "label": "#6b7280"}
+
+
+def _cmap() -> Any:
+    return mpl.colormaps[QUALITY_CMAP]
+
+
+def _figure(fig: Figure | None, size: tuple[float, float]) -> Figure:
+    if fig is None:
+        return Figure(figsize=size, layout="constrained")
+    fig.clear()
+    return fig
+
+
+def to_png(fig: Figure, *, dpi: int = 100) -> bytes:
+    """The figure as PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------- the clip
+def draw_segment_bands(
+    ax: Axes,
+    segments: Sequence[Mapping[str, Any]],
+    *,
+    key: str = "coverage",
+    y: tuple[float, float] = (0.0, 1.0),
+    alpha: float = 0.35,
+    annotate: bool = True,
+) -> None:
+    """One rectangle per segment (``start``..``end`` frames) coloured by ``segment[key]`` in [0, 1]."""
+    cmap = _cmap()
+    for seg in segments:
+        value = seg.get(key)
+        if value is None:
+            continue
+        x0, x1 = seg["start"] - 0.5, seg["end"] + 0.5
+        ax.add_patch(Rectangle((x0, y[0]), x1 - x0, y[1] - y[0], facecolor=cmap(float(value)),
+                               alpha=alpha, edgecolor="white", linewidth=1.0))
+        if annotate:
+            ax.text((x0 + x1) / 2, y[0] + 0.04 * (y[1] - y[0]), f"{float(value):.0%}", ha="center",
+                    va="bottom", fontsize=8, color="#111")
+
+
+def draw_confidence_strip(
+    ax: Axes,
+    confidence: np.ndarray,
+    *,
+    human_frames: Sequence[int] = (),
+    review_frames: Sequence[int] = (),
+    boundaries: Sequence[int] = (),
+) -> None:
+    """The whole clip as a strip, one column per frame coloured by the confidence of its label;
+    black ticks mark human frames, blue triangles the review batch."""
+    confidence = np.asarray(confidence, float)
+    n = len(confidence)
+    ax.imshow(confidence[None, :], aspect="auto", cmap=QUALITY_CMAP, vmin=0.0, vmax=1.0,
+              extent=(-0.5, n - 0.5, 0.0, 1.0), interpolation="nearest")
+    for b in boundaries:
+        ax.axvline(b - 0.5, color="white", linewidth=1.5)
+    if len(human_frames):
+        ax.vlines(list(human_frames), 0.7, 1.0, color="black", linewidth=1.5)
+    if len(review_frames):
+        ax.scatter(list(review_frames), [0.2] * len(review_frames), marker="^", s=40,
+                   color="#2563eb", edgecolor="white", linewidth=0.8, zorder=3)
+    ax.set_xlim(-0.5, n - 0.5)
+    ax.set_ylim(0, 1)
+    ax.set_yticks([])
+
+
+def clip_figure(
+    n_frames: int,
+    segments: Sequence[Mapping[str, Any]],
+    *,
+    confidence: np.ndarray | None = None,
+    verdicts: Sequence[SegmentVerdict] | None = None,
+    human_frames: Sequence[int] = (),
+    review_frames: Sequence[int] = (),
+    fig: Figure | None = None,
+) -> Figure:
+    """The spline picture: the clip cut into segments, each a band coloured by its coverage.
+
+    Top: per segment, a band coloured by coverage (share of frames with a human or confident
+    label) and, when a segment has ``correct_frac`` (ground truth known), a black step at its
+    correct share; the confidence of each frame is drawn as a curve broken at segment
+    boundaries (one piece per segment, like a spline), and the stopping rule's verdict is
+    written above each band.  Bottom (when ``confidence`` is given): the timeline strip of
+    the whole clip coloured by confidence per frame; the Dashboard opens a clicked frame in
+    Review.
+
+    Args:
+        n_frames: clip length.
+        segments: dicts with ``start``, ``end``, ``coverage`` and optionally ``correct_frac``.
+        confidence: per-frame confidence in [0, 1].
+        verdicts: the stopping rule's answers, one per segment (:func:`microlab.stopping.segment_verdicts`).
+        human_frames: frames a person labelled (ticks).
+        review_frames: frames of the current review batch (triangles).
+        fig: a figure to draw into (cleared first), e.g. one shown by an ipympl canvas.
+    """
+    fig = _figure(fig, (9.0, 3.4 if confidence is not None else 2.6))
+    if confidence is not None:
+        ax, strip = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [4, 1]})
+    else:
+        ax, strip = fig.subplots(1, 1), None
+    draw_segment_bands(ax, segments, key="coverage", y=(0.0, 1.0))
+    has_truth = any(seg.get("correct_frac") is not None for seg in segments)
+    if has_truth:
+        for i, seg in enumerate(segments):
+            if seg.get("correct_frac") is not None:
+                ax.hlines(seg["correct_frac"], seg["start"] - 0.5, seg["end"] + 0.5, color="black",
+                          linewidth=2.0, label="correct share (ground truth)" if i == 0 else None)
+    if confidence is not None:
+        confidence = np.asarray(confidence, float)
+        for i, seg in enumerate(segments):
+            xs = np.arange(seg["start"], seg["end"] + 1)
+            ax.plot(xs, confidence[xs], color="#1e3a8a", linewidth=1.0,
+                    label="confidence per frame" if i == 0 else None)
+    for i, seg in enumerate(segments):
+        if verdicts is not None and i < len(verdicts):
+            v = verdicts[i]
+            ax.text((seg["start"] + seg["end"]) / 2, 1.03, v.verdict, ha="center", va="bottom",
+                    fontsize=8, fontweight="bold", color=VERDICT_COLOURS.get(v.verdict, "#111"))
+    for seg in segments[1:]:
+        ax.axvline(seg["start"] - 0.5, color="#6b7280", linewidth=0.8, linestyle=":")
+    ax.set_xlim(-0.5, n_frames - 0.5)
+    ax.set_ylim(0, 1.15 if verdicts is not None else 1.02)
+    ax.set_yticks([0, 0.5, 1.0], ["0%", "50%", "100%"])
+    ax.set_ylabel("coverage")
+    ax.set_title("Segments of the clip, coloured by coverage", fontsize=10, loc="left")
+    if confidence is not None or has_truth:
+        ax.legend(loc="lower right", fontsize=7, framealpha=0.8)
+    fig.colorbar(mpl.cm.ScalarMappable(norm=mpl.colors.Normalize(0, 1), cmap=QUALITY_CMAP),
+                 ax=[a for a in (ax, strip) if a is not None], fraction=0.02, pad=0.01,
+                 label="coverage / confidence")
+    if strip is not None:
+        draw_confidence_strip(strip, confidence, human_frames=human_frames, review_frames=review_frames,
+                              boundaries=[s["start"] for s in segments[1:]])
+        strip.set_xlabel("frame (click the strip to open a frame in Review)")
+    else:
+        ax.set_xlabel("frame")
+    return fig
+
+
+def clip_figure_of_project(
+    project: Project,
+    *,
+    truth: np.ndarray | None = None,
+    review_frames: Sequence[int] = (),
+    fig: Figure | None = None,
+) -> Figure:
+    """:func:`clip_figure` of a project's current state (with correctness when ``truth`` is given)."""
+    from microlab.metrics import segment_correctness
+    from microlab.stopping import segment_verdicts
+
+    verdicts = segment_verdicts(project)
+    segments: list[dict[str, Any]] = [{"start": v.start, "end": v.end, "coverage": v.coverage} for v in verdicts]
+    if truth is not None:
+        for seg, frac in zip(segments, segment_correctness(project, truth)):
+            seg["correct_frac"] = frac
+    return clip_figure(project.n_frames, segments, confidence=project.frame_confidence(), verdicts=verdicts,
+                       human_frames=project.human_frames(), review_frames=review_frames, fig=fig)
+
+
+# ---------------------------------------------------------------------- iterations
+def progress_data(
+    project: Project, truth: np.ndarray | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Rows for :func:`progress_figure` from a project: one per prediction (iteration >= 1)
+    with ``actions``, ``frames_viewed``, ``coverage`` and, when ``truth`` is given,
+    ``correct_frac`` (plus a last ``"now"`` row for the labels after the latest reviews)."""
+    from microlab.metrics import correctness_history
+
+    rows = [dict(r) for r in project.iteration_history() if r["iteration"] > 0]
+    if truth is not None:
+        history = correctness_history(project, truth)
+        by_iteration = {h["iteration"]: h for h in history}
+        for r in rows:
+            if r["iteration"] in by_iteration:
+                r["correct_frac"] = by_iteration[r["iteration"]]["correct_frac"]
+        now = history[-1]
+        if rows and now["actions"] > rows[-1]["actions"]:
+            rows.append({**now, "coverage": None})
+    return rows, project.n_frames
+
+
+def _labels(row: Mapping[str, Any], n_frames: int) -> float | None:
+    """Correct labels when known, else confident (covered) labels."""
+    if row.get("correct_frac") is not None:
+        return float(row["correct_frac"]) * n_frames
+    if row.get("coverage") is not None:
+        return float(row["coverage"]) * n_frames
+    return None
+
+
+def progress_figure(
+    rows: Sequence[Mapping[str, Any]],
+    n_frames: int,
+    *,
+    baselines: Mapping[str, Mapping[str, Any]] | None = None,
+    fig: Figure | None = None,
+) -> Figure:
+    """Four panels over the iterations, with the baselines on the same axes when given.
+
+    1. labels vs human actions: % correct (or % covered without ground truth) after each
+       iteration; the baselines' curves (interpolation, tracker) on the same axes;
+    2. human work per iteration: actions and frames viewed, cumulative;
+    3. labels gained per human action in each iteration (bars) and overall (line);
+    4. label efficiency ``1 - actions / labels``.
+
+    Args:
+        rows: per iteration ``actions``, ``frames_viewed`` and ``correct_frac`` and/or
+            ``coverage`` (see :func:`progress_data`, or a simulation's ``iterations``).
+        n_frames: clip length.
+        baselines: a simulation's ``baselines`` (each with ``curve``, ``labels_per_action``,
+            ``label_efficiency``).
+        fig: a figure to draw into (cleared first).
+    """
+    fig = _figure(fig, (10.0, 6.0))
+    (a_curve, a_work), (a_gain, a_eff) = fig.subplots(2, 2)
+    known = any(r.get("correct_frac") is not None for r in rows)
+    what = "correct" if known else "covered (confident)"
+    its = [r for r in rows if r.get("iteration") != "now"]
+    colour = METHOD_COLOURS["microlab"]
+
+    # 1. labels vs actions
+    pts = [(r["actions"], _labels(r, n_frames)) for r in rows if _labels(r, n_frames) is not None]
+    if pts:
+        xs, ys = zip(*pts)
+        a_curve.plot(xs, np.asarray(ys) / n_frames * 100, "o-", color=colour, label="microlab")
+    for name, base in (baselines or {}).items():
+        curve = base.get("curve") or []
+        if curve:
+            a_curve.step([c["actions"] for c in curve], [c["correct_frac"] * 100 for c in curve], where="post",
+                         color=METHOD_COLOURS.get(name, "#444"), label=f"{name} (views every frame)")
+    a_curve.axhline(95, color="#6b7280", linestyle=":", linewidth=1)
+    a_curve.set_xlabel("human actions")
+    a_curve.set_ylabel(f"% frames {what}")
+    a_curve.set_ylim(0, 102)
+    a_curve.set_title(f"Labels {what} vs human actions", fontsize=10, loc="left")
+    if pts or baselines:
+        a_curve.legend(fontsize=7, loc="lower right")
+
+    # 2. work per iteration
+    if its:
+        x = [int(r["iteration"]) for r in its]
+        a_work.bar(x, [r["actions"] for r in its], color=colour, alpha=0.7, label="actions (cumulative)")
+        a_work.plot(x, [r["frames_viewed"] for r in its], "s-", color="#111", label="frames viewed (cumulative)")
+        a_work.set_xticks(x)
+        a_work.legend(fontsize=7, loc="upper left")
+    a_work.set_xlabel("iteration (work done before its prediction)")
+    a_work.set_title("Human work", fontsize=10, loc="left")
+
+    # 3. labels per action
+    gains, totals, x = [], [], []
+    prev_labels, prev_actions = 0.0, 0
+    for r in its:
+        labels = _labels(r, n_frames)
+        if labels is None:
+            continue
+        d_actions = r["actions"] - prev_actions
+        gains.append((labels - prev_labels) / d_actions if d_actions > 0 else np.nan)
+        totals.append(labels / r["actions"] if r["actions"] else np.nan)
+        x.append(int(r["iteration"]))
+        prev_labels, prev_actions = labels, r["actions"]
+    if x:
+        a_gain.bar(x, gains, color=colour, alpha=0.7, label="this iteration")
+        a_gain.plot(x, totals, "o-", color=colour, label="so far")
+        a_gain.set_xticks(x)
+    for name, base in (baselines or {}).items():
+        lpa = base.get("labels_per_action")
+        if lpa is not None and np.isfinite(lpa):
+            a_gain.axhline(lpa, color=METHOD_COLOURS.get(name, "#444"), linestyle="--", linewidth=1.2,
+                           label=f"{name} (at 100%)")
+    a_gain.axhline(0, color="#111", linewidth=0.6)
+    a_gain.set_xlabel("iteration")
+    a_gain.set_ylabel(f"frames {what.split()[0]} per action")
+    a_gain.set_title("Labels gained per human action", fontsize=10, loc="left")
+    if x or baselines:
+        a_gain.legend(fontsize=7)
+
+    # 4. label efficiency
+    eff = [(int(r["iteration"]), 1 - r["actions"] / lab) for r in its
+           if (lab := _labels(r, n_frames)) and r["actions"] is not None]
+    if eff:
+        ex, ey = zip(*eff)
+        a_eff.plot(ex, np.asarray(ey) * 100, "o-", color=colour, label="microlab")
+        a_eff.set_xticks(ex)
+    for name, base in (baselines or {}).items():
+        if base.get("label_efficiency") is not None:
+            a_eff.axhline(base["label_efficiency"] * 100, color=METHOD_COLOURS.get(name, "#444"),
+                          linestyle="--", linewidth=1.2, label=f"{name} (at 100%)")
+    a_eff.set_ylim(min([0, *(100 * y for y in (ey if eff else []))]), 101)
+    a_eff.set_xlabel("iteration")
+    a_eff.set_ylabel("%")
+    a_eff.set_title(f"Label efficiency: 1 - actions / frames {what.split()[0]}", fontsize=10, loc="left")
+    if eff or baselines:
+        a_eff.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def progress_figure_of_project(
+    project: Project,
+    *,
+    truth: np.ndarray | None = None,
+    baselines: Mapping[str, Mapping[str, Any]] | None = None,
+    fig: Figure | None = None,
+) -> Figure:
+    """:func:`progress_figure` of a project (correctness and baselines when known)."""
+    rows, n = progress_data(project, truth)
+    return progress_figure(rows, n, baselines=baselines, fig=fig)
+
+
+# ---------------------------------------------------------------------- simulation
+def summary_figure(result: Mapping[str, Any], *, fig: Figure | None = None) -> Figure:
+    """The feasibility answer of a :func:`microlab.simulate.simulate` result: for each method,
+    the human actions and the frames a person must look at to reach 95% and 100% correct."""
+    fig = _figure(fig, (10.0, 3.2))
+    a_act, a_view = fig.subplots(1, 2)
+    methods = {"microlab": result["final"], **result.get("baselines", {})}
+    names = list(methods)
+    x = np.arange(len(names))
+    for ax, keys, title in (
+        (a_act, ("actions_to_95", "actions_to_100"), "Human actions to reach"),
+        (a_view, ("frames_viewed_to_95", "frames_viewed_to_100"), "Frames a person looks at to reach"),
+    ):
+        for j, key in enumerate(keys):
+            values = [methods[m].get(key, np.nan) for m in names]
+            bars = ax.bar(x + (j - 0.5) * 0.38, values, width=0.36,
+                          color=[METHOD_COLOURS.get(m, "#444") for m in names], alpha=0.55 if j else 1.0,
+                          label=f"{key.rsplit('_', 1)[1]}% correct")
+            ax.bar_label(bars, fmt="%g", fontsize=7)
+        ax.set_xticks(x, names)
+        ax.set_title(f"{title} 95% (solid) / 100% (light)", fontsize=10, loc="left")
+    a_view.axhline(result["n_frames"], color="#6b7280", linestyle=":", linewidth=1)
+    a_view.text(len(names) - 0.5, result["n_frames"], "whole clip", ha="right", va="bottom", fontsize=7)
+    return fig
+
+
+def simulation_figure(result: Mapping[str, Any], *, fig: Figure | None = None) -> Figure:
+    """:func:`progress_figure` of a simulation result, baselines included."""
+    return progress_figure(result["iterations"], result["n_frames"], baselines=result.get("baselines"), fig=fig)
+
+
+def simulation_segments_figure(result: Mapping[str, Any], *, fig: Figure | None = None) -> Figure:
+    """:func:`clip_figure` of a simulation's last iteration: coverage bands and correct share."""
+    last = result["iterations"][-1] if result["iterations"] else {"segments": []}
+    return clip_figure(result["n_frames"], last["segments"], fig=fig)

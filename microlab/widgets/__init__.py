@@ -1,0 +1,14 @@
+"""Jupyter widgets over the engine: :class:`Annotator`, :class:`Review`, :class:`Dashboard`.
+
+They hold no labelling logic: every answer goes through :meth:`microlab.Project.submit` (or
+its verbs), and every number comes from the engine.  Each button has a method of the same
+name, so code can drive a widget where no browser is attached (tests, CI, headless runs).
+"""
+
+from __future__ import annotations
+
+from microlab.widgets.annotator import Annotator
+from microlab.widgets.dashboard import Dashboard
+from microlab.widgets.review import Review
+
+__all__ = ["Annotator", "Dashboard", "Review"]

@@ -1,0 +1,246 @@
+"""Shared parts of the widgets: frame images, box conversions, the status area, error display.
+
+Nothing here decides anything about labels: boxes go to :meth:`Project.submit` and the engine
+decides what they cost.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import cv2
+import ipywidgets as W
+import numpy as np
+
+from microlab.errors import AnnotationError, MicrolabError
+from microlab.frames import thumbnail
+from microlab.store import BoxRecord
+
+log = logging.getLogger("microlab.widgets")
+
+T = TypeVar("T")
+
+#: UI events (Enter, Space, clicks) arriving this soon after a new frame appeared are ignored:
+#: a key pressed twice quickly would otherwise act on the next frame before the person saw it.
+DEBOUNCE_S = 0.35
+
+
+# ---------------------------------------------------------------------- images
+def encode_image(image: np.ndarray, *, fmt: str = "jpeg", quality: int = 90) -> bytes:
+    """An RGB ``uint8`` frame as JPEG or PNG bytes (what ``BBoxWidget.image_bytes`` and
+    ``ipywidgets.Image`` display)."""
+    ext = {"jpeg": ".jpg", "jpg": ".jpg", "png": ".png"}.get(fmt)
+    if ext is None:
+        raise ValueError(f"fmt must be 'jpeg' or 'png', but got {fmt!r}")
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if ext == ".jpg" else []
+    ok, data = cv2.imencode(ext, cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR), params)
+    if not ok:
+        raise ValueError(f"cannot encode an image of shape {image.shape} as {fmt}")
+    return data.tobytes()
+
+
+def thumbnail_bytes(image: np.ndarray, max_side: int = 120) -> bytes:
+    """A small JPEG of a frame for filmstrips."""
+    return encode_image(thumbnail(image, max_side), quality=80)
+
+
+# ---------------------------------------------------------------------- boxes
+def boxes_to_bbox_widget(boxes: Iterable[BoxRecord], classes: Sequence[str]) -> list[dict[str, Any]]:
+    """Stored boxes as ``BBoxWidget`` dicts ``{x, y, width, height, label}`` in image pixels."""
+    out = []
+    for b in boxes:
+        x0, y0, x1, y1 = (float(v) for v in b.xyxy)
+        out.append({"x": round(x0, 2), "y": round(y0, 2), "width": round(x1 - x0, 2),
+                    "height": round(y1 - y0, 2), "label": classes[b.class_id]})
+    return out
+
+
+def bbox_widget_to_boxes(bboxes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``BBoxWidget`` dicts as ``{"xyxy", "label"}`` dicts for :meth:`Project.submit`.
+
+    Coordinates pass through unchanged (the engine checks them against ``image_size``, clipping
+    within a pixel and naming the box otherwise); a box with no label gets class 0.
+    """
+    out = []
+    for b in bboxes:
+        try:
+            x, y, w, h = (float(b[k]) for k in ("x", "y", "width", "height"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AnnotationError(
+                f"a drawn box needs numeric x, y, width and height, but got {dict(b)!r}"
+            ) from exc
+        # The drawing surface allows negative width/height while dragging up or left.
+        x0, x1 = sorted((x, x + w))
+        y0, y1 = sorted((y, y + h))
+        out.append({"xyxy": [x0, y0, x1, y1], "label": b.get("label") or 0})
+    return out
+
+
+def xyxy_to_bbox_widget(boxes: Iterable[Any], classes: Sequence[str]) -> list[dict[str, Any]]:
+    """Boxes given by a caller (``xyxy`` sequences or ``{"xyxy", "label"}`` dicts) as
+    ``BBoxWidget`` dicts; ``label`` may be a class name or id."""
+    out = []
+    for item in boxes:
+        if isinstance(item, Mapping) and {"x", "y", "width", "height"} <= set(item):
+            out.append({k: item[k] for k in ("x", "y", "width", "height")} | {
+                "label": _class_name(item.get("label", 0), classes)})
+            continue
+        if isinstance(item, Mapping):
+            if "xyxy" not in item:
+                raise AnnotationError(f"a box dict needs 'xyxy' (or x, y, width, height), but got {dict(item)!r}")
+            xyxy, label = item["xyxy"], item.get("label", 0)
+        else:
+            xyxy, label = item, 0
+        arr = np.asarray(xyxy, dtype=float).reshape(-1)
+        if arr.shape != (4,):
+            raise AnnotationError(f"a box must be 4 numbers (x0, y0, x1, y1), but got {xyxy!r}")
+        x0, y0, x1, y1 = arr.tolist()
+        out.append({"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0,
+                    "label": _class_name(label, classes)})
+    return out
+
+
+def _class_name(label: Any, classes: Sequence[str]) -> str:
+    if isinstance(label, (int, np.integer)) and not isinstance(label, bool) and 0 <= int(label) < len(classes):
+        return classes[int(label)]
+    if isinstance(label, str) and label in classes:
+        return label
+    raise AnnotationError(f"unknown class {label!r}; this project's classes are {list(classes)}")
+
+
+def describe_kinds(kinds: Sequence[str]) -> str:
+    """``("accept",)`` -> ``"accepted"``; ``("correct", "draw")`` -> ``"1 correction, 1 box drawn"``."""
+    names = {"draw": ("box drawn", "boxes drawn"), "correct": ("correction", "corrections"),
+             "delete": ("box deleted", "boxes deleted"), "absent": ("marked absent", "marked absent"),
+             "accept": ("accepted", "accepted"), "skip": ("skipped", "skipped")}
+    counts: dict[str, int] = {}
+    for k in kinds:
+        counts[k] = counts.get(k, 0) + 1
+    parts = []
+    for k, c in counts.items():
+        one, many = names.get(k, (k, k))
+        parts.append(one if k in ("accept", "skip", "absent") else f"{c} {one if c == 1 else many}")
+    return ", ".join(parts) or "nothing"
+
+
+# ---------------------------------------------------------------------- status
+_COLOURS = {"info": "#555", "success": "#1a7f37", "busy": "#9a6700", "error": "#cf222e"}
+
+
+class StatusArea:
+    """One line of status under a widget; errors in red with their type, never hidden.
+
+    ``text`` and ``level`` hold the latest message, ``history`` every message (for tests and
+    for a person scrolling back in a headless run).
+    """
+
+    def __init__(self) -> None:
+        self.widget = W.HTML(layout=W.Layout(min_height="1.6em"))
+        self.widget.add_class("microlab-status")
+        self.text = ""
+        self.level = "info"
+        self.history: list[tuple[str, str]] = []
+
+    def show(self, text: str, level: str = "info") -> None:
+        self.text, self.level = text, level
+        self.history.append((level, text))
+        colour = _COLOURS.get(level, "#555")
+        weight = "bold" if level == "error" else "normal"
+        self.widget.value = (
+            f'<span class="microlab-status-{level}" style="color:{colour};font-weight:{weight}">'
+            f"{html.escape(text)}</span>"
+        )
+
+    def info(self, text: str) -> None:
+        self.show(text, "info")
+
+    def success(self, text: str) -> None:
+        self.show(text, "success")
+
+    def busy(self, text: str) -> None:
+        self.show(text, "busy")
+
+    def error(self, exc: BaseException | str) -> None:
+        if isinstance(exc, BaseException):
+            text = f"{type(exc).__name__}: {exc}"
+            if not isinstance(exc, MicrolabError):
+                text += "  (unexpected: please report it with the traceback in the log)"
+        else:
+            text = exc
+        self.show(text, "error")
+
+
+def reported(method: Callable[..., T]) -> Callable[..., T]:
+    """Decorate a widget method so that an error it raises is shown in ``self.status`` (in red,
+    with its type) and then raised again: a notebook cell or test driving the widget fails
+    loudly, and a person looking at the widget sees why."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            self.status.error(exc)
+            exc.__microlab_shown__ = True  # type: ignore[attr-defined]
+            raise
+
+    return wrapper
+
+
+class Guard:
+    """Runs a widget's button and key callbacks.
+
+    An exception raised inside a widget callback would only reach the browser's log console, so
+    here it is shown in the status area (if the method did not already show it) and logged with
+    its traceback.  Key presses arriving right after a new frame appeared are ignored (see
+    :data:`DEBOUNCE_S`).
+    """
+
+    def __init__(self, status: StatusArea) -> None:
+        self.status = status
+        self.last_change = 0.0
+
+    def mark_change(self) -> None:
+        """Note that the widget just showed a new frame."""
+        self.last_change = time.monotonic()
+
+    def too_soon(self) -> bool:
+        return time.monotonic() - self.last_change < DEBOUNCE_S
+
+    def run(self, action: Callable[[], Any]) -> None:
+        try:
+            action()
+        except Exception as exc:
+            if not getattr(exc, "__microlab_shown__", False):
+                self.status.error(exc)
+            log.exception("widget action failed")
+
+
+def clip_position_html(
+    n_frames: int, marks: Sequence[int], *, current: int | None = None,
+    states: Mapping[int, str] | None = None, boundaries: Sequence[int] = (),
+) -> str:
+    """A thin bar the width of the cell standing for the whole clip, with a tick per marked
+    frame (green when done, orange when it cost actions, blue when pending, black = current)
+    and faint lines at segment boundaries."""
+    colours = {"pending": "#3b82f6", "ok": "#16a34a", "fixed": "#ea580c"}
+    span = max(n_frames - 1, 1)
+    parts = [('<div class="microlab-clipbar" style="position:relative;height:18px;margin:4px 0;'
+              'background:#e5e7eb;border-radius:3px" title="the whole clip">')]
+    for b in boundaries:
+        parts.append(f'<div style="position:absolute;left:{100 * b / span:.2f}%;top:0;bottom:0;'
+                     'width:1px;background:#9ca3af"></div>')
+    for f in marks:
+        state = (states or {}).get(f, "pending")
+        colour = "#111" if f == current else colours.get(state, "#3b82f6")
+        width = 4 if f == current else 3
+        parts.append(f'<div title="frame {f}" style="position:absolute;left:calc({100 * f / span:.2f}% - '
+                     f'{width // 2}px);top:{0 if f == current else 3}px;bottom:{0 if f == current else 3}px;'
+                     f'width:{width}px;background:{colour}"></div>')
+    parts.append("</div>")
+    return "".join(parts)

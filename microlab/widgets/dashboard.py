@@ -1,0 +1,301 @@
+"""Dashboard: where the loop stands, segment by segment and iteration by iteration.
+
+>>> dashboard = Dashboard(project)                 # coverage, confidence, work, verdicts
+>>> Dashboard(project, truth=clip)                 # + correctness and the baselines
+>>> dashboard.run_iteration()                      # train + predict with a progress bar
+>>> dashboard.open_frame(120)                      # what a click on the timeline does
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as W
+import numpy as np
+
+from microlab import plots
+from microlab.project import Project
+from microlab.sequences import Sequence
+from microlab.widgets._common import Guard, StatusArea, reported
+from microlab.widgets.review import Review
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from microlab.loop import IterationReport
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+def _ipympl_available() -> bool:
+    try:
+        import ipympl.backend_nbagg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class FigureView:
+    """A matplotlib figure in a widget: an ipympl canvas (interactive: zoom, click) or a PNG
+    image (anywhere, e.g. a frontend without ipympl)."""
+
+    def __init__(self, fig: Figure, *, interactive: bool) -> None:
+        self.fig = fig
+        self.interactive = interactive
+        if interactive:
+            from ipympl.backend_nbagg import Canvas, FigureManager
+
+            # Built directly (not through pyplot) so the figure is not registered globally and
+            # not shown a second time by a later plt.show().
+            self.canvas = Canvas(fig)
+            FigureManager(self.canvas, id(fig))
+            self.canvas.header_visible = False
+            self.canvas.footer_visible = False
+            self.canvas.toolbar_visible = "fade-in-fade-out"
+            self.canvas.resizable = False
+            self.widget: W.Widget = self.canvas
+        else:
+            self.canvas = None
+            self.widget = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self.widget.add_class("microlab-figure")
+        self.redraw()
+
+    def redraw(self) -> None:
+        if self.canvas is not None:
+            self.canvas.draw_idle()
+        else:
+            self.widget.value = plots.to_png(self.fig)
+
+    def on_click(self, callback: Any) -> None:
+        """Call ``callback(event)`` on a mouse click (interactive view only)."""
+        if self.canvas is not None:
+            self.canvas.mpl_connect("button_press_event", callback)
+
+
+class Dashboard:
+    """Plots of the loop, the stopping rule per segment, and the buttons that drive it.
+
+    * **The clip** as spline pieces: one band per segment coloured by coverage, the confidence
+      of every frame, the correct share per segment when ground truth is known, the stopping
+      rule's verdict (:func:`microlab.stopping.segment_verdicts`) above each band, and a
+      timeline strip of the whole clip coloured by confidence: click it to open that frame in
+      Review (or use the frame box and "Open in Review").
+    * **Progress**: labels vs human actions (with the interpolation and tracker baselines on
+      the same axes when known), work per iteration, labels gained per action, label efficiency.
+    * **Run next iteration** trains and predicts (:meth:`Project.step`) with progress bars;
+      **Review batch** opens the loop's next review queue below.
+
+    Every button has a method: :meth:`run_iteration`, :meth:`open_review`, :meth:`open_frame`,
+    :meth:`refresh`; :meth:`save_png` writes the figures for a report.
+
+    Args:
+        project: the project to watch.
+        truth: ground truth, if known: a :class:`~microlab.sequences.Sequence` (its baselines
+            are computed once, which takes a tracker pass over the clip), an ``(n, 4)`` ``xyxy``
+            array (NaN rows = absent), or a :func:`~microlab.simulate.simulate` result (its
+            baselines are drawn; correctness needs a Sequence or array).
+        baselines: compute the baselines of a Sequence (``False`` skips the tracker pass).
+        interactive: ipympl canvases (zoom, click); default when ipympl is installed and a
+            kernel runs.  ``False`` draws PNG images.
+    """
+
+    def __init__(
+        self,
+        project: Project,
+        truth: Sequence | np.ndarray | Mapping[str, Any] | None = None,
+        *,
+        baselines: bool = True,
+        interactive: bool | None = None,
+    ) -> None:
+        self.project = project
+        self.truth: np.ndarray | None = None
+        self.baselines: dict[str, Any] | None = None
+        self.status = StatusArea()
+        self._guard = Guard(self.status)
+        if isinstance(truth, Sequence):
+            self.truth = np.asarray(truth.ground_truth, float)
+            if baselines:
+                from microlab.simulate import run_baselines
+
+                self.baselines = run_baselines(truth)
+        elif isinstance(truth, Mapping):
+            self.baselines = dict(truth.get("baselines") or {}) or None
+        elif truth is not None:
+            self.truth = np.asarray(truth, float)
+        if self.truth is not None and self.truth.shape != (project.n_frames, 4):
+            raise ValueError(
+                f"truth must have one xyxy row per frame, shape ({project.n_frames}, 4), "
+                f"but got {self.truth.shape}"
+            )
+        if interactive is None:
+            interactive = _ipympl_available() and _in_kernel()
+        self.interactive = interactive
+        self.review: Review | None = None
+
+        self.header = W.HTML()
+        self.run_button = W.Button(description="Run next iteration", icon="play", button_style="primary",
+                                   tooltip="train on the human labels, then predict every frame")
+        self.review_button = W.Button(description="Review batch", icon="eye",
+                                      tooltip="the frames most worth a look now")
+        self.refresh_button = W.Button(description="Refresh", icon="refresh")
+        self.frame_box = W.BoundedIntText(value=0, min=0, max=project.n_frames - 1, description="frame",
+                                          layout=W.Layout(width="180px"))
+        self.open_button = W.Button(description="Open in Review", icon="external-link")
+        self.run_button.on_click(lambda _: self._ui(self.run_iteration))
+        self.review_button.on_click(lambda _: self._ui(self.open_review))
+        self.refresh_button.on_click(lambda _: self._ui(self.refresh))
+        self.open_button.on_click(lambda _: self._ui(lambda: self.open_frame(self.frame_box.value)))
+        self.progress = W.Output()
+        self.verdict_table = W.HTML()
+        self.review_area = W.VBox()
+
+        self.clip_fig = plots.clip_figure_of_project(project, truth=self.truth)
+        self.progress_fig = plots.progress_figure_of_project(project, truth=self.truth, baselines=self.baselines)
+        self.clip_view = FigureView(self.clip_fig, interactive=interactive)
+        self.progress_view = FigureView(self.progress_fig, interactive=interactive)
+        self.clip_view.on_click(self._on_clip_click)
+        self._update_text()
+
+        self.ui = W.VBox([
+            self.header,
+            W.HBox([self.run_button, self.review_button, self.refresh_button]),
+            self.progress,
+            self.clip_view.widget,
+            W.HBox([self.frame_box, self.open_button]),
+            self.verdict_table,
+            self.progress_view.widget,
+            self.status.widget,
+            self.review_area,
+        ], layout=W.Layout(width="100%"))
+        self.ui.add_class("microlab-widget")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.ui._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"Dashboard({self.project!r})"
+
+    # ------------------------------------------------------------------ actions
+    @reported
+    def refresh(self) -> None:
+        """Redraw every plot and the verdicts from the project's current state."""
+        review_frames = self.review.frames if self.review is not None else []
+        plots.clip_figure_of_project(self.project, truth=self.truth, review_frames=review_frames,
+                                     fig=self.clip_fig)
+        plots.progress_figure_of_project(self.project, truth=self.truth, baselines=self.baselines,
+                                         fig=self.progress_fig)
+        self.clip_view.redraw()
+        self.progress_view.redraw()
+        self._update_text()
+
+    @reported
+    def run_iteration(self) -> IterationReport:
+        """Train on the human labels and predict every frame (:meth:`Project.step`), showing
+        the progress bars, then redraw."""
+        self.run_button.disabled = True
+        self.status.busy("Training and predicting (the kernel is busy until this finishes)...")
+        try:
+            self.progress.clear_output()
+            with self.progress:
+                report = self.project.step(progress=True)
+        finally:
+            self.run_button.disabled = False
+        self.refresh()
+        self.status.success(
+            f"Iteration {report.iteration}: trained in {report.train_s:.0f} s, predicted in "
+            f"{report.predict_s:.0f} s, coverage {report.coverage:.0%}. Review the next batch."
+        )
+        return report
+
+    @reported
+    def open_review(self, frames: list[int] | None = None) -> Review:
+        """Show a :class:`Review` below (the loop's queue, or ``frames``) and return it."""
+        self.review = Review(self.project, frames)
+        self.review.on_change(lambda _: self._update_text())
+        self.review_area.children = [self.review.ui]
+        self.refresh()
+        return self.review
+
+    @reported
+    def open_frame(self, frame: int) -> Review:
+        """Open one clip frame in Review (what a click on the timeline strip does)."""
+        frame = int(frame)
+        if self.review is None:
+            self.review = Review(self.project, [frame])
+            self.review.on_change(lambda _: self._update_text())
+            self.review_area.children = [self.review.ui]
+        else:
+            self.review.open(frame)
+        self.frame_box.value = frame
+        self.status.info(f"Frame {frame} is open in Review below.")
+        return self.review
+
+    @reported
+    def save_png(self, folder: str | Path, *, prefix: str = "dashboard") -> list[Path]:
+        """Write the figures as PNG files (for a report); returns their paths."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        out = []
+        for name, fig in (("clip", self.clip_fig), ("progress", self.progress_fig)):
+            path = folder / f"{prefix}_{name}.png"
+            path.write_bytes(plots.to_png(fig))
+            out.append(path)
+        return out
+
+    # ------------------------------------------------------------------ internals
+    def _ui(self, action: Any) -> None:
+        self._guard.run(action)
+
+    def _on_clip_click(self, event: Any) -> None:
+        if event.inaxes is None or event.xdata is None:
+            return
+        frame = int(np.clip(round(event.xdata), 0, self.project.n_frames - 1))
+        self._ui(lambda: self.open_frame(frame))
+
+    def _update_text(self) -> None:
+        from microlab.stopping import segment_verdicts
+
+        verdicts = segment_verdicts(self.project)
+        self.verdicts = verdicts
+        totals = self.project.action_totals()
+        history = self.project.iteration_history()
+        coverage = history[-1]["coverage"] if len(history) > 1 else 0.0
+        done = sum(v.done for v in verdicts)
+        stop = "stop: every segment is done" if done == len(verdicts) else "continue"
+        self.header.value = (
+            f"<b>Dashboard</b> &mdash; iteration {self.project.iteration} &middot; "
+            f"{totals['actions']} actions &middot; {totals['frames_viewed']} frames viewed &middot; "
+            f"{len(self.project.human_frames())} human frames &middot; coverage {coverage:.0%} &middot; "
+            f"{done} of {len(verdicts)} segments done &rarr; <b>{stop}</b>"
+        )
+        correct = None
+        if self.truth is not None:
+            from microlab.metrics import segment_correctness
+
+            correct = segment_correctness(self.project, self.truth)
+        rows = []
+        for i, v in enumerate(verdicts):
+            colour = plots.VERDICT_COLOURS.get(v.verdict, "#111")
+            truth_cell = f"<td>{correct[i]:.0%}</td>" if correct is not None else ""
+            rows.append(
+                f"<tr><td>{v.start}&ndash;{v.end}</td><td>{v.coverage:.0%}</td>{truth_cell}"
+                f"<td>{v.reviewed} / {v.corrected}</td>"
+                f'<td style="color:{colour};font-weight:bold">{v.verdict}</td>'
+                f"<td>{html.escape(v.reason)}</td></tr>"
+            )
+        truth_head = "<th>correct</th>" if correct is not None else ""
+        self.verdict_table.value = (
+            '<table class="microlab-verdicts" style="font-size:90%"><tr><th>frames</th><th>coverage</th>'
+            f"{truth_head}<th>last review: frames / corrected</th><th>verdict</th><th>why</th></tr>"
+            + "".join(rows) + "</table>"
+        )

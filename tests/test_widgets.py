@@ -1,0 +1,417 @@
+"""The widgets driven without a browser: their methods stand in for clicks and key presses.
+
+The jupyter-bbox-widget's own Submit/Skip (Enter/Space in the browser) arrive as custom
+messages; ``press`` sends the same message, so the callback path is exercised too.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from fakes import fake_prediction
+
+from microlab import plots
+from microlab.errors import AnnotationError
+from microlab.project import Project
+from microlab.stopping import _verdict, segment_verdicts, should_stop
+from microlab.widgets import Annotator, Dashboard, Review
+from microlab.widgets._common import (
+    DEBOUNCE_S,
+    bbox_widget_to_boxes,
+    boxes_to_bbox_widget,
+    describe_kinds,
+    encode_image,
+)
+
+BOX = (10.0, 10.0, 40.0, 50.0)  # inside the 96x64 test clip
+
+
+def press(widget, key: str) -> None:
+    """What the browser sends when a person presses Enter ("submit") or Space ("skip")."""
+    widget.bbox._handle_custom_msg({"type": key}, [])
+
+
+def settle() -> None:
+    time.sleep(DEBOUNCE_S + 0.05)
+
+
+def reopen(project: Project) -> Project:
+    """A second connection to the project file: sees only what was committed."""
+    return Project.open(project.path)
+
+
+# ---------------------------------------------------------------------- conversions
+def test_box_conversions_round_trip(project: Project) -> None:
+    project.draw_box(0, BOX)
+    shown = boxes_to_bbox_widget(project.label(0).boxes, project.classes)
+    assert shown == [{"x": 10.0, "y": 10.0, "width": 30.0, "height": 40.0, "label": "object"}]
+    assert bbox_widget_to_boxes(shown) == [{"xyxy": list(BOX), "label": "object"}]
+
+
+def test_box_dragged_up_left_has_positive_size() -> None:
+    drawn = [{"x": 40, "y": 50, "width": -30, "height": -40, "label": "object"}]
+    assert bbox_widget_to_boxes(drawn) == [{"xyxy": [10.0, 10.0, 40.0, 50.0], "label": "object"}]
+
+
+def test_malformed_drawn_box_names_itself() -> None:
+    with pytest.raises(AnnotationError, match="numeric x, y, width and height"):
+        bbox_widget_to_boxes([{"x": 1, "y": 2}])
+
+
+@pytest.mark.parametrize(
+    ("kinds", "text"),
+    [(("accept",), "accepted"), (("draw", "draw"), "2 boxes drawn"), (("correct", "delete"), "1 correction, 1 box deleted")],
+)
+def test_describe_kinds(kinds: tuple[str, ...], text: str) -> None:
+    assert describe_kinds(kinds) == text
+
+
+def test_encode_image_is_jpeg_or_png() -> None:
+    image = np.zeros((8, 8, 3), np.uint8)
+    assert encode_image(image)[:2] == b"\xff\xd8"
+    assert encode_image(image, fmt="png")[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="jpeg' or 'png"):
+        encode_image(image, fmt="gif")
+
+
+# ---------------------------------------------------------------------- annotator
+def test_annotator_defaults_to_the_samplers_frames(project: Project) -> None:
+    annotator = Annotator(project, k=3)
+    assert annotator.frames == project.initial_frames(3)
+    assert "frame 1 of 3" in annotator.header.value
+    assert annotator.bbox.image_bytes[:2] == b"\xff\xd8"
+
+
+def test_annotator_submit_is_committed_before_it_moves_on(project: Project) -> None:
+    annotator = Annotator(project, frames=[2, 5])
+    result = annotator.submit([BOX])
+    assert result.kinds == ("draw",)
+    assert result.actions == 1
+    with reopen(project) as other:  # committed: another connection sees it
+        assert [b.xyxy for b in other.label(2).boxes] == [BOX]
+    assert annotator.frame == 5
+    assert annotator.status.level == "success"
+    assert "Saved frame 2" in annotator.status.text
+    assert "frame 2 of 2" in annotator.header.value
+    assert "1 actions so far" in annotator.header.value
+
+
+def test_annotator_enter_in_the_browser_submits_the_drawn_box(project: Project) -> None:
+    annotator = Annotator(project, frames=[1, 3])
+    settle()
+    annotator.bbox.bboxes = [{"x": 10, "y": 10, "width": 30, "height": 40, "label": "object"}]
+    press(annotator, "submit")
+    assert [b.xyxy for b in project.label(1).boxes] == [BOX]
+    assert annotator.frame == 3
+
+
+def test_a_second_enter_right_after_the_frame_changed_is_ignored(project: Project) -> None:
+    annotator = Annotator(project, frames=[1, 3, 4])
+    settle()
+    annotator.boxes = [BOX]
+    press(annotator, "submit")
+    press(annotator, "submit")  # the same key pressed twice: must not mark frame 3 absent
+    assert annotator.frame == 3
+    assert not project.label(3).verified
+    assert "Ignored" in annotator.status.text
+
+
+def test_space_skips_without_actions(project: Project) -> None:
+    annotator = Annotator(project, frames=[1, 3])
+    settle()
+    press(annotator, "skip")
+    assert annotator.frame == 3
+    assert project.action_totals() == {"actions": 0, "frames_viewed": 1}
+    assert not project.label(1).verified
+
+
+def test_absent_back_and_free_resubmit(project: Project) -> None:
+    annotator = Annotator(project, frames=[1, 3])
+    annotator.mark_absent()
+    assert project.label(1).verified and project.label(1).absent
+    annotator.back()
+    assert annotator.frame == 1
+    assert annotator.boxes == []
+    assert annotator.submit().kinds == ("skip",)  # nothing changed: no action
+    assert project.action_totals()["actions"] == 1
+    annotator.submit([BOX])
+    assert annotator.done
+    assert "all 2 frames done" in annotator.header.value
+    with pytest.raises(RuntimeError, match="all 2 frames are done"):
+        annotator.submit()
+
+
+def test_engine_errors_show_in_the_status_and_keep_the_frame(project: Project) -> None:
+    annotator = Annotator(project, frames=[1, 3])
+    with pytest.raises(AnnotationError, match="outside the 96x64 image"):
+        annotator.submit([(10, 10, 500, 50)])
+    assert annotator.status.level == "error"
+    assert "AnnotationError" in annotator.status.text
+    assert "outside the 96x64 image" in annotator.status.widget.value
+    assert annotator.frame == 1
+    assert not project.label(1).verified
+
+
+def test_errors_from_a_key_press_are_shown_not_raised(project: Project) -> None:
+    annotator = Annotator(project, frames=[1])
+    settle()
+    annotator.bbox.bboxes = [{"x": 10, "y": 10, "width": 500, "height": 40, "label": "object"}]
+    press(annotator, "submit")  # must not raise inside the comm callback
+    assert annotator.status.level == "error"
+    assert annotator.frame == 1
+
+
+def test_unknown_class_is_refused(project: Project) -> None:
+    annotator = Annotator(project, frames=[1])
+    with pytest.raises(AnnotationError, match="unknown class 'dog'"):
+        annotator.boxes = [{"xyxy": BOX, "label": "dog"}]
+    assert annotator.status.level == "error"
+
+
+def test_setting_boxes_assigns_a_new_list(project: Project) -> None:
+    annotator = Annotator(project, frames=[1])
+    before = annotator.bbox.bboxes
+    annotator.boxes = [BOX]
+    assert annotator.bbox.bboxes is not before
+    assert annotator.boxes == [{"xyxy": list(BOX), "label": "object"}]
+
+
+def test_annotator_with_nothing_left_to_label(project: Project) -> None:
+    annotator = Annotator(project, frames=[])
+    assert annotator.done
+    assert "Nothing to label" in annotator.status.text
+
+
+def test_annotator_displays_as_its_box(project: Project) -> None:
+    annotator = Annotator(project, frames=[1])
+    bundle = annotator._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+# ---------------------------------------------------------------------- review
+@pytest.fixture
+def predicted(project: Project) -> Project:
+    """The small project with one human frame and machine boxes on frames 2, 6 and 9."""
+    project.draw_box(0, BOX)
+    fake_prediction(project, {2: BOX, 6: (20, 12, 50, 52), 9: (60, 5, 90, 40)}, confidence=0.4)
+    return project
+
+
+def test_review_shows_model_boxes_scores_and_reason(predicted: Project) -> None:
+    review = Review(predicted, frames=[2, 6, 9])
+    assert review.boxes == [{"xyxy": list(BOX), "label": "object"}]
+    assert "score 0.60 (model)" in review.info.value
+    assert "low score" in review.info.value
+    assert len(review.filmstrip.children) == 3
+    assert review.clip_bar.value.count('title="frame') == 3
+
+
+def test_review_accept_correct_delete_draw_cost(predicted: Project) -> None:
+    review = Review(predicted, frames=[2, 6, 9, 4])
+    assert review.accept().actions == 0
+    assert review.submit([(22, 12, 52, 52)]).kinds == ("correct",)  # adjusted box
+    assert review.submit([]).kinds == ("delete",)  # a false positive
+    assert review.submit([BOX]).kinds in (("draw",), ("correct",))
+    assert review.done
+    assert predicted.action_totals()["actions"] == 1 + 3  # the human frame, then 0 + 1 + 1 + 1
+    assert "Batch done" in review.info.value
+    assert [b.source for b in predicted.label(2).boxes] == ["model"]  # accepted as is
+    assert predicted.label(2).verified
+
+
+def test_review_unchanged_enter_is_an_accept(predicted: Project) -> None:
+    review = Review(predicted, frames=[2])
+    settle()
+    press(review, "submit")
+    assert review.results[2].kinds == ("accept",)
+    assert predicted.action_totals()["actions"] == 1
+
+
+def test_review_filmstrip_buttons_jump_and_show_state(predicted: Project) -> None:
+    review = Review(predicted, frames=[2, 6, 9])
+    review.accept()
+    review._film_buttons[9].click()
+    assert review.frame == 9
+    assert review._film_buttons[2].button_style == "success"
+    assert review._film_buttons[9].button_style == "info"
+
+
+def test_review_default_queue_and_open(predicted: Project) -> None:
+    review = Review(predicted, n=2)
+    queue = [item.frame for item in predicted.review_queue(2)]
+    assert review.frames == queue
+    assert 0 not in review.frames  # human frames are not proposed
+    review.open(11)
+    assert review.frame == 11
+    assert review.frames == [*queue, 11]
+    assert len(review.filmstrip.children) == len(queue) + 1
+
+
+def test_review_before_any_prediction_says_so(project: Project) -> None:
+    review = Review(project)
+    assert review.done
+    assert "Nothing to review" in review.status.text
+
+
+# ---------------------------------------------------------------------- stopping rule
+@pytest.mark.parametrize(
+    ("args", "verdict"),
+    [
+        ((1.0, 0.95, False, 0, 0, None, 0), "label"),
+        ((0.5, 0.95, True, 0, 0, None, 1), "continue"),
+        ((1.0, 0.95, True, 0, 0, None, 1), "check"),
+        ((1.0, 0.95, True, 3, 1, 1, 2), "continue"),
+        ((0.9, 0.95, True, 3, 0, 1, 2), "continue"),
+        ((0.96, 0.95, True, 3, 0, 1, 2), "done"),
+    ],
+)
+def test_verdict_table(args: tuple, verdict: str) -> None:
+    assert _verdict(*args)[0] == verdict
+
+
+def test_segment_verdicts_follow_the_review_log(project: Project) -> None:
+    assert [v.verdict for v in segment_verdicts(project)] == ["label"]
+    project.draw_box(0, BOX)
+    fake_prediction(project, {f: BOX for f in range(1, 12)}, confidence=0.99)
+    (v,) = segment_verdicts(project)
+    assert (v.verdict, v.reviewed) == ("check", 0)
+    project.submit(3, [(12, 10, 42, 50)])  # a correction after the prediction
+    (v,) = segment_verdicts(project)
+    assert (v.verdict, v.reviewed, v.corrected, v.review_iteration) == ("continue", 1, 1, 1)
+    assert "retrain" in v.reason
+    fake_prediction(project, {f: BOX for f in range(1, 12) if f != 3}, confidence=0.99)
+    project.accept(5)
+    project.accept(7)
+    (v,) = segment_verdicts(project)
+    assert (v.verdict, v.reviewed, v.corrected) == ("done", 2, 0)
+    assert should_stop(project)
+
+
+def test_segment_verdicts_reject_a_bad_target(project: Project) -> None:
+    with pytest.raises(ValueError, match="coverage_target"):
+        segment_verdicts(project, coverage_target=0)
+
+
+# ---------------------------------------------------------------------- dashboard and plots
+def test_dashboard_renders_png_figures_and_verdicts(predicted: Project) -> None:
+    dashboard = Dashboard(predicted, interactive=False)
+    for view in (dashboard.clip_view, dashboard.progress_view):
+        assert view.widget.value[:4] == b"\x89PNG"
+        assert len(view.widget.value) > 10_000
+    assert "iteration 1" in dashboard.header.value
+    assert "continue" in dashboard.verdict_table.value
+
+
+def test_dashboard_with_truth_shows_correctness(predicted: Project) -> None:
+    truth = np.tile(np.array(BOX), (predicted.n_frames, 1))
+    dashboard = Dashboard(predicted, truth=truth, interactive=False)
+    assert "<th>correct</th>" in dashboard.verdict_table.value
+    with pytest.raises(ValueError, match="one xyxy row per frame"):
+        Dashboard(predicted, truth=truth[:3], interactive=False)
+
+
+def test_dashboard_opens_frames_in_review(predicted: Project) -> None:
+    dashboard = Dashboard(predicted, interactive=False)
+    review = dashboard.open_frame(6)
+    assert review.frame == 6
+    assert dashboard.review_area.children == (review.ui,)
+    dashboard.open_frame(9)
+    assert review.frames == [6, 9]
+    review.accept()
+    assert "2 frames viewed" in dashboard.header.value  # updated when Review records an answer
+
+
+def test_dashboard_timeline_click_opens_review(predicted: Project) -> None:
+    dashboard = Dashboard(predicted, interactive=True)
+    assert dashboard.clip_view.canvas is not None
+
+    class Click:
+        inaxes = dashboard.clip_fig.axes[1]
+        xdata = 8.3
+
+    dashboard._on_clip_click(Click())
+    assert dashboard.review is not None
+    assert dashboard.review.frame == 8
+
+
+def test_dashboard_run_iteration_steps_and_redraws(predicted: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    from microlab.loop import IterationReport
+
+    def fake_step(progress: bool = True) -> IterationReport:
+        it = fake_prediction(predicted, {f: BOX for f in range(1, 12)}, confidence=0.9)
+        return IterationReport(it, [], 1.0, 2.0, 1, 1.0, [])
+
+    monkeypatch.setattr(predicted, "step", fake_step)
+    dashboard = Dashboard(predicted, interactive=False)
+    before = dashboard.clip_view.widget.value
+    report = dashboard.run_iteration()
+    assert report.iteration == 2
+    assert "Iteration 2" in dashboard.status.text
+    assert "iteration 2" in dashboard.header.value
+    assert dashboard.clip_view.widget.value != before
+    assert not dashboard.run_button.disabled
+
+
+def test_dashboard_shows_a_failed_iteration(predicted: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    from microlab.errors import ModelError
+
+    def failing_step(progress: bool = True) -> None:
+        raise ModelError("no human boxes yet")
+
+    monkeypatch.setattr(predicted, "step", failing_step)
+    dashboard = Dashboard(predicted, interactive=False)
+    dashboard.run_button.click()  # from the UI: shown, not raised
+    assert dashboard.status.level == "error"
+    assert "ModelError: no human boxes yet" in dashboard.status.text
+    assert not dashboard.run_button.disabled
+
+
+def _fake_result(n: int = 100) -> dict:
+    curve = [{"actions": a, "frames_viewed": n, "correct_frac": min(1.0, a / 10)} for a in range(11)]
+    base = {"actions_to_95": 10, "actions_to_100": 10, "frames_viewed_to_95": n, "frames_viewed_to_100": n,
+            "label_efficiency": 0.9, "labels_per_action": 10.0, "curve": curve}
+    seg = [{"start": 0, "end": 49, "coverage": 0.9, "correct_frac": 0.8, "actions": 3},
+           {"start": 50, "end": 99, "coverage": 0.5, "correct_frac": 0.4, "actions": 2}]
+    return {
+        "sequence": "fake", "n_frames": n,
+        "iterations": [{"iteration": 1, "actions": 5, "frames_viewed": 5, "correct_frac": 0.6, "coverage": 0.7,
+                        "segments": seg},
+                       {"iteration": 2, "actions": 8, "frames_viewed": 15, "correct_frac": 0.8, "coverage": 0.8,
+                        "segments": seg}],
+        "final": {**base, "actions_to_95": 20, "actions_to_100": 25, "labels_per_action": 4.0},
+        "baselines": {"interpolation": base, "tracker": base},
+    }
+
+
+@pytest.mark.parametrize("make", [plots.simulation_figure, plots.summary_figure, plots.simulation_segments_figure])
+def test_simulation_figures_render(make) -> None:
+    png = plots.to_png(make(_fake_result()))
+    assert png[:4] == b"\x89PNG"
+    assert len(png) > 5_000
+
+
+def test_dashboard_takes_baselines_from_a_simulation_result(predicted: Project) -> None:
+    dashboard = Dashboard(predicted, truth=_fake_result(), interactive=False)
+    assert set(dashboard.baselines) == {"interpolation", "tracker"}
+    labels = [t.get_text() for ax in dashboard.progress_fig.axes for t in ax.get_legend().get_texts()]
+    assert any("tracker" in label for label in labels)
+
+
+def test_figures_draw_into_a_given_figure(predicted: Project) -> None:
+    fig = plots.clip_figure_of_project(predicted)
+    again = plots.clip_figure_of_project(predicted, fig=fig)
+    assert again is fig
+    assert len(fig.axes) == 3  # bands, strip, colour bar
+
+
+def test_engine_and_plots_do_not_import_widget_libraries() -> None:
+    code = (
+        "import sys, microlab, microlab.loop, microlab.stopping, microlab.plots, microlab.metrics\n"
+        "bad = [m for m in ('ipywidgets', 'jupyter_bbox_widget', 'ipympl') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
