@@ -22,7 +22,13 @@ import numpy as np
 
 from microlab.boxes import Detections
 from microlab.labeller import SOURCES, LabellerSettings, Labelling, label_clip
-from microlab.model import Candidates, LabelledFrame, MicroModel, MicroModelConfig, train_micro_model
+from microlab.model import (
+    Candidates,
+    LabelledFrame,
+    MicroModel,
+    MicroModelConfig,
+    train_micro_model,
+)
 from microlab.sampling import ReviewItem, initial_frames, rank_for_review
 from microlab.segments import Segment, detect_cuts, frame_signatures, split_clip
 from microlab.tracking import propagate
@@ -44,7 +50,7 @@ class LoopSettings:
         use_tracker: propagate human boxes with a tracker as one more cue.
         track_span: how far (frames) a tracker follows a human box in each direction.
         warm_start: start each retraining from the previous clip model.
-        warm_epochs_fraction: share of the usual training steps used when warm starting.
+        warm_steps_fraction: share of the usual training steps used when warm starting.
         candidates: model candidates kept per frame.
     """
 
@@ -54,7 +60,7 @@ class LoopSettings:
     use_tracker: bool = True
     track_span: int = 60
     warm_start: bool = True
-    warm_epochs_fraction: float = 0.6
+    warm_steps_fraction: float = 0.6
     candidates: int = 5
     model: MicroModelConfig = field(default_factory=MicroModelConfig)
     labeller: LabellerSettings = field(default_factory=LabellerSettings)
@@ -80,6 +86,7 @@ class IterationReport:
     n_human_frames: int
     coverage: float
     segments: list[dict[str, Any]]
+    inference_fps: float = 0.0
 
 
 class LoopState:
@@ -180,8 +187,7 @@ def train(project: Project, settings: LoopSettings, *, progress: bool = True) ->
     labelled = _labelled_frames(project, frames)
     previous = state.latest_clip_model() if settings.warm_start else None
     if settings.warm_start and previous is not None and previous.config.backbone == config.backbone:
-        warm = replace(config, epochs=max(1, round(config.epochs * settings.warm_epochs_fraction)),
-                       min_steps=max(10, round(config.min_steps * settings.warm_epochs_fraction)))
+        warm = replace(config, steps=max(config.steps_per_epoch, round(config.steps * settings.warm_steps_fraction)))
         clip_model = train_micro_model(labelled, warm, init=previous, progress=progress)
     else:
         clip_model = train_micro_model(labelled, config, progress=progress)
@@ -200,8 +206,7 @@ def train(project: Project, settings: LoopSettings, *, progress: bool = True) ->
                 responsible[i] = clip_version
                 continue
             near = [f for f in frames if segments[max(0, i - 1)].start <= f <= segments[min(len(segments) - 1, i + 1)].end]
-            fine = replace(config, epochs=max(1, config.epochs // 2), min_steps=max(10, config.min_steps // 2),
-                           seed=config.seed + i + 1)
+            fine = replace(config, steps=max(config.steps_per_epoch, config.steps // 2), seed=config.seed + i + 1)
             model = train_micro_model(_labelled_frames(project, near), fine, init=clip_model, progress=progress)
             version = project.store.save_model(
                 config=model.metadata(), weights=model.to_bytes(), segment=(seg.start, seg.end),
@@ -222,8 +227,10 @@ def predict(
     responsible: dict[int, int],
     *,
     progress: bool = True,
-) -> tuple[Labelling, Candidates, float]:
-    """Run the models over their segments, then the labeller over the whole clip."""
+) -> tuple[Labelling, Candidates, float, float]:
+    """Run the models over their segments, then the labeller over the whole clip.
+
+    Returns the labelling, the raw candidates, total seconds and model-inference seconds."""
     state = project.loop_state
     started = time.perf_counter()
     n = project.n_frames
@@ -236,12 +243,15 @@ def predict(
     by_model: dict[int, list[int]] = {}
     for i, seg in enumerate(segments):
         by_model.setdefault(responsible[i], []).extend(seg.frames)
+    inference_s = 0.0
     for version, frames in by_model.items():
         model = state.model(version)
+        tic = time.perf_counter()
         cand = model.predict(project.frames, frames, k=k, progress=progress,
                              description=f"predict (model {version})")
         xyxy[frames], scores[frames], class_ids[frames] = cand.xyxy, cand.scores, cand.class_ids
         thresholds[frames] = model.threshold
+        inference_s += time.perf_counter() - tic
     candidates = Candidates(np.arange(n), xyxy, scores, class_ids, float(np.median(thresholds)))
 
     human = project.human_labels()
@@ -264,7 +274,7 @@ def predict(
             cuts=cuts,
             settings=settings.labeller,
         ))
-    return _combine(labellings), candidates, time.perf_counter() - started
+    return _combine(labellings), candidates, time.perf_counter() - started, inference_s
 
 
 def _combine(labellings: list[Labelling]) -> Labelling:
@@ -338,7 +348,8 @@ def predict_and_store(project: Project, settings: LoopSettings, *, progress: boo
             responsible[i] = own[0] if own else clip_version
         state.last_training = ([m["version"] for m in fresh], 0.0, responsible)
     versions, train_s, responsible = state.last_training
-    labelling, candidates, predict_s = predict(project, settings, responsible, progress=progress)
+    labelling, candidates, predict_s, inference_s = predict(project, settings, responsible, progress=progress)
+    inference_fps = project.n_frames / max(inference_s, 1e-6)
     write_labels(project, labelling, versions[0])
     human = set(project.human_frames())
     confidence = labelling.confidence.copy()
@@ -350,7 +361,8 @@ def predict_and_store(project: Project, settings: LoopSettings, *, progress: boo
     coverage = float(np.mean([f in human or confidence[f] >= CONFIDENT for f in range(project.n_frames)]))
     iteration = project.store.start_iteration(
         model_versions=versions, train_s=train_s, predict_s=predict_s,
-        stats={"coverage": coverage, "segments": seg_stats, "settings": _settings_summary(settings)},
+        stats={"coverage": coverage, "segments": seg_stats, "inference_fps": inference_fps,
+               "settings": _settings_summary(settings)},
     )
     state.last_training = None
     project.store.save_segments(iteration, [(s.start, s.end, responsible[i]) for i, s in enumerate(segments)])
@@ -365,7 +377,7 @@ def predict_and_store(project: Project, settings: LoopSettings, *, progress: boo
         "candidates_class_ids": candidates.class_ids,
         "threshold": np.asarray(candidates.threshold),
     })
-    return IterationReport(iteration, versions, train_s, predict_s, len(human), coverage, seg_stats)
+    return IterationReport(iteration, versions, train_s, predict_s, len(human), coverage, seg_stats, inference_fps)
 
 
 def step(project: Project, settings: LoopSettings, *, progress: bool = True) -> IterationReport:
@@ -376,7 +388,7 @@ def step(project: Project, settings: LoopSettings, *, progress: bool = True) -> 
 
 def _settings_summary(settings: LoopSettings) -> dict[str, Any]:
     out = asdict(settings)
-    out["model"] = {k: out["model"][k] for k in ("backbone", "epochs", "crops_per_frame", "max_input_side")}
+    out["model"] = {k: out["model"][k] for k in ("backbone", "steps", "max_input_side")}
     return out
 
 

@@ -141,6 +141,7 @@ def simulate(
                 "coverage": round(report.coverage, 4),
                 "train_s": round(report.train_s, 2),
                 "predict_s": round(report.predict_s, 2),
+                "inference_fps": round(report.inference_fps, 1),
                 "human_frames": report.n_human_frames,
                 "segments": _segment_report(project, project.segments(), truth, boxes, confidence, report.iteration),
             }

@@ -24,9 +24,9 @@ class MicroModelConfig:
         classes: the object classes, in class-id order.
         crop_size: side of the square training crops, in network pixels.
         batch_size: crops per training step.
-        epochs: passes over the labelled frames (each pass draws ``crops_per_frame`` crops per frame).
-        crops_per_frame: augmented crops drawn from each labelled frame per epoch.
-        min_steps: lower bound on optimiser steps, so a handful of frames still trains enough.
+        steps: optimiser steps of one training run, whatever the number of labelled frames,
+            so that an iteration takes about the same time with 5 or 50 human frames.
+        steps_per_epoch: steps per fastai epoch (each epoch draws fresh augmented crops).
         lr: peak learning rate of fastai's one-cycle schedule.
         object_size: size (square root of the area) an object is scaled to in the network input.
         max_input_side: longest side of a full frame fed to the network at inference.
@@ -44,9 +44,8 @@ class MicroModelConfig:
     classes: list[str] = field(default_factory=lambda: ["object"])
     crop_size: int = 192
     batch_size: int = 12
-    epochs: int = 12
-    crops_per_frame: int = 24
-    min_steps: int = 90
+    steps: int = 120
+    steps_per_epoch: int = 10
     lr: float = 2e-3
     object_size: float = 40.0
     max_input_side: int = 640

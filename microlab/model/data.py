@@ -167,7 +167,8 @@ class CropSampler(torch.utils.data.Dataset):
         return ox, oy, sx, sy, bool(rng.random() < 0.5)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
-        frame = self.frames[index % len(self.frames)]
+        # Augmented crops come from random frames; fixed views cycle through the frames.
+        frame = self.frames[int(self.rng.integers(len(self.frames))) if self.augment else index % len(self.frames)]
         c = self.crop_size
         ox, oy, sx, sy, flip = self._window(frame, index // len(self.frames))
         matrix = np.array([[sx, 0, -ox * sx], [0, sy, -oy * sy]], np.float32)

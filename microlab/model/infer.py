@@ -80,7 +80,7 @@ def prefetch(items: Iterable[Any], load: Callable[[Any], Any], depth: int = 6) -
         try:
             for item in items:
                 q.put(load(item))
-        except BaseException as exc:  # handed to the consumer, which re-raises it
+        except BaseException as exc:  # noqa: BLE001  (handed to the consumer, which re-raises it)
             q.put(exc)
         q.put(done)
 

@@ -134,9 +134,9 @@ def train_micro_model(
     if pretrained:
         _freeze_early_layers(net.backbone, config.freeze_blocks)
 
-    length = len(labelled) * config.crops_per_frame
-    steps_per_epoch = max(1, length // config.batch_size)
-    epochs = max(config.epochs, math.ceil(config.min_steps / steps_per_epoch))
+    epochs = max(1, math.ceil(config.steps / config.steps_per_epoch))
+    length = config.steps_per_epoch * config.batch_size
+    steps_per_epoch = config.steps_per_epoch
     common = dict(scale=scale, crop_size=config.crop_size, num_classes=num_classes, mean=mean, std=std)
     train_ds = CropSampler(labelled, length=length, augment=True, seed=config.seed,
                            negative_fraction=config.negative_fraction, **common)

@@ -1,0 +1,192 @@
+"""The ``microlab`` command line: demo, simulate, benchmark, edited scenes (and label formats).
+
+Heavy imports (torch, fastai) happen inside the commands, so ``microlab --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def _apply_weights(args: argparse.Namespace) -> None:
+    if getattr(args, "weights", None):
+        from microlab.model.weights import WEIGHTS_ENV
+
+        os.environ[WEIGHTS_ENV] = str(Path(args.weights).expanduser())
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate the demo clip, label 5 frames from its truth, train, predict every frame, report."""
+    import tempfile
+
+    import numpy as np
+
+    from microlab.datasets import demo_clip
+    from microlab.loop import LoopSettings
+    from microlab.metrics import correct_mask, project_boxes
+    from microlab.model import MicroModelConfig
+    from microlab.model.weights import WEIGHTS_ENV
+    from microlab.project import Project
+    from microlab.simulate import Oracle
+
+    _apply_weights(args)
+    started = time.perf_counter()
+    seq = demo_clip(n_frames=args.frames)
+    print(f"demo clip: {len(seq)} frames of {seq.frames.size[0]}x{seq.frames.size[1]} at {seq.path}")
+    # The demo never downloads: local weights when given, random init otherwise.
+    pretrained = "file" if os.environ.get(WEIGHTS_ENV) else "none"
+    settings = LoopSettings(model=MicroModelConfig(pretrained=pretrained), use_tracker=not args.no_tracker)
+    with tempfile.TemporaryDirectory(prefix="microlab-demo-") as tmp:
+        project_path = Path(args.project) if args.project else Path(tmp) / "demo.mlab"
+        if project_path.exists():
+            project_path.unlink()
+        with Project.open(project_path, video=seq.path) as project:
+            project.settings = settings
+            oracle = Oracle(seq.ground_truth)
+            picks = project.initial_frames(args.labels)
+            for f in picks:
+                oracle.label(project, f)
+            print(f"labelled {len(picks)} frames from the known truth: {picks}")
+            labelled_at = time.perf_counter()
+            report = project.step(progress=True)
+            elapsed = time.perf_counter() - labelled_at
+            boxes = project_boxes(project)
+            ok = correct_mask(boxes, seq.ground_truth)
+            rest = np.setdiff1d(np.arange(len(seq)), picks)
+            present = ~np.isnan(boxes).any(axis=1)
+            print()
+            print(f"frames labelled:        {len(seq)} ({int(present.sum())} with a box, {int((~present).sum())} absent)")
+            print(f"correct (IoU >= 0.5):   {ok.mean() * 100:.1f}% of all frames, "
+                  f"{ok[rest].mean() * 100:.1f}% of the {len(rest)} frames nobody labelled")
+            print(f"time from 5 labels to a labelled clip: {elapsed:.0f} s "
+                  f"(train {report.train_s:.0f} s, predict {report.predict_s:.0f} s); total {time.perf_counter() - started:.0f} s")
+            print(f"weights: {project.loop_state.latest_clip_model().info['pretrained']}")
+            review = project.review_queue(5)
+            print("frames worth a look next:", ", ".join(f"{r.frame} ({r.reason})" for r in review))
+            if args.project:
+                print(f"project kept at {project_path}")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Simulate the loop with an oracle on one sequence folder and compare with the baselines."""
+    from microlab.loop import LoopSettings
+    from microlab.simulate import SimulationSettings, format_table, save_result, simulate
+
+    _apply_weights(args)
+    loop = LoopSettings(strategy=args.strategy, review_batch=args.batch)
+    settings = SimulationSettings(initial_labels=args.initial, max_iterations=args.max_iterations,
+                                  max_actions=args.budget)
+    result = simulate(args.sequence, loop=loop, settings=settings, baselines=not args.no_baselines,
+                      progress=not args.quiet)
+    print(format_table(result))
+    if args.json:
+        save_result(result, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    """Simulate every sequence of a folder (and edited scenes) and write BENCHMARKS.md."""
+    from microlab.benchmark import run_benchmark
+
+    _apply_weights(args)
+    root = Path(args.root) if args.root else _default_sequences()
+    if root is None:
+        print("no sequence folder given and ../shared/data/sequences not found; pass one", file=sys.stderr)
+        return 2
+    run_benchmark(root, out=Path(args.out), scenes=not args.no_scenes, only=args.only, results_dir=args.results)
+    return 0
+
+
+def cmd_scene(args: argparse.Namespace) -> int:
+    """Write an edited scene (shots of one sequence intercut with shots of others)."""
+    from microlab.datasets import edited_scene
+
+    seq = edited_scene(args.main, args.others, args.out, shots=args.shots, shot_length=args.shot_length,
+                       size=tuple(args.size) if args.size else None, seed=args.seed)
+    print(f"wrote {seq.path}: {len(seq)} frames, object absent in {int((~seq.present).sum())}")
+    return 0
+
+
+def _default_sequences() -> Path | None:
+    for candidate in (Path.cwd() / ".." / "shared" / "data" / "sequences",
+                      Path(__file__).resolve().parents[2] / "shared" / "data" / "sequences"):
+        if candidate.is_dir():
+            return candidate.resolve()
+    return None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="microlab", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="label the built-in demo clip from 5 boxes and report")
+    demo.add_argument("--labels", type=int, default=5, help="frames labelled before training (default 5)")
+    demo.add_argument("--frames", type=int, default=240, help="length of the generated clip")
+    demo.add_argument("--project", help="keep the project file here (default: a temporary one)")
+    demo.add_argument("--weights", help="local pretrained backbone weights (file or folder)")
+    demo.add_argument("--no-tracker", action="store_true", help="label with the model alone")
+    demo.set_defaults(func=cmd_demo)
+
+    sim = sub.add_parser("simulate", help="replay the loop with an oracle on a sequence folder")
+    sim.add_argument("sequence", help="OTB-style folder: img/ + groundtruth.txt")
+    sim.add_argument("--json", help="write the full result here")
+    sim.add_argument("--strategy", choices=("clip", "segments"), default="clip")
+    sim.add_argument("--initial", type=int, default=5, help="frames labelled before the first model")
+    sim.add_argument("--batch", type=int, default=None, help="frames proposed per review")
+    sim.add_argument("--max-iterations", type=int, default=8)
+    sim.add_argument("--budget", type=int, default=None, help="stop after this many actions")
+    sim.add_argument("--no-baselines", action="store_true")
+    sim.add_argument("--weights", help="local pretrained backbone weights (file or folder)")
+    sim.add_argument("--quiet", action="store_true", help="no progress bars")
+    sim.set_defaults(func=cmd_simulate)
+
+    bench = sub.add_parser("benchmark", help="simulate every sequence of a folder, write BENCHMARKS.md")
+    bench.add_argument("root", nargs="?", help="folder of sequences (default ../shared/data/sequences)")
+    bench.add_argument("--out", default="BENCHMARKS.md")
+    bench.add_argument("--results", default=None, help="also keep each simulation's JSON in this folder")
+    bench.add_argument("--only", nargs="*", help="only these sequence names")
+    bench.add_argument("--no-scenes", action="store_true", help="skip the edited scenes")
+    bench.add_argument("--weights", help="local pretrained backbone weights (file or folder)")
+    bench.set_defaults(func=cmd_benchmark)
+
+    scene = sub.add_parser("scene", help="make an edited scene: one sequence intercut with others")
+    scene.add_argument("main", help="sequence folder whose object is the target")
+    scene.add_argument("others", nargs="+", help="sequence folders used as shots without the target")
+    scene.add_argument("--out", required=True, help="folder to write (OTB-style)")
+    scene.add_argument("--shots", type=int, default=8, help="number of shots of the main sequence")
+    scene.add_argument("--shot-length", type=int, default=None, help="frames per shot (default: varied)")
+    scene.add_argument("--size", type=int, nargs=2, metavar=("W", "H"), help="frame size (default: main's)")
+    scene.add_argument("--seed", type=int, default=0)
+    scene.set_defaults(func=cmd_scene)
+
+    try:
+        from microlab.interop.cli import add_commands
+    except ImportError:
+        pass
+    else:
+        add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from microlab.errors import MicrolabError
+
+    try:
+        return int(args.func(args) or 0)
+    except MicrolabError as exc:
+        print(f"microlab: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
