@@ -42,6 +42,29 @@ def interpolate_track(n_frames: int, keyframes: Mapping[int, np.ndarray | None])
     return boxes
 
 
+def frame_badness(boxes: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """How wrong each frame's label is: ``1 - GIoU`` (0 exact .. 2), and 3 for a presence error.
+
+    GIoU keeps ordering frames by distance once boxes no longer overlap, so "the worst frame"
+    is the one furthest off, not the first of many frames with IoU 0.
+    """
+    boxes = np.asarray(boxes, float)
+    truth = np.asarray(truth, float)
+    pa = ~np.isnan(boxes).any(axis=1)
+    pt = ~np.isnan(truth).any(axis=1)
+    out = np.where(pa == pt, 0.0, 3.0)
+    both = pa & pt
+    a, b = boxes[both], truth[both]
+    inter = (np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
+             * np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None))
+    union = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
+    hull = (np.maximum(a[:, 2], b[:, 2]) - np.minimum(a[:, 0], b[:, 0])) * (
+        np.maximum(a[:, 3], b[:, 3]) - np.minimum(a[:, 1], b[:, 1]))
+    giou = inter / np.maximum(union, 1e-9) - (hull - union) / np.maximum(hull, 1e-9)
+    out[both] = 1 - giou
+    return out
+
+
 def interpolation_baseline(truth: np.ndarray, *, iou: float = 0.5, max_keyframes: int | None = None) -> dict[str, Any]:
     """Keyframes added at the worst frame until all frames are correct."""
     truth = np.asarray(truth, float)
@@ -52,9 +75,9 @@ def interpolation_baseline(truth: np.ndarray, *, iou: float = 0.5, max_keyframes
     curve = [(0, n, int(ok.sum()))]
     limit = max_keyframes or n
     while not ok.all() and len(keyframes) < limit:
-        ious = frame_ious(boxes, truth)
-        ious[ok] = np.inf
-        worst = int(np.argmin(ious))
+        badness = frame_badness(boxes, truth)
+        badness[ok] = -np.inf
+        worst = int(np.argmax(badness))
         keyframes[worst] = None if np.isnan(truth[worst]).any() else truth[worst].copy()
         boxes = interpolate_track(n, keyframes)
         ok = correct_mask(boxes, truth, iou)

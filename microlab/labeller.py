@@ -27,8 +27,11 @@ class LabellerSettings:
     """Weights of the path cost; defaults chosen on the dev clips (see BENCHMARKS.md).
 
     Attributes:
-        motion: cost per object-size of centre displacement between consecutive frames.
-        resize: cost per unit of |log area ratio| between consecutive frames.
+        motion: cost per object-size of centre displacement between consecutive frames,
+            beyond ``free_motion`` (normal motion costs nothing, jumps do).
+        free_motion: displacement per frame, in object sizes, that costs nothing.
+        resize: cost per unit of |log area ratio| between consecutive frames, beyond ``free_resize``.
+        free_resize: |log area ratio| per frame that costs nothing.
         presence_change: cost of the object appearing or disappearing.
         cut_presence_change: the same across a scene cut, where it is expected.
         cut_jump: cost of any present-to-present move across a scene cut.
@@ -40,7 +43,9 @@ class LabellerSettings:
     """
 
     motion: float = 3.0
+    free_motion: float = 0.35
     resize: float = 2.0
+    free_resize: float = 0.15
     presence_change: float = 3.0
     cut_presence_change: float = 0.5
     cut_jump: float = 0.5
@@ -154,7 +159,8 @@ def _transition(prev: list[_State], cur: list[_State], cut: bool, s: LabellerSet
             shift = math.hypot(ca[0] - cb[0], ca[1] - cb[1]) / size
             area_a = max((a.box[2] - a.box[0]) * (a.box[3] - a.box[1]), 1.0)
             area_b = max((b.box[2] - b.box[0]) * (b.box[3] - b.box[1]), 1.0)
-            cost[i, j] = s.motion * shift + s.resize * abs(math.log(area_b / area_a))
+            cost[i, j] = (s.motion * max(0.0, shift - s.free_motion)
+                          + s.resize * max(0.0, abs(math.log(area_b / area_a)) - s.free_resize))
     return cost
 
 

@@ -1,0 +1,68 @@
+"""Segments (cuts, splitting) and sampling strategies on plain arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from microlab.sampling import initial_frames, rank_for_review
+from microlab.segments import Segment, detect_cuts, segment_of, split_clip
+
+
+def _signatures_with_cuts(n, cuts, dim=8, seed=0):
+    rng = np.random.default_rng(seed)
+    sig = np.zeros((n, dim))
+    level = rng.normal(0, 1, dim)
+    for t in range(n):
+        if t in cuts:
+            level = rng.normal(0, 1, dim) * 3
+        sig[t] = level + rng.normal(0, 0.02, dim)
+    return sig
+
+
+def test_cuts_are_found_where_appearance_jumps():
+    sig = _signatures_with_cuts(100, {30, 64})
+    assert detect_cuts(sig) == [30, 64]
+
+
+def test_a_continuous_clip_has_no_cuts():
+    rng = np.random.default_rng(1)
+    sig = np.cumsum(rng.normal(0, 0.01, (200, 8)), axis=0)
+    assert detect_cuts(sig) == []
+
+
+def test_split_clip_respects_cuts_and_max_length():
+    segs = split_clip(400, [100], max_length=150)
+    assert segs[0] == Segment(0, 99)
+    assert all(len(s) <= 150 for s in segs)
+    assert segs[-1].end == 399
+    assert sum(len(s) for s in segs) == 400
+    assert segment_of(segs, 100) == 1
+
+
+def test_initial_frames_spread_over_time_on_continuous_footage():
+    rng = np.random.default_rng(2)
+    sig = np.cumsum(rng.normal(0, 0.01, (300, 8)), axis=0)
+    picks = initial_frames(sig, 5)
+    assert len(picks) == 5
+    gaps = np.diff([0, *picks, 299])
+    assert gaps.max() < 120  # no large stretch left without a label
+
+
+def test_initial_frames_visit_every_shot():
+    cuts = {40, 80, 120, 160}
+    sig = _signatures_with_cuts(200, cuts)
+    picks = initial_frames(sig, 5)
+    shots = {int(np.searchsorted(sorted(cuts), p, side="right")) for p in picks}
+    assert shots == {0, 1, 2, 3, 4}
+
+
+def test_rank_for_review_spaces_frames_and_caps_segments():
+    doubt = np.zeros(100)
+    doubt[10:15] = [0.9, 0.95, 0.9, 0.8, 0.7]
+    doubt[60] = 0.5
+    doubt[80] = 0.4
+    items = rank_for_review(doubt, ["r"] * 100, n=3, min_gap=5)
+    assert [i.frame for i in items] == [11, 60, 80]
+    seg_ids = np.where(np.arange(100) < 50, 0, 1)
+    capped = rank_for_review(doubt, ["r"] * 100, n=3, min_gap=2, segment_ids=seg_ids, per_segment=1)
+    assert [i.frame for i in capped] == [11, 60]
