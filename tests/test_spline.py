@@ -215,9 +215,13 @@ def test_labels_to_reach_needs_the_error_to_stay_below():
     assert spline.labels_to_reach(curve, 1.0) == 1
 
 
-def test_unknown_strategy_is_explained():
+def test_unknown_or_impossible_strategy_is_explained():
     with pytest.raises(spline.SplineError, match="unknown strategy"):
         spline.run_strategy("bumpy", "oracle")
+    with pytest.raises(spline.SplineError, match="active sampling needs model='pieces'"):
+        spline.Strategy("global-active", "global, active", "global", "active")
+    custom = spline.Strategy("few-pieces", "3 pieces, active", "pieces", "active")
+    assert spline.run_strategy("smooth", custom, budget=6, segments=3).x.size == 6
 
 
 # --------------------------------------------------------------------------- the caveat (1-D)
@@ -404,6 +408,15 @@ def test_clip_plots_render_from_a_schema_dict(ax):
     labels = [t.get_text() for t in ax2.get_legend().get_texts()]
     assert any("interpolation" in t for t in labels)
     assert any("tracker" in t for t in labels)
+    fig.canvas.draw()
+    plt.close(fig)
+
+
+def test_clip_iterations_draw_one_row_per_iteration():
+    fig = plt.figure()
+    axes = spline.plot_clip_iterations(fig, simulation_dict())
+    assert len(axes) == 2
+    assert "iteration 1" in axes[0].get_title()
     fig.canvas.draw()
     plt.close(fig)
 

@@ -6,10 +6,12 @@ With the ipympl backend (``%matplotlib widget``) a click on the upper plot buys 
 that x; with any other backend the figure is redrawn into an output area and labels are bought
 with the buttons or from code (:meth:`SplineGameWidget.buy`), which is also how tests drive it.
 
-Example:
-    >>> game = SplineGameWidget(curve="bumpy", segments=8, degree=2, budget=30)
-    >>> game            # in a notebook: sliders, the plot, a status line
-    >>> game.buy(0.42)  # the same as clicking at x = 0.42
+Example (in a notebook cell)::
+
+    %matplotlib widget
+    game = SplineGameWidget(curve="bumpy", segments=8, degree=2, budget=30)
+    game              # sliders, the clickable plot, a status line
+    game.buy(0.42)    # the same as clicking at x = 0.42
 """
 
 from __future__ import annotations
