@@ -296,6 +296,7 @@ def _combine(labellings: list[Labelling]) -> Labelling:
 def write_labels(project: Project, labelling: Labelling, model_version: int) -> None:
     """Store the labeller's boxes as the machine labels of every frame."""
     per_class = getattr(labelling, "per_class", [labelling])
+    width, height = project.frame_size
     predictions: dict[int, Detections] = {}
     sources: dict[int, list[str]] = {}
     for t in range(project.n_frames):
@@ -305,7 +306,10 @@ def write_labels(project: Project, labelling: Labelling, model_version: int) -> 
             if lab.present[t] and name != "human":
                 dets.append(lab.detections(t, cls))
                 names.append(name)
-        predictions[t] = Detections.merge(dets)
+        merged = Detections.merge(dets)
+        # Boxes are stored inside the frame, so a person accepting one re-submits a valid box.
+        merged.xyxy = np.clip(merged.xyxy, 0, [width, height, width, height])
+        predictions[t] = merged
         sources[t] = names
     project.store.write_predictions(predictions, model_version=model_version, box_sources=sources)
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from microlab.baselines import interpolation_baseline, tracker_baseline
-from microlab.loop import LoopSettings
+from microlab.loop import LoopSettings, latest_labelling
 from microlab.metrics import correct_mask, efficiency_summary, frame_ious, project_boxes
 from microlab.project import Project
 from microlab.sequences import Sequence, load_sequence
@@ -132,12 +132,17 @@ def simulate(
             ok7 = correct_mask(boxes, truth, 0.7)
             totals = project.store.action_totals(up_to_iteration=report.iteration - 1)
             confidence = project.frame_confidence()
+            arrays = latest_labelling(project)
+            # The micro-model alone (its best candidate above threshold), before the labeller.
+            alone = np.where((arrays["candidates_scores"][:, 0] >= float(arrays["threshold"]))[:, None],
+                             arrays["candidates_xyxy"][:, 0], np.nan)
             entry = {
                 "iteration": report.iteration,
                 "actions": totals["actions"],
                 "frames_viewed": totals["frames_viewed"],
                 "correct_frac": round(float(ok.mean()), 4),
                 "correct_frac_iou07": round(float(ok7.mean()), 4),
+                "model_correct_frac": round(float(correct_mask(alone, truth).mean()), 4),
                 "coverage": round(report.coverage, 4),
                 "train_s": round(report.train_s, 2),
                 "predict_s": round(report.predict_s, 2),

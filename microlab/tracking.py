@@ -60,7 +60,11 @@ class Tracker:
         ok, (x, y, w, h) = self._tracker.update(image)
         if not ok or w <= 1 or h <= 1:
             return None
-        return np.array([x, y, x + w, y + h], dtype=np.float64)
+        width, height = self._size
+        box = np.clip([x, y, x + w, y + h], 0, [width, height, width, height]).astype(np.float64)
+        if box[2] - box[0] <= 1 or box[3] - box[1] <= 1:
+            return None
+        return box
 
 
 def propagate(

@@ -213,6 +213,7 @@ class MicroModel:
         boxes, scores, cls = decode_heatmaps(logits, offset, log_size, k * 3)
         sx, sy = size[0] / frame_size[0], size[1] / frame_size[1]
         boxes = boxes / np.array([sx, sy, sx, sy], np.float32)
+        boxes = np.clip(boxes, 0, np.array([*frame_size, *frame_size], np.float32))
         out_b = np.full((len(batch), k, 4), np.nan, np.float32)
         out_s = np.zeros((len(batch), k), np.float32)
         out_c = np.zeros((len(batch), k), np.int64)
@@ -268,7 +269,8 @@ class MicroModel:
             cx, cy = (ix + off[0]) * STRIDE, (iy + off[1]) * STRIDE
             zoom, tx, ty = matrices[n][0, 0], matrices[n][0, 2], matrices[n][1, 2]
             x0, y0 = (cx - wh[0] / 2 - tx) / zoom, (cy - wh[1] / 2 - ty) / zoom
-            refined[i, j] = (x0, y0, x0 + wh[0] / zoom, y0 + wh[1] / zoom)
+            height, width = images[i].shape[:2]
+            refined[i, j] = np.clip((x0, y0, x0 + wh[0] / zoom, y0 + wh[1] / zoom), 0, [width, height, width, height])
         return refined
 
     def predict(
