@@ -78,7 +78,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from microlab.simulate import SimulationSettings, format_table, save_result, simulate
 
     _apply_weights(args)
-    loop = LoopSettings(strategy=args.strategy, review_batch=args.batch)
+    loop = LoopSettings(strategy=args.strategy, review_batch=args.batch, segment_length=args.segment_length)
     settings = SimulationSettings(initial_labels=args.initial, max_iterations=args.max_iterations,
                                   max_actions=args.budget)
     result = simulate(args.sequence, loop=loop, settings=settings, baselines=not args.no_baselines,
@@ -139,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--strategy", choices=("clip", "segments"), default="clip")
     sim.add_argument("--initial", type=int, default=5, help="frames labelled before the first model")
     sim.add_argument("--batch", type=int, default=None, help="frames proposed per review")
+    sim.add_argument("--segment-length", type=int, default=150, help="longest segment in frames (default 150)")
     sim.add_argument("--max-iterations", type=int, default=8)
     sim.add_argument("--budget", type=int, default=None, help="stop after this many actions")
     sim.add_argument("--no-baselines", action="store_true")
