@@ -130,7 +130,7 @@ def clip_figure(
         review_frames: frames of the current review batch (triangles).
         fig: a figure to draw into (cleared first), e.g. one shown by an ipympl canvas.
     """
-    fig = _figure(fig, (9.0, 3.4 if confidence is not None else 2.6))
+    fig = _figure(fig, (8.0, 3.4 if confidence is not None else 2.6))
     if confidence is not None:
         ax, strip = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [4, 1]})
     else:
@@ -248,7 +248,7 @@ def progress_figure(
             ``label_efficiency``).
         fig: a figure to draw into (cleared first).
     """
-    fig = _figure(fig, (10.0, 6.0))
+    fig = _figure(fig, (8.0, 5.6))
     (a_curve, a_work), (a_gain, a_eff) = fig.subplots(2, 2)
     known = any(r.get("correct_frac") is not None for r in rows)
     what = "correct" if known else "covered (confident)"
@@ -266,6 +266,7 @@ def progress_figure(
             a_curve.step([c["actions"] for c in curve], [c["correct_frac"] * 100 for c in curve], where="post",
                          color=METHOD_COLOURS.get(name, "#444"), label=f"{name} (views every frame)")
     a_curve.axhline(95, color="#6b7280", linestyle=":", linewidth=1)
+    a_curve.set_xlim(left=0)
     a_curve.set_xlabel("human actions")
     a_curve.set_ylabel(f"% frames {what}")
     a_curve.set_ylim(0, 102)
@@ -312,8 +313,7 @@ def progress_figure(
         a_gain.legend(fontsize=7)
 
     # 4. label efficiency
-    eff = [(int(r["iteration"]), 1 - r["actions"] / lab) for r in its
-           if (lab := _labels(r, n_frames)) and r["actions"] is not None]
+    eff = [(int(r["iteration"]), 1 - r["actions"] / lab) for r in its if (lab := _labels(r, n_frames))]
     if eff:
         ex, ey = zip(*eff)
         a_eff.plot(ex, np.asarray(ey) * 100, "o-", color=colour, label="microlab")
@@ -322,7 +322,8 @@ def progress_figure(
         if base.get("label_efficiency") is not None:
             a_eff.axhline(base["label_efficiency"] * 100, color=METHOD_COLOURS.get(name, "#444"),
                           linestyle="--", linewidth=1.2, label=f"{name} (at 100%)")
-    a_eff.set_ylim(min([0, *(100 * y for y in (ey if eff else []))]), 101)
+    lowest = min((100 * (1 - r["actions"] / lab) for r in its if (lab := _labels(r, n_frames))), default=0.0)
+    a_eff.set_ylim(min(0.0, lowest), 101)
     a_eff.set_xlabel("iteration")
     a_eff.set_ylabel("%")
     a_eff.set_title(f"Label efficiency: 1 - actions / frames {what.split()[0]}", fontsize=10, loc="left")
@@ -347,14 +348,14 @@ def progress_figure_of_project(
 def summary_figure(result: Mapping[str, Any], *, fig: Figure | None = None) -> Figure:
     """The feasibility answer of a :func:`microlab.simulate.simulate` result: for each method,
     the human actions and the frames a person must look at to reach 95% and 100% correct."""
-    fig = _figure(fig, (10.0, 3.2))
+    fig = _figure(fig, (8.0, 3.0))
     a_act, a_view = fig.subplots(1, 2)
     methods = {"microlab": result["final"], **result.get("baselines", {})}
     names = list(methods)
     x = np.arange(len(names))
     for ax, keys, title in (
-        (a_act, ("actions_to_95", "actions_to_100"), "Human actions to reach"),
-        (a_view, ("frames_viewed_to_95", "frames_viewed_to_100"), "Frames a person looks at to reach"),
+        (a_act, ("actions_to_95", "actions_to_100"), "Human actions"),
+        (a_view, ("frames_viewed_to_95", "frames_viewed_to_100"), "Frames a person looks at"),
     ):
         for j, key in enumerate(keys):
             values = [methods[m].get(key, np.nan) for m in names]
@@ -363,9 +364,12 @@ def summary_figure(result: Mapping[str, Any], *, fig: Figure | None = None) -> F
                           label=f"{key.rsplit('_', 1)[1]}% correct")
             ax.bar_label(bars, fmt="%g", fontsize=7)
         ax.set_xticks(x, names)
-        ax.set_title(f"{title} 95% (solid) / 100% (light)", fontsize=10, loc="left")
-    a_view.axhline(result["n_frames"], color="#6b7280", linestyle=":", linewidth=1)
-    a_view.text(len(names) - 0.5, result["n_frames"], "whole clip", ha="right", va="bottom", fontsize=7)
+        ax.set_title(f"{title} to reach 95% / 100% correct", fontsize=9, loc="left")
+    clip_line = a_view.axhline(result["n_frames"], color="#6b7280", linestyle=":", linewidth=1,
+                               label=f"whole clip ({result['n_frames']} frames)")
+    a_view.legend(handles=[clip_line], fontsize=7, loc="lower right")
+    for ax in (a_act, a_view):
+        ax.margins(y=0.15)
     return fig
 
 

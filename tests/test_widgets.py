@@ -97,7 +97,7 @@ def test_annotator_submit_is_committed_before_it_moves_on(project: Project) -> N
     assert annotator.status.level == "success"
     assert "Saved frame 2" in annotator.status.text
     assert "frame 2 of 2" in annotator.header.value
-    assert "1 actions so far" in annotator.header.value
+    assert "1 action so far" in annotator.header.value
 
 
 def test_annotator_enter_in_the_browser_submits_the_drawn_box(project: Project) -> None:
@@ -132,7 +132,8 @@ def test_space_skips_without_actions(project: Project) -> None:
 def test_absent_back_and_free_resubmit(project: Project) -> None:
     annotator = Annotator(project, frames=[1, 3])
     annotator.mark_absent()
-    assert project.label(1).verified and project.label(1).absent
+    assert project.label(1).verified
+    assert project.label(1).absent
     annotator.back()
     assert annotator.frame == 1
     assert annotator.boxes == []

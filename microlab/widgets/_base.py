@@ -19,6 +19,7 @@ from microlab.widgets._common import (
     boxes_to_bbox_widget,
     describe_kinds,
     encode_image,
+    plural,
     reported,
     xyxy_to_bbox_widget,
 )
@@ -59,7 +60,9 @@ class FrameStepper:
 
     # ------------------------------------------------------------------ display
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.ui._repr_mimebundle_(**kwargs)
+        bundle = self.ui._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = repr(self)  # what text-only frontends and saved notebooks show
+        return bundle
 
     def _build(self) -> None:
         self.ui.children = [self.header, *self._extra_children(), self.bbox,
@@ -175,8 +178,7 @@ class FrameStepper:
         totals = self.project.action_totals()
         self.status.success(
             f"{verb.capitalize()} frame {frame}: {describe_kinds(result.kinds)} "
-            f"({result.actions} action{'s' if result.actions != 1 else ''}; "
-            f"{totals['actions']} in the project so far)."
+            f"({plural(result.actions, 'action')}; {totals['actions']} in the project so far)."
         )
         self._advance()
         for callback in self._listeners:
@@ -197,20 +199,30 @@ class FrameStepper:
         frame = self.frame
         self.back_button.disabled = self.position == 0
         self.absent_button.disabled = frame is None
+        # When every frame is answered the drawing is hidden: a last frame left on show would
+        # look like an open question.
+        self.bbox.layout.display = "none" if frame is None else None
         if frame is None:
-            self.bbox.view_only = True
-            self.bbox.bboxes = []
+            with self.bbox.hold_sync():
+                self.bbox.selected_index = -1
+                self.bbox.view_only = True
+                self.bbox.bboxes = []
             self.header.value = self._header_html(None)
             self._after_show(None)
             return
         self.bbox.view_only = False
         try:
-            self.bbox.image_bytes = encode_image(self.project.frame(frame))
-            label = self.project.label(frame)
-            self.bbox.bboxes = boxes_to_bbox_widget(label.boxes, self.project.classes)
+            image = encode_image(self.project.frame(frame))
+            boxes = boxes_to_bbox_widget(self.project.label(frame).boxes, self.project.classes)
         except MicrolabError as exc:  # a frame that cannot be read must not hide the widget
             self.status.error(exc)
-        self.bbox.selected_index = -1
+            image, boxes = b"", []
+        # One message, selection cleared first: the drawing must not keep a box selected that
+        # the new list no longer has (it would stay drawn on the next frame).
+        with self.bbox.hold_sync():
+            self.bbox.selected_index = -1
+            self.bbox.image_bytes = image
+            self.bbox.bboxes = boxes
         self.header.value = self._header_html(frame)
         self._after_show(frame)
 
@@ -219,8 +231,8 @@ class FrameStepper:
 
     def _header_html(self, frame: int | None) -> str:
         totals = self.project.action_totals()
-        work = (f"{totals['actions']} actions so far ({self.session_actions} here), "
-                f"{totals['frames_viewed']} frames viewed")
+        work = (f"{plural(totals['actions'], 'action')} so far ({self.session_actions} here), "
+                f"{plural(totals['frames_viewed'], 'frame')} viewed")
         if frame is None:
             return (f"<b>{html.escape(self.title)}</b> &mdash; all {len(self.frames)} frames done "
                     f"&middot; {work}")

@@ -113,6 +113,11 @@ def _class_name(label: Any, classes: Sequence[str]) -> str:
     raise AnnotationError(f"unknown class {label!r}; this project's classes are {list(classes)}")
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``plural(1, "action")`` -> ``"1 action"``; ``plural(3, "action")`` -> ``"3 actions"``."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
 def describe_kinds(kinds: Sequence[str]) -> str:
     """``("accept",)`` -> ``"accepted"``; ``("correct", "draw")`` -> ``"1 correction, 1 box drawn"``."""
     names = {"draw": ("box drawn", "boxes drawn"), "correct": ("correction", "corrections"),

@@ -19,7 +19,7 @@ import numpy as np
 from microlab import plots
 from microlab.project import Project
 from microlab.sequences import Sequence
-from microlab.widgets._common import Guard, StatusArea, reported
+from microlab.widgets._common import Guard, StatusArea, plural, reported
 from microlab.widgets.review import Review
 
 if TYPE_CHECKING:
@@ -151,6 +151,8 @@ class Dashboard:
         self.frame_box = W.BoundedIntText(value=0, min=0, max=project.n_frames - 1, description="frame",
                                           layout=W.Layout(width="180px"))
         self.open_button = W.Button(description="Open in Review", icon="external-link")
+        for button in (self.run_button, self.review_button, self.refresh_button, self.open_button):
+            button.layout.width = "auto"
         self.run_button.on_click(lambda _: self._ui(self.run_iteration))
         self.review_button.on_click(lambda _: self._ui(self.open_review))
         self.refresh_button.on_click(lambda _: self._ui(self.refresh))
@@ -180,7 +182,9 @@ class Dashboard:
         self.ui.add_class("microlab-widget")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.ui._repr_mimebundle_(**kwargs)
+        bundle = self.ui._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = repr(self)  # what text-only frontends and saved notebooks show
+        return bundle
 
     def __repr__(self) -> str:
         return f"Dashboard({self.project!r})"
@@ -274,8 +278,9 @@ class Dashboard:
         stop = "stop: every segment is done" if done == len(verdicts) else "continue"
         self.header.value = (
             f"<b>Dashboard</b> &mdash; iteration {self.project.iteration} &middot; "
-            f"{totals['actions']} actions &middot; {totals['frames_viewed']} frames viewed &middot; "
-            f"{len(self.project.human_frames())} human frames &middot; coverage {coverage:.0%} &middot; "
+            f"{plural(totals['actions'], 'action')} &middot; {plural(totals['frames_viewed'], 'frame')} viewed "
+            f"&middot; {plural(len(self.project.human_frames()), 'human frame')} &middot; "
+            f"coverage {coverage:.0%} &middot; "
             f"{done} of {len(verdicts)} segments done &rarr; <b>{stop}</b>"
         )
         correct = None
@@ -295,6 +300,8 @@ class Dashboard:
             )
         truth_head = "<th>correct</th>" if correct is not None else ""
         self.verdict_table.value = (
+            "<style>.microlab-verdicts td, .microlab-verdicts th {padding: 1px 10px 1px 0; text-align: left}"
+            "</style>"
             '<table class="microlab-verdicts" style="font-size:90%"><tr><th>frames</th><th>coverage</th>'
             f"{truth_head}<th>last review: frames / corrected</th><th>verdict</th><th>why</th></tr>"
             + "".join(rows) + "</table>"

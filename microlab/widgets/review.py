@@ -17,7 +17,7 @@ from microlab.errors import MicrolabError
 from microlab.project import Project, SubmitResult
 from microlab.sampling import ReviewItem
 from microlab.widgets._base import FrameStepper
-from microlab.widgets._common import clip_position_html, reported, thumbnail_bytes
+from microlab.widgets._common import clip_position_html, plural, reported, thumbnail_bytes
 
 _FILM_STYLE = {"ok": "success", "fixed": "warning", "skipped": ""}
 
@@ -134,7 +134,7 @@ class Review(FrameStepper):
         if frame is None:
             totals = self.project.action_totals()
             self.info.value = (
-                f"Batch done: {len(self.frames)} frames, {self.session_actions} actions here "
+                f"Batch done: {plural(len(self.frames), 'frame')}, {plural(self.session_actions, 'action')} here "
                 f"({totals['actions']} in the project). Next: <code>project.step()</code> or the "
                 "Dashboard's <i>Run next iteration</i>."
             )

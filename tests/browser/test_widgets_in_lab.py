@@ -1,0 +1,274 @@
+"""The widgets in JupyterLab and Notebook 7, driven with the mouse and keyboard in Chromium.
+
+No model is trained here: the Review and Dashboard tests store a fake prediction first
+(tests/fakes.py), so the whole module takes well under a minute once JupyterLab is up.
+Screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from fakes import fake_prediction
+from jupyter_driver import (
+    ARTIFACTS,
+    NOTEBOOK,
+    REPO,
+    Lab,
+    open_notebook,
+    run_cells,
+    wait_idle,
+    write_notebook,
+)
+
+import microlab as ml
+
+SETUP = "import microlab as ml\nproject = ml.Project.open({path!r})"
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"browser_{name}.png"), full_page=True)
+
+
+def status_text(page, nth: int = 0) -> str:
+    return page.locator(f"{NOTEBOOK} .microlab-status").nth(nth).inner_text()
+
+
+def wait_status(page, pattern: str, *, nth: int = 0, timeout_s: float = 30) -> str:
+    """Wait until the nth widget's status line matches ``pattern``; returns it."""
+    deadline = time.monotonic() + timeout_s
+    text = ""
+    while time.monotonic() < deadline:
+        text = status_text(page, nth)
+        if re.search(pattern, text):
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"status never matched {pattern!r}; last: {text!r}")
+
+
+def drawing(page, nth: int = 0):
+    """The nth bbox widget's SVG drawing surface and its on-screen box."""
+    svg = page.locator(f"{NOTEBOOK} .microlab-widget svg").nth(nth)
+    svg.wait_for()
+    svg.scroll_into_view_if_needed()
+    return svg, svg.bounding_box()
+
+
+def drag(page, start: tuple[float, float], end: tuple[float, float]) -> None:
+    page.mouse.move(*start)
+    page.mouse.down()
+    for i in range(1, 11):  # several moves: the widget follows the pointer like a person's drag
+        page.mouse.move(start[0] + (end[0] - start[0]) * i / 10, start[1] + (end[1] - start[1]) * i / 10)
+    page.mouse.up()
+
+
+def to_image(point: tuple[float, float], box: dict, size: tuple[int, int]) -> tuple[float, float]:
+    """Screen point -> image pixels of a frame ``size`` shown in ``box``."""
+    return ((point[0] - box["x"]) * size[0] / box["width"], (point[1] - box["y"]) * size[1] / box["height"])
+
+
+def tagged_cell(notebook: Path, tag: str) -> int:
+    nb = nbformat.read(notebook, as_version=4)
+    return next(i for i, c in enumerate(nb.cells) if tag in c.metadata.get("tags", []))
+
+
+@pytest.fixture(scope="module")
+def clip(lab: Lab):
+    """A short demo clip inside the served folder."""
+    return ml.demo_clip(lab.root / "clip", n_frames=40, size=(320, 192), seed=2)
+
+
+SHIFT = (-20.0, -10.0)  # how far off the object the fake model's box on frame 35 is (image px)
+
+
+def _project(lab: Lab, clip, name: str) -> Path:
+    """A project with a human box on frame 0 and a fake prediction: right on frame 16, off
+    the object by ``SHIFT`` on frame 35, "absent" on frame 27 (where it is)."""
+    path = lab.root / name
+    for leftover in lab.root.glob(f"{name}*"):
+        leftover.unlink()
+    truth = clip.ground_truth
+    with ml.Project.open(path, video=clip.path) as project:
+        project.draw_box(0, truth[0])
+        off = truth[35] + np.array([*SHIFT, *SHIFT])
+        fake_prediction(project, {16: truth[16], 35: off, 27: None}, confidence=0.45, reason="low score")
+    return path
+
+
+# ---------------------------------------------------------------------- annotator
+def test_quickstart_annotator_draw_and_enter(lab: Lab, page) -> None:
+    notebook = shutil.copy(REPO / "notebooks" / "quickstart.ipynb", lab.root / "quickstart.ipynb")
+    for leftover in lab.root.glob("quickstart.mlab*"):
+        leftover.unlink()
+    cell = tagged_cell(Path(notebook), "annotator")
+    open_notebook(page, lab, "quickstart.ipynb")
+    run_cells(page, cell + 1)  # set-up and markdown cells, then the Annotator
+    _, box = drawing(page)
+    shot(page, "annotator_shown")
+    assert box["width"] > 200
+    assert box["height"] > 100
+
+    # Box the object where the demo clip's ground truth says it is (any frame the sampler chose).
+    header = page.locator(f"{NOTEBOOK} .microlab-widget").first.inner_text()
+    shown = int(re.search(r"clip frame (\d+) of", header).group(1))
+    size = (384, 256)
+    truth = ml.demo_clip().ground_truth[shown]
+    if np.isnan(truth).any():  # object out of view: any box will do for this test
+        truth = np.array([0.3 * size[0], 0.25 * size[1], 0.55 * size[0], 0.7 * size[1]])
+    start = (box["x"] + truth[0] * box["width"] / size[0], box["y"] + truth[1] * box["height"] / size[1])
+    end = (box["x"] + truth[2] * box["width"] / size[0], box["y"] + truth[3] * box["height"] / size[1])
+    drag(page, start, end)
+    page.wait_for_selector(f"{NOTEBOOK} .microlab-widget svg rect.movable")
+    widget = page.locator(f"{NOTEBOOK} .microlab-widget").first
+    widget.screenshot(path=str(ARTIFACTS / "browser_annotator_drawn.png"))
+    page.keyboard.press("Enter")
+    text = wait_status(page, r"Saved frame \d+")
+    time.sleep(0.5)
+    widget.screenshot(path=str(ARTIFACTS / "browser_annotator_saved.png"))
+    # The next frame starts clean: the box just saved is not drawn on it.
+    assert page.locator(f"{NOTEBOOK} .microlab-widget svg rect.movable").count() == 0
+
+    frame = int(re.search(r"Saved frame (\d+)", text).group(1))
+    assert frame == shown
+    with ml.Project.open(lab.root / "quickstart.mlab") as project:  # the store, read by the test
+        assert project.frame_size == size
+        label = project.label(frame)
+        totals = project.action_totals()
+    assert label.verified
+    (stored,) = label.boxes
+    expected = (*to_image(start, box, size), *to_image(end, box, size))
+    assert np.allclose(stored.xyxy, expected, atol=2.0), (stored.xyxy, expected)
+    assert stored.source == "human"
+    assert totals == {"actions": 1, "frames_viewed": 1}
+    assert "frame 2 of 5" in page.locator(f"{NOTEBOOK} .microlab-widget").first.inner_text()
+
+
+# ---------------------------------------------------------------------- review
+def test_review_accept_and_correct(lab: Lab, page, clip) -> None:
+    path = _project(lab, clip, "review.mlab")
+    write_notebook(lab.root / "review.ipynb", [
+        SETUP.format(path=path.name) + "\nreview = ml.Review(project, frames=[16, 35])\nreview",
+    ])
+    open_notebook(page, lab, "review.ipynb")
+    run_cells(page, 1)
+    _, box = drawing(page)
+    page.wait_for_selector(f"{NOTEBOOK} .microlab-widget svg rect.movable")
+    widget = page.locator(f"{NOTEBOOK} .microlab-widget").first
+    assert "score 0.60 (model)" in widget.inner_text()
+    assert page.locator(f"{NOTEBOOK} .microlab-filmstrip img").count() == 2
+    widget.screenshot(path=str(ARTIFACTS / "browser_review_shown.png"))
+
+    page.get_by_role("button", name="Accept").click()
+    wait_status(page, r"Accepted frame 16")
+    with ml.Project.open(path) as project:
+        assert project.label(16).verified
+        assert np.allclose([b.xyxy for b in project.label(16).boxes], [clip.ground_truth[16]])
+        assert project.action_totals() == {"actions": 1, "frames_viewed": 2}  # the set-up box, then 0
+
+    # Frame 35: the model's box is off the object; drag it onto the object, then Enter.
+    time.sleep(0.5)
+    _, box = drawing(page)
+    size = clip.frames.size
+    x0, y0, x1, y1 = clip.ground_truth[35] + np.array([*SHIFT, *SHIFT])
+    scale = box["width"] / size[0], box["height"] / size[1]
+    centre = (box["x"] + (x0 + x1) / 2 * scale[0], box["y"] + (y0 + y1) / 2 * scale[1])
+    drag(page, centre, (centre[0] - SHIFT[0] * scale[0], centre[1] - SHIFT[1] * scale[1]))
+    widget.screenshot(path=str(ARTIFACTS / "browser_review_moved.png"))
+    page.keyboard.press("Enter")
+    text = wait_status(page, r"Saved frame 35")
+    assert "1 correction" in text
+    time.sleep(0.5)
+    widget.screenshot(path=str(ARTIFACTS / "browser_review_saved.png"))
+    with ml.Project.open(path) as project:
+        (moved,) = project.label(35).boxes
+        kinds = [a.kind for a in project.actions()]
+        totals = project.action_totals()
+    assert np.allclose(moved.xyxy, clip.ground_truth[35], atol=2.0), moved.xyxy
+    assert kinds == ["draw", "accept", "correct"]
+    assert totals == {"actions": 2, "frames_viewed": 3}
+    assert "Batch done" in widget.inner_text()
+    assert page.locator(f"{NOTEBOOK} .microlab-widget svg").first.is_hidden()  # nothing left to answer
+
+
+# ---------------------------------------------------------------------- dashboard
+def test_dashboard_plot_and_timeline_click(lab: Lab, page, clip) -> None:
+    path = _project(lab, clip, "dashboard.mlab")
+    write_notebook(lab.root / "dashboard.ipynb", [
+        SETUP.format(path=path.name) + "\ndashboard = ml.Dashboard(project)\ndashboard",
+        # Where frame 25 is on the timeline strip, as fractions of the canvas (after layout).
+        ("fig = dashboard.clip_fig\nfig.draw_without_rendering()\n"
+         "x, y = fig.axes[1].transData.transform((25, 0.5))\n"
+         "w, h = fig.canvas.get_width_height()\nprint(x / w, 1 - y / h)"),
+        "print('review frame', dashboard.review.frame if dashboard.review else None)",
+    ])
+    open_notebook(page, lab, "dashboard.ipynb")
+    run_cells(page, 1)
+    canvas = page.locator(f"{NOTEBOOK} .microlab-figure canvas").first
+    canvas.wait_for()
+    canvas.scroll_into_view_if_needed()
+    time.sleep(1.0)
+    page.locator(f"{NOTEBOOK} .microlab-widget").first.screenshot(path=str(ARTIFACTS / "browser_dashboard_shown.png"))
+    rect = canvas.bounding_box()
+    assert rect["width"] > 500, rect
+    assert rect["height"] > 200, rect
+    # Drawn, not blank: many distinct colours on the canvas.
+    colours = canvas.evaluate(
+        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                  const seen = new Set(); for (let i = 0; i < d.length; i += 4 * 7) seen.add(d[i] << 16 | d[i+1] << 8 | d[i+2]);
+                  return seen.size; }"""
+    )
+    assert colours > 50, colours
+    progress = page.locator(f"{NOTEBOOK} .microlab-figure canvas").nth(1).bounding_box()
+    assert progress["width"] > 500
+    assert progress["height"] > 300
+
+    # Click the timeline strip at frame 25: Review opens below with that frame.
+    run_cells(page, 1, first=1)
+    out = page.locator(f"{NOTEBOOK} .jp-Cell").nth(1).locator(".jp-OutputArea-output").inner_text()
+    fx, fy = (float(v) for v in out.split())
+    canvas.scroll_into_view_if_needed()  # running the cell scrolled the notebook
+    rect = canvas.bounding_box()
+    page.mouse.click(rect["x"] + fx * rect["width"], rect["y"] + fy * rect["height"])
+    page.get_by_text(re.compile(r"Frame \d+ is open in Review")).wait_for(timeout=30_000)
+    opened = page.locator(f"{NOTEBOOK} .microlab-widget .microlab-widget").first  # Review inside
+    opened.scroll_into_view_if_needed()
+    time.sleep(0.5)
+    shot(page, "dashboard_clicked")
+    run_cells(page, 1, first=2)
+    out = page.locator(f"{NOTEBOOK} .jp-Cell").nth(2).locator(".jp-OutputArea-output").inner_text()
+    assert out.split()[-1] == "25", out
+    review = page.locator(f"{NOTEBOOK} .microlab-widget", has_text="Review")
+    assert review.count() >= 1
+
+
+# ---------------------------------------------------------------------- notebook 7
+def test_notebook7_annotator(lab: Lab, page, clip) -> None:
+    path = lab.root / "nb7.mlab"
+    for leftover in lab.root.glob("nb7.mlab*"):
+        leftover.unlink()
+    ml.Project.open(path, video=clip.path).close()
+    write_notebook(lab.root / "nb7.ipynb", [
+        SETUP.format(path=path.name) + "\nannotator = ml.Annotator(project, frames=[5, 6])\nannotator",
+    ])
+    page.goto(f"http://127.0.0.1:{lab.port}/notebooks/nb7.ipynb?token={lab.token}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)  # Notebook 7: one notebook per page
+    wait_idle(page)
+    run_cells(page, 1)
+    _, box = drawing(page)
+    start = (box["x"] + 0.2 * box["width"], box["y"] + 0.2 * box["height"])
+    end = (box["x"] + 0.5 * box["width"], box["y"] + 0.6 * box["height"])
+    drag(page, start, end)
+    page.keyboard.press("Enter")
+    wait_status(page, r"Saved frame 5")
+    shot(page, "notebook7_saved")
+    with ml.Project.open(path) as project:
+        (stored,) = project.label(5).boxes
+        size = project.frame_size
+    expected = (*to_image(start, box, size), *to_image(end, box, size))
+    assert np.allclose(stored.xyxy, expected, atol=2.0), (stored.xyxy, expected)
