@@ -54,7 +54,7 @@ class FrameStepper:
         self.absent_button = W.Button(description="Object absent", icon="ban",
                                       tooltip="nothing to box in this frame (1 action)")
         self.back_button.on_click(lambda _: self._ui(self.back))
-        self.absent_button.on_click(lambda _: self._ui(self.mark_absent))
+        self.absent_button.on_click(lambda _: self._ui(self.mark_absent, debounce=True))
         self.ui = W.VBox(layout=W.Layout(width="100%"))
         self.ui.add_class("microlab-widget")
 

@@ -35,7 +35,8 @@ class Annotator(FrameStepper):
     title = "Annotator"
 
     def __init__(self, project: Project, frames: Iterable[int] | None = None, *, k: int = 5) -> None:
-        chosen = project.initial_frames(k) if frames is None else list(frames)
+        # The first call scans the clip's frames once (a progress bar on long clips).
+        chosen = project.initial_frames(k, progress=True) if frames is None else list(frames)
         super().__init__(project, chosen)
         self._build()
         if not self.frames:

@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,29 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from microlab.loop import IterationReport
+
+
+@contextmanager
+def _text_progress_bars() -> Iterator[None]:
+    """Make fastai draw text progress bars while a Dashboard button runs the loop.
+
+    fastai's notebook bars draw once and then update that display by its id; output captured by
+    an ``ipywidgets.Output`` (where a button's callback writes) ignores updates by id, so the bar
+    would stay at 0%.  fastprogress's text bars redraw with a carriage return, which output
+    widgets do show.  A typed ``project.step()`` in a cell keeps the notebook bars.
+    """
+    try:
+        import fastai.callback.progress as fastai_progress
+        from fastprogress.fastprogress import ConsoleMasterBar, ConsoleProgressBar
+    except ImportError:
+        yield
+        return
+    saved = fastai_progress.master_bar, fastai_progress.progress_bar
+    fastai_progress.master_bar, fastai_progress.progress_bar = ConsoleMasterBar, ConsoleProgressBar
+    try:
+        yield
+    finally:
+        fastai_progress.master_bar, fastai_progress.progress_bar = saved
 
 
 def _in_kernel() -> bool:
@@ -210,7 +234,7 @@ class Dashboard:
         self.status.busy("Training and predicting (the kernel is busy until this finishes)...")
         try:
             self.progress.clear_output()
-            with self.progress:
+            with self.progress, _text_progress_bars():
                 report = self.project.step(progress=True)
         finally:
             self.run_button.disabled = False

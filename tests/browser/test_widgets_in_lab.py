@@ -31,6 +31,29 @@ import microlab as ml
 
 SETUP = "import microlab as ml\nproject = ml.Project.open({path!r})"
 
+# Stands in for project.step in the browser (no training here): the same progress bars (fastprogress
+# while training, tqdm.auto while predicting), then a stored prediction.
+RUN_STEP_FAKE = f"""
+import sys, time
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+from fakes import fake_prediction
+import fastai.callback.progress as fastai_progress  # the names fastai's training bars come from
+from tqdm.auto import tqdm
+from microlab.loop import IterationReport
+
+def fake_step(progress=True):
+    epochs = fastai_progress.master_bar(range(2))
+    for _ in epochs:
+        for _ in fastai_progress.progress_bar(range(4), parent=epochs):
+            time.sleep(0.2)
+    for _ in tqdm(range(project.n_frames), desc="predict"):
+        time.sleep(0.01)
+    it = fake_prediction(project, {{f: (60, 50, 110, 130) for f in range(1, project.n_frames)}}, confidence=0.9)
+    return IterationReport(it, [], 1.0, 0.5, 1, 0.9, [])
+
+project.step = fake_step
+"""
+
 
 def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"browser_{name}.png"), full_page=True)
@@ -206,6 +229,7 @@ def test_dashboard_plot_and_timeline_click(lab: Lab, page, clip) -> None:
          "x, y = fig.axes[1].transData.transform((25, 0.5))\n"
          "w, h = fig.canvas.get_width_height()\nprint(x / w, 1 - y / h)"),
         "print('review frame', dashboard.review.frame if dashboard.review else None)",
+        RUN_STEP_FAKE,
     ])
     open_notebook(page, lab, "dashboard.ipynb")
     run_cells(page, 1)
@@ -245,6 +269,25 @@ def test_dashboard_plot_and_timeline_click(lab: Lab, page, clip) -> None:
     assert out.split()[-1] == "25", out
     review = page.locator(f"{NOTEBOOK} .microlab-widget", has_text="Review")
     assert review.count() >= 1
+
+    # "Run next iteration": progress bars in the Dashboard while it runs, then new figures.
+    run_cells(page, 1, first=3)  # project.step replaced by a fake with the same progress bars
+    button = page.get_by_role("button", name="Run next iteration")
+    button.scroll_into_view_if_needed()
+    dashboard = page.locator(f"{NOTEBOOK} .microlab-widget").first
+    button.click()
+    seen = set()  # the training bar's states as the browser showed them while it ran
+    deadline = time.monotonic() + 60
+    while "Iteration 2: trained" not in status_text(page) and time.monotonic() < deadline:
+        seen.update(re.findall(r"\d+\.\d+% \[\d/4", dashboard.inner_text()))
+        time.sleep(0.05)
+    wait_status(page, r"Iteration 2: trained", nth=0)
+    assert len(seen) >= 2, seen  # the bar moved in the browser (not frozen at its first drawing)
+    text = dashboard.inner_text()
+    assert "iteration 2" in text
+    assert "Epoch 2/2" in text
+    assert "predict" in text  # tqdm's bar (prediction)
+    dashboard.screenshot(path=str(ARTIFACTS / "browser_dashboard_after_run.png"))
 
 
 # ---------------------------------------------------------------------- notebook 7
