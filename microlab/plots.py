@@ -161,7 +161,9 @@ def clip_figure(
     ax.set_ylabel("coverage")
     ax.set_title("Segments of the clip, coloured by coverage", fontsize=10, loc="left")
     if confidence is not None or has_truth:
-        ax.legend(loc="lower right", fontsize=7, framealpha=0.8)
+        # Above the plot, right of the title: inside it would hide a segment's label.
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=7, frameon=False,
+                  borderaxespad=0.2)
     fig.colorbar(mpl.cm.ScalarMappable(norm=mpl.colors.Normalize(0, 1), cmap=QUALITY_CMAP),
                  ax=[a for a in (ax, strip) if a is not None], fraction=0.02, pad=0.01,
                  label="coverage / confidence")
