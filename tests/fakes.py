@@ -35,10 +35,12 @@ def fake_prediction(
     conf = np.broadcast_to(np.asarray(confidence, float), (n,)).copy()
     human = project.human_frames()
     conf[human] = 1.0
-    arr = np.full((n, 4), np.nan)
+    arr = np.full((n, 4), np.nan)  # the labeller's track: human boxes where a person labelled
     for f, b in boxes.items():
         if b is not None:
             arr[int(f)] = b
+    for f, det in project.human_labels().items():
+        arr[f] = det.xyxy[0] if len(det) else np.nan
     covered = conf >= CONFIDENT
     stats = segment_stats(project, project.segments(), conf)
     iteration = project.store.start_iteration(

@@ -416,3 +416,32 @@ def test_engine_and_plots_do_not_import_widget_libraries() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------------- engine helpers they use
+def test_review_items_carry_doubt_and_reason(predicted: Project) -> None:
+    from microlab.errors import FrameIndexError
+    from microlab.loop import review_items
+
+    items = review_items(predicted, [6, 0])
+    assert [(i.frame, round(i.priority, 2), i.reason) for i in items] == [
+        (6, 0.6, "low score"), (0, 0.0, "labelled by a person")]
+    with pytest.raises(FrameIndexError, match=r"0\.\.11"):
+        review_items(predicted, [12])
+
+
+def test_correctness_history_follows_predictions_and_reviews(predicted: Project) -> None:
+    from microlab.metrics import correctness_history, segment_correctness
+
+    truth = np.full((predicted.n_frames, 4), np.nan)
+    truth[[0, 2]] = BOX  # present on frames 0 and 2 only
+    history = correctness_history(predicted, truth)
+    # Predicted: frame 0 (human) and 2 right, 6 and 9 wrong boxes, the other 8 absent and right.
+    assert history[0] == {"iteration": 1, "actions": 1, "frames_viewed": 1, "correct_frac": 10 / 12}
+    predicted.submit(6, [])  # delete the false positive
+    assert history[-1]["iteration"] == "now"
+    now = correctness_history(predicted, truth)[-1]
+    assert (now["actions"], now["correct_frac"]) == (2, 11 / 12)
+    assert segment_correctness(predicted, truth) == [11 / 12]
+    with pytest.raises(ValueError, match=r"\(12, 4\)"):
+        correctness_history(predicted, truth[:5])
