@@ -439,7 +439,7 @@ def review_queue(project: Project, settings: LoopSettings, n: int | None = None)
     reasons = [str(r) for r in data["reason"]]
     gap = max(3, project.n_frames // (4 * max(n, 1)))
     return rank_for_review(priority, reasons, n=n, exclude=human, min_gap=gap,
-                           segment_ids=seg_ids, per_segment=max(1, (n + 1) // 2))
+                           segment_ids=seg_ids, per_segment=n if len(segments) == 1 else max(1, (n + 1) // 2))
 
 
 def review_items(project: Project, frames: Sequence[int]) -> list[ReviewItem]:

@@ -57,6 +57,15 @@ def working_scale(
     return float(scale)
 
 
+def refine_scale(typical_object: float, *, object_size: float, max_zoom: float = 3.0) -> float:
+    """Network pixels per image pixel that show a typical object at ``object_size`` px.
+
+    Used for the zoomed second look at each found box when the full frame had to be shrunk
+    (small objects in big frames); never more than ``max_zoom`` times the native resolution.
+    """
+    return float(min(object_size / max(typical_object, 1.0), max_zoom))
+
+
 def gaussian_radius_sigma(w_cells: float, h_cells: float) -> tuple[float, float]:
     return max(0.6, 0.15 * w_cells), max(0.6, 0.15 * h_cells)
 
@@ -64,12 +73,16 @@ def gaussian_radius_sigma(w_cells: float, h_cells: float) -> tuple[float, float]
 def encode_targets(
     boxes_xyxy: np.ndarray, class_ids: np.ndarray, *, size: int, num_classes: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """CenterNet targets at stride 8 for boxes in network pixels of a ``size`` x ``size`` input."""
+    """CenterNet targets at stride 8 for boxes in network pixels of a ``size`` x ``size`` input.
+
+    Offset and size are supervised on the centre cell and its 3x3 neighbours (weighted by the
+    heatmap's gaussian), so the box read at a peak one cell off is still right.
+    """
     cells = size // STRIDE
     heat = np.zeros((num_classes, cells, cells), np.float32)
     offset = np.zeros((2, cells, cells), np.float32)
     log_size = np.zeros((2, cells, cells), np.float32)
-    mask = np.zeros((1, cells, cells), np.float32)
+    weight = np.zeros((1, cells, cells), np.float32)
     grid = np.arange(cells, dtype=np.float32)
     for (x0, y0, x1, y1), cls in zip(boxes_xyxy, class_ids):
         cx, cy = (x0 + x1) / 2 / STRIDE, (y0 + y1) / 2 / STRIDE
@@ -80,10 +93,15 @@ def encode_targets(
         sx, sy = gaussian_radius_sigma(w, h)
         g = np.exp(-((grid[None, :] - ix) ** 2) / (2 * sx**2) - ((grid[:, None] - iy) ** 2) / (2 * sy**2))
         heat[cls] = np.maximum(heat[cls], g)
-        offset[:, iy, ix] = (cx - ix, cy - iy)
-        log_size[:, iy, ix] = (math.log(w), math.log(h))
-        mask[0, iy, ix] = 1.0
-    return heat, offset, log_size, mask
+        for jy in range(max(0, iy - 1), min(cells, iy + 2)):
+            for jx in range(max(0, ix - 1), min(cells, ix + 2)):
+                wgt = float(g[jy, jx])
+                if wgt < 0.3 or wgt <= weight[0, jy, jx]:
+                    continue
+                offset[:, jy, jx] = (cx - jx, cy - jy)
+                log_size[:, jy, jx] = (math.log(w), math.log(h))
+                weight[0, jy, jx] = wgt
+    return heat, offset, log_size, weight
 
 
 def _photometric(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -107,7 +125,7 @@ def _photometric(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 class CropSampler(torch.utils.data.Dataset):
     """An endless supply of augmented training crops, ``len`` = crops per epoch.
 
-    Each item is ``(image, heatmap, offset, log_size, mask)`` as float tensors; the image is
+    Each item is ``(image, heatmap, offset, log_size, box_weight)`` as float tensors; the image is
     normalised with the backbone's mean and std.
     """
 
@@ -115,7 +133,7 @@ class CropSampler(torch.utils.data.Dataset):
         self,
         frames: Sequence[LabelledFrame],
         *,
-        scale: float,
+        scales: Sequence[float],
         crop_size: int,
         num_classes: int,
         length: int,
@@ -128,7 +146,7 @@ class CropSampler(torch.utils.data.Dataset):
         if not frames:
             raise ValueError("a crop sampler needs at least one labelled frame")
         self.frames = list(frames)
-        self.scale = scale
+        self.scales = tuple(scales)
         self.crop_size = crop_size
         self.num_classes = num_classes
         self.length = length
@@ -147,12 +165,15 @@ class CropSampler(torch.utils.data.Dataset):
         height, width = frame.image.shape[:2]
         if not self.augment:
             # Centred on each box in turn at the working scale: a fixed, repeatable view.
-            s = self.scale
+            s = self.scales[0]
             if len(frame.boxes):
                 x0, y0, x1, y1 = frame.boxes.xyxy[index % len(frame.boxes)]
                 return (x0 + x1) / 2 - c / s / 2, (y0 + y1) / 2 - c / s / 2, s, s, False
             return width / 2 - c / s / 2, height / 2 - c / s / 2, s, s, False
-        s = self.scale * math.exp(rng.uniform(math.log(0.6), math.log(1.6)))
+        # Around the working scale, and around the refinement scale when there is one.
+        spread = 1.6 if len(self.scales) == 1 else 1.43
+        centre = self.scales[int(rng.integers(len(self.scales)))]
+        s = centre * math.exp(rng.uniform(-math.log(spread), math.log(spread)))
         aspect = math.exp(rng.uniform(-0.12, 0.12))
         sx, sy = s * aspect, s / aspect
         cw, ch = c / sx, c / sy
@@ -186,7 +207,7 @@ class CropSampler(torch.utils.data.Dataset):
             boxes = np.concatenate([pts.min(axis=1), pts.max(axis=1)], axis=1)
         if self.augment:
             crop = _photometric(crop, self.rng)
-        heat, offset, log_size, mask = encode_targets(
+        heat, offset, log_size, box_weight = encode_targets(
             boxes, frame.boxes.class_ids, size=c, num_classes=self.num_classes
         )
         image = ((crop.astype(np.float32) - self.mean) / self.std).transpose(2, 0, 1)
@@ -195,8 +216,32 @@ class CropSampler(torch.utils.data.Dataset):
             torch.from_numpy(heat),
             torch.from_numpy(offset),
             torch.from_numpy(log_size),
-            torch.from_numpy(mask),
+            torch.from_numpy(box_weight),
         )
+
+
+def _cell_boxes(offset: torch.Tensor, log_size: torch.Tensor) -> torch.Tensor:
+    """Boxes ``(b, 4, h, w)`` in stride units read at every cell from offset and log size."""
+    _, _, h, w = offset.shape
+    ys = torch.arange(h, dtype=offset.dtype, device=offset.device).view(1, h, 1)
+    xs = torch.arange(w, dtype=offset.dtype, device=offset.device).view(1, 1, w)
+    cx, cy = xs + offset[:, 0], ys + offset[:, 1]
+    half_w, half_h = log_size[:, 0].clamp(-4, 6).exp() / 2, log_size[:, 1].clamp(-4, 6).exp() / 2
+    return torch.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], 1)
+
+
+def giou_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``1 - GIoU`` per cell for boxes ``(b, 4, h, w)``."""
+    ix0, iy0 = torch.maximum(pred[:, 0], target[:, 0]), torch.maximum(pred[:, 1], target[:, 1])
+    ix1, iy1 = torch.minimum(pred[:, 2], target[:, 2]), torch.minimum(pred[:, 3], target[:, 3])
+    inter = (ix1 - ix0).clamp(min=0) * (iy1 - iy0).clamp(min=0)
+    area_p = (pred[:, 2] - pred[:, 0]) * (pred[:, 3] - pred[:, 1])
+    area_t = (target[:, 2] - target[:, 0]) * (target[:, 3] - target[:, 1])
+    union = area_p + area_t - inter
+    hull = (torch.maximum(pred[:, 2], target[:, 2]) - torch.minimum(pred[:, 0], target[:, 0])) * (
+        torch.maximum(pred[:, 3], target[:, 3]) - torch.minimum(pred[:, 1], target[:, 1]))
+    giou = inter / union.clamp(min=1e-6) - (hull - union) / hull.clamp(min=1e-6)
+    return 1 - giou
 
 
 def centernet_loss(
@@ -204,9 +249,9 @@ def centernet_loss(
     heat: torch.Tensor,
     offset: torch.Tensor,
     log_size: torch.Tensor,
-    mask: torch.Tensor,
+    weight: torch.Tensor,
 ) -> torch.Tensor:
-    """Penalty-reduced focal loss on the heatmap plus L1 on offset and log size at centres."""
+    """Penalty-reduced focal loss on the heatmap; L1 and GIoU on the boxes read near centres."""
     logits, pred_offset, pred_size = preds
     p = logits.sigmoid().clamp(1e-4, 1 - 1e-4)
     pos = heat.eq(1).float()
@@ -215,7 +260,7 @@ def centernet_loss(
     neg_loss = (torch.log(1 - p) * p.pow(2) * neg_weight * (1 - pos)).sum()
     n_pos = pos.sum().clamp(min=1.0)
     focal = -(pos_loss + neg_loss) / n_pos
-    n_mask = mask.sum().clamp(min=1.0) * 2
-    off_loss = ((pred_offset - offset).abs() * mask).sum() / n_mask
-    size_loss = ((pred_size - log_size).abs() * mask).sum() / n_mask
-    return focal + off_loss + size_loss
+    total_weight = weight.sum().clamp(min=1.0)
+    l1 = (((pred_offset - offset).abs() + (pred_size - log_size).abs()) * weight).sum() / (2 * total_weight)
+    giou = (giou_loss(_cell_boxes(pred_offset, pred_size), _cell_boxes(offset, log_size)) * weight[:, 0]).sum()
+    return focal + l1 + 2.0 * giou / total_weight

@@ -25,6 +25,7 @@ from microlab.model.network import STRIDE, MicroDetector, build_backbone
 from microlab.model.weights import PretrainedSource
 
 REFINE_CROP = 128  # network pixels of the zoomed crop used to refine a box
+REFINE_MIN_RATIO = 1.25  # refine only when the zoomed look is at least this much closer
 
 
 @dataclass
@@ -126,6 +127,7 @@ class MicroModel:
         config: MicroModelConfig,
         *,
         scale: float,
+        refine_scale: float | None = None,
         threshold: float,
         mean: Sequence[float],
         std: Sequence[float],
@@ -134,6 +136,7 @@ class MicroModel:
         self.net = net.eval()
         self.config = config
         self.scale = float(scale)
+        self.refine_scale = None if refine_scale is None else float(refine_scale)
         self.threshold = float(threshold)
         self.mean = np.asarray(mean, np.float32) * 255
         self.std = np.asarray(std, np.float32) * 255
@@ -145,6 +148,7 @@ class MicroModel:
         return {
             "config": self.config.to_dict(),
             "scale": self.scale,
+            "refine_scale": self.refine_scale,
             "threshold": self.threshold,
             "mean": (self.mean / 255).tolist(),
             "std": (self.std / 255).tolist(),
@@ -175,7 +179,7 @@ class MicroModel:
         backbone = build_backbone(config.backbone, PretrainedSource("none"))
         net = MicroDetector(backbone, len(config.classes), config.head_channels)
         net.load_state_dict(state)
-        return cls(net, config, scale=meta["scale"], threshold=meta["threshold"],
+        return cls(net, config, scale=meta["scale"], refine_scale=meta.get("refine_scale"), threshold=meta["threshold"],
                    mean=meta["mean"], std=meta["std"], info=meta.get("info"))
 
     # ------------------------------------------------------------------ inference
@@ -202,7 +206,7 @@ class MicroModel:
         size = self.input_size(frame_size)
         batch = np.stack([self._prepare(im, size) for im in images])
         boxes, scores, cls = self._decode(batch, size, frame_size, k)
-        if self.config.refine:
+        if self.refine_scale is not None:
             boxes = self._refine(images, boxes, scores)
         return [Detections(b[s > 0], s[s > 0], c[s > 0]) for b, s, c in zip(boxes, scores, cls)]
 
@@ -241,9 +245,8 @@ class MicroModel:
                 if scores[i, j] <= 0 or not np.isfinite(box).all():
                     continue
                 side = float(np.sqrt(max(box[2] - box[0], 1) * max(box[3] - box[1], 1)))
-                zoom = min(self.config.object_size / side, 2.0)
-                if zoom < 1.25 * self.scale:
-                    continue
+                # Follow the object's size, within the zoom range the model was trained on.
+                zoom = float(np.clip(self.config.object_size / side, self.refine_scale / 1.4, self.refine_scale * 1.4))
                 cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
                 m = np.array([[zoom, 0, c / 2 - cx * zoom], [0, zoom, c / 2 - cy * zoom]], np.float32)
                 crop = cv2.warpAffine(image, m, (c, c), flags=cv2.INTER_LINEAR,
@@ -304,7 +307,7 @@ class MicroModel:
 
         def flush() -> None:
             b, s, c = self._decode(np.stack(batch), size, frame_size, k)
-            if self.config.refine:
+            if self.refine_scale is not None:
                 b = self._refine(images, b, s)
             all_b.append(b)
             all_s.append(s)

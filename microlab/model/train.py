@@ -22,9 +22,10 @@ from microlab.model.data import (
     LabelledFrame,
     centernet_loss,
     object_sizes,
+    refine_scale,
     working_scale,
 )
-from microlab.model.infer import MicroModel
+from microlab.model.infer import REFINE_MIN_RATIO, MicroModel
 from microlab.model.network import MicroDetector, build_backbone, input_normalisation
 from microlab.model.weights import PretrainedSource, resolve_pretrained
 
@@ -137,7 +138,9 @@ def train_micro_model(
     epochs = max(1, math.ceil(config.steps / config.steps_per_epoch))
     length = config.steps_per_epoch * config.batch_size
     steps_per_epoch = config.steps_per_epoch
-    common = dict(scale=scale, crop_size=config.crop_size, num_classes=num_classes, mean=mean, std=std)
+    zoom = refine_scale(float(np.median(sizes)), object_size=config.object_size)
+    scales = (scale, zoom) if config.refine and zoom >= REFINE_MIN_RATIO * scale else (scale,)
+    common = dict(scales=scales, crop_size=config.crop_size, num_classes=num_classes, mean=mean, std=std)
     train_ds = CropSampler(labelled, length=length, augment=True, seed=config.seed,
                            negative_fraction=config.negative_fraction, **common)
     n_views = max(len(labelled), sum(max(1, len(f.boxes)) for f in labelled))
@@ -174,7 +177,8 @@ def train_micro_model(
     train_s = time.perf_counter() - started
     losses = [float(v) for v in learn.recorder.losses[-steps_per_epoch:]]
     model = MicroModel(
-        net, config, scale=scale, threshold=0.3, mean=mean, std=std,
+        net, config, scale=scale, refine_scale=scales[-1] if len(scales) > 1 else None,
+        threshold=0.3, mean=mean, std=std,
         info={
             "pretrained": source.describe(),
             "warm_start": init is not None,
