@@ -35,8 +35,11 @@ class LabellerSettings:
         presence_change: cost of the object appearing or disappearing.
         cut_presence_change: the same across a scene cut, where it is expected.
         cut_jump: cost of any present-to-present move across a scene cut.
-        tracker_confidence: evidence of a tracker box next to its keyframe ...
+        tracker_verified: evidence of a tracker box on a run that arrived on the next human box.
+        tracker_confidence: evidence of a tracker box of an unchecked run next to its keyframe ...
         tracker_decay: ... decaying with this many frames of distance.
+        tracker_failed: evidence of a box of a run that arrived wrong, next to its keyframe ...
+        tracker_failed_decay: ... decaying with this many frames of distance.
         interpolation_confidence: evidence of an interpolated box next to a keyframe ...
         interpolation_decay: ... decaying with this many frames of distance.
         merge_iou: boxes of different cues closer than this are one candidate.
@@ -49,10 +52,13 @@ class LabellerSettings:
     presence_change: float = 3.0
     cut_presence_change: float = 0.5
     cut_jump: float = 0.5
+    tracker_verified: float = 0.9
     tracker_confidence: float = 0.85
-    tracker_decay: float = 60.0
-    interpolation_confidence: float = 0.8
-    interpolation_decay: float = 25.0
+    tracker_decay: float = 150.0
+    tracker_failed: float = 0.3
+    tracker_failed_decay: float = 20.0
+    interpolation_confidence: float = 0.3
+    interpolation_decay: float = 15.0
     merge_iou: float = 0.6
 
 
@@ -171,7 +177,7 @@ def label_clip(
     candidates_scores: np.ndarray,
     threshold: float,
     keyframes: Mapping[int, np.ndarray | None],
-    tracks: Mapping[int, Sequence[tuple[np.ndarray, int]]] | None = None,
+    tracks: Mapping[int, Sequence[tuple[np.ndarray, int, str]]] | None = None,
     cuts: Sequence[int] = (),
     settings: LabellerSettings | None = None,
 ) -> Labelling:
@@ -183,7 +189,9 @@ def label_clip(
         candidates_scores: ``(n_frames, k)`` their scores.
         threshold: the model's calibrated present/absent score.
         keyframes: human frames: ``{frame: xyxy}`` or ``{frame: None}`` for "absent".
-        tracks: tracker boxes ``{frame: [(xyxy, distance to its keyframe), ...]}``.
+        tracks: tracker boxes ``{frame: [(xyxy, distance to its keyframe, run status), ...]}``
+            with status ``"verified"``, ``"open"`` or ``"failed"`` (see
+            :class:`~microlab.tracking.TrackRun`).
         cuts: frames that start a new shot.
     """
     s = settings or LabellerSettings()
@@ -201,8 +209,13 @@ def label_clip(
         for box, score in zip(candidates_xyxy[t], candidates_scores[t]):
             if score > 0 and np.isfinite(box).all():
                 frame_states.append(_State(np.asarray(box, float), float(score), "model", float(score), {"model"}))
-        for box, distance in tracks.get(t, ()):
-            ev = s.tracker_confidence * math.exp(-distance / s.tracker_decay)
+        for box, distance, status in tracks.get(t, ()):
+            if status == "verified":
+                ev = s.tracker_verified
+            elif status == "failed":
+                ev = s.tracker_failed * math.exp(-distance / s.tracker_failed_decay)
+            else:
+                ev = s.tracker_confidence * math.exp(-distance / s.tracker_decay)
             frame_states.append(_State(np.asarray(box, float), ev, "tracker", 0.0, {"tracker"}))
         if t in interp:
             box, distance = interp[t]

@@ -31,7 +31,7 @@ from microlab.model import (
 )
 from microlab.sampling import ReviewItem, initial_frames, rank_for_review
 from microlab.segments import Segment, detect_cuts, frame_signatures, split_clip
-from microlab.tracking import propagate
+from microlab.tracking import keyframe_tracks
 
 if TYPE_CHECKING:
     from microlab.project import Project
@@ -48,7 +48,8 @@ class LoopSettings:
         segment_length: longest segment, in frames (segments also break at scene cuts).
         review_batch: frames proposed per iteration (default: about 2% of the clip, 5 to 20).
         use_tracker: propagate human boxes with a tracker as one more cue.
-        track_span: how far (frames) a tracker follows a human box in each direction.
+        track_span: how far (frames) a tracker follows a human box in each direction (it stops
+            earlier at the next human frame or a cut).
         warm_start: start each retraining from the previous clip model.
         warm_steps_fraction: share of the usual training steps used when warm starting.
         candidates: model candidates kept per frame.
@@ -58,7 +59,7 @@ class LoopSettings:
     segment_length: int = 150
     review_batch: int | None = None
     use_tracker: bool = True
-    track_span: int = 60
+    track_span: int = 300
     warm_start: bool = True
     warm_steps_fraction: float = 0.6
     candidates: int = 5
@@ -133,26 +134,13 @@ class LoopState:
 
     # ------------------------------------------------------------------ tracker cue
     def tracks_from(self, keyframes: dict[int, np.ndarray | None], cuts: Sequence[int], span: int) -> dict[int, list]:
-        """Tracker boxes from each present keyframe, forward and backward, up to the next
-        keyframe, a cut, or ``span`` frames.  Runs are cached across iterations."""
-        n = self.project.n_frames
-        keys = sorted(keyframes)
-        bounds = sorted(set(cuts))
+        """Tracker boxes from each present keyframe towards its neighbours (see
+        :func:`~microlab.tracking.keyframe_tracks`), as ``{frame: [(box, distance, status)]}``.
+        Runs are cached across iterations."""
         out: dict[int, list] = {}
-        for i, k in enumerate(keys):
-            box = keyframes[k]
-            if box is None:
-                continue
-            nxt = keys[i + 1] if i + 1 < len(keys) else n
-            prv = keys[i - 1] if i > 0 else -1
-            cut_after = next((c for c in bounds if c > k), n)
-            cut_before = max((c for c in bounds if c <= k), default=0)
-            for stop in (min(nxt, k + span + 1, cut_after), max(prv, k - span - 1, cut_before - 1)):
-                key = (k, tuple(np.round(box, 1)), stop)
-                if key not in self._tracks:
-                    self._tracks[key] = propagate(self.project.frames, k, box, stop) if stop != k else {}
-                for f, b in self._tracks[key].items():
-                    out.setdefault(f, []).append((b, abs(f - k)))
+        for run in keyframe_tracks(self.project.frames, keyframes, cuts, span=span, cache=self._tracks):
+            for f, b in run.boxes.items():
+                out.setdefault(f, []).append((b, abs(f - run.start), run.status))
         return out
 
 

@@ -16,37 +16,41 @@ def initial_frames(
     signatures: np.ndarray,
     k: int = 5,
     *,
-    time_weight: float = 1.0,
     exclude: Sequence[int] = (),
 ) -> list[int]:
-    """``k`` frames spread over the clip in time and in appearance, without ground truth.
+    """``k`` frames spread over the clip in time, each typical of its stretch, without ground truth.
 
-    Greedy farthest-point sampling in a space of appearance signatures plus the frame's
-    position in the clip: the first pick is the frame most typical of the clip, each next one
-    the frame farthest from everything picked so far.  On continuous footage this spaces the
-    picks evenly; on an edited scene it also visits the different shots.
+    The stretches between frames already labelled (``exclude``) and the clip's ends get picks in
+    proportion to their length; each stretch is cut into equal strata and each stratum gives its
+    most typical frame (the medoid of its middle part in appearance space).  On continuous
+    footage this spaces the picks evenly, so trackers and interpolation from them cover the
+    clip; on an edited scene a stratum's dominant shot is picked, not a transition frame.
     """
     n = len(signatures)
-    if n == 0:
+    k = min(k, n - len(set(exclude)))
+    if n == 0 or k <= 0:
         return []
-    k = min(k, n)
     sig = np.asarray(signatures, np.float64)
-    scale = np.median(np.linalg.norm(sig - np.median(sig, axis=0), axis=1)) + 1e-6
-    position = (np.arange(n) / max(n - 1, 1))[:, None] * time_weight
-    space = np.hstack([sig / scale, position * 2.0])
-    picked = list(exclude)
-    if not picked:
-        centre = np.median(space, axis=0)
-        picked = [int(np.argmin(np.linalg.norm(space - centre, axis=1)))]
-    dist = np.min([np.linalg.norm(space - space[p], axis=1) for p in picked], axis=0)
-    chosen = [p for p in picked if p not in exclude]
-    while len(chosen) < k:
-        nxt = int(np.argmax(dist))
-        if dist[nxt] <= 0:
-            break
-        chosen.append(nxt)
-        dist = np.minimum(dist, np.linalg.norm(space - space[nxt], axis=1))
-    return sorted(chosen)
+    done = sorted(set(int(f) for f in exclude))
+    edges = [-1, *done, n]
+    gaps = [(a + 1, b) for a, b in zip(edges[:-1], edges[1:]) if b - a > 1]
+    lengths = np.array([b - a for a, b in gaps], float)
+    share = lengths / lengths.sum() * k
+    counts = np.floor(share).astype(int)
+    for i in np.argsort(-(share - counts))[: k - counts.sum()]:
+        counts[i] += 1
+    picks: list[int] = []
+    for (a, b), m in zip(gaps, counts):
+        bounds = np.linspace(a, b, m + 1)
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            width = hi - lo
+            core = np.arange(int(np.ceil(lo + 0.2 * width)), int(np.floor(hi - 0.2 * width)) + 1)
+            core = core[(core >= lo) & (core < hi)]
+            if core.size == 0:
+                core = np.arange(int(lo), max(int(lo) + 1, int(hi)))
+            centre = np.median(sig[core], axis=0)
+            picks.append(int(core[np.argmin(np.linalg.norm(sig[core] - centre, axis=1))]))
+    return sorted(picks)
 
 
 @dataclass(frozen=True)

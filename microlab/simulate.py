@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from microlab.baselines import interpolation_baseline, tracker_baseline
+from microlab.errors import ModelError
 from microlab.loop import LoopSettings, latest_labelling
 from microlab.metrics import correct_mask, efficiency_summary, frame_ious, project_boxes
 from microlab.project import Project
@@ -125,6 +126,13 @@ def simulate(
     try:
         for f in project.initial_frames(settings.initial_labels, progress=progress):
             oracle.label(project, f)
+        # A model needs one box: if every pick said "absent", the person labels a few more.
+        while not any(len(d) for d in project.human_labels().values()):
+            more = project.initial_frames(settings.initial_labels)
+            if not more:
+                raise ModelError(f"{seq.name}: the object is absent from every frame; nothing to learn")
+            for f in more:
+                oracle.label(project, f)
         for _ in range(settings.max_iterations):
             report = project.step(progress=progress)
             boxes = project_boxes(project)

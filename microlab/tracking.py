@@ -3,7 +3,8 @@ microlab's own labeller (propagating human boxes to nearby frames)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -90,3 +91,71 @@ def propagate(
             break
         out[f] = box
     return out
+
+
+@dataclass
+class TrackRun:
+    """A tracker run from a human keyframe towards its neighbour keyframe.
+
+    ``status`` is ``"verified"`` when the run arrived on the neighbour keyframe's box (IoU >= 0.5),
+    ``"failed"`` when it arrived elsewhere, lost the object, or kept a box where the person said
+    "absent", and ``"open"`` when it ended at a cut, the clip's end or the span limit, unchecked.
+    """
+
+    start: int
+    boxes: dict[int, np.ndarray]
+    status: str
+
+
+def keyframe_tracks(
+    frames: Sequence[np.ndarray],
+    keyframes: Mapping[int, np.ndarray | None],
+    cuts: Sequence[int] = (),
+    *,
+    span: int = 300,
+    cache: dict | None = None,
+) -> list[TrackRun]:
+    """Track every present keyframe forward and backward to its neighbours, within its shot.
+
+    Reaching the neighbour keyframe checks the run against a human answer, which tells the
+    labeller how far to trust it.  ``cache`` (a dict kept by the caller) saves re-running
+    unchanged spans in later iterations.
+    """
+    from microlab.boxes import box_iou
+
+    n = len(frames)
+    keys = sorted(keyframes)
+    bounds = sorted(set(cuts))
+    cache = {} if cache is None else cache
+    runs: list[TrackRun] = []
+    for i, k in enumerate(keys):
+        box = keyframes[k]
+        if box is None:
+            continue
+        shot_end = next((c for c in bounds if c > k), n) - 1
+        shot_start = max((c for c in bounds if c <= k), default=0)
+        for step, neighbour in ((1, keys[i + 1] if i + 1 < len(keys) else None),
+                                (-1, keys[i - 1] if i > 0 else None)):
+            limit = shot_end if step > 0 else shot_start
+            target = neighbour if neighbour is not None and (neighbour - limit) * step <= 0 else None
+            last = target if target is not None else limit
+            if abs(last - k) > span:
+                last, target = k + step * span, None
+            if last == k:
+                continue
+            key = (k, tuple(np.round(np.asarray(box, float), 1)), last, target is not None and keyframes[target] is None)
+            if key not in cache:
+                boxes = propagate(frames, k, box, last + step)
+                if target is None:
+                    status = "open"
+                else:
+                    arrived = boxes.pop(target, None)
+                    expected = keyframes[target]
+                    if expected is None:
+                        status = "failed" if arrived is not None else "verified"
+                    else:
+                        ok = arrived is not None and float(box_iou(arrived, expected)) >= 0.5
+                        status = "verified" if ok else "failed"
+                cache[key] = TrackRun(k, boxes, status)
+            runs.append(cache[key])
+    return runs

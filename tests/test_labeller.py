@@ -73,7 +73,7 @@ def test_agreeing_cues_add_up():
     xyxy[:, 1] = [50, 0, 60, 10]  # a look-alike
     scores[:, 1] = 0.55
     alone = label_clip(n, candidates_xyxy=xyxy, candidates_scores=scores, threshold=0.3, keyframes={})
-    tracks = {t: [(np.array([0.5, 0, 10.5, 10]), t + 1)] for t in range(n)}
+    tracks = {t: [(np.array([0.5, 0, 10.5, 10]), t + 1, "open")] for t in range(n)}
     agreed = label_clip(n, candidates_xyxy=xyxy, candidates_scores=scores, threshold=0.3, keyframes={}, tracks=tracks)
     assert agreed.confidence[5] > alone.confidence[5] + 0.1
     assert SOURCES[agreed.source[5]] == "model"  # the detector's geometry is kept
