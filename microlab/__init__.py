@@ -12,19 +12,20 @@ import os
 # makes a forward pass many times slower.  Must be set before torch starts its thread pool.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from microlab.boxes import Detections, box_iou, xywh_to_xyxy, xyxy_to_xywh  # noqa: E402
-from microlab.errors import (  # noqa: E402
+from microlab.boxes import Detections, box_iou, xywh_to_xyxy, xyxy_to_xywh
+from microlab.datasets import demo_clip, edited_scene
+from microlab.errors import (
     AnnotationError,
     FormatError,
+    FrameIndexError,
     FramesError,
     MicrolabError,
     ModelError,
     StoreError,
 )
-from microlab.frames import ImageFolderFrames, VideoFrames, open_frames  # noqa: E402
-from microlab.project import Project  # noqa: E402
-from microlab.datasets import demo_clip  # noqa: E402
-from microlab.sequences import Sequence, load_sequence  # noqa: E402
+from microlab.frames import ImageFolderFrames, VideoFrames, open_frames
+from microlab.project import Project
+from microlab.sequences import Sequence, load_sequence
 
 __version__ = "0.1.0"
 
@@ -39,12 +40,14 @@ def __getattr__(name: str) -> object:
         return getattr(widgets, name)
     raise AttributeError(f"module 'microlab' has no attribute {name!r}")
 
+
 __all__ = [
     "AnnotationError",
     "Annotator",
     "Dashboard",
     "Detections",
     "FormatError",
+    "FrameIndexError",
     "FramesError",
     "ImageFolderFrames",
     "MicrolabError",
@@ -57,6 +60,7 @@ __all__ = [
     "__version__",
     "box_iou",
     "demo_clip",
+    "edited_scene",
     "load_sequence",
     "open_frames",
     "xywh_to_xyxy",

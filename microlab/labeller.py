@@ -10,6 +10,7 @@ the evidence behind the chosen state), which drives review ranking and coverage.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -115,7 +116,7 @@ def interpolate_keyframes(
     keys = sorted(keyframes)
     cut_set = sorted(cuts)
     out: dict[int, tuple[np.ndarray, int]] = {}
-    for a, b in zip(keys[:-1], keys[1:]):
+    for a, b in itertools.pairwise(keys):
         ba, bb = keyframes[a], keyframes[b]
         if ba is None or bb is None or b - a < 2:
             continue
@@ -196,7 +197,7 @@ def label_clip(
     """
     s = settings or LabellerSettings()
     tracks = tracks or {}
-    cut_set = set(int(c) for c in cuts)
+    cut_set = {int(c) for c in cuts}
     interp = interpolate_keyframes(n_frames, keyframes, cuts)
     absent_evidence = float(np.clip(threshold, 0.05, 0.9))
     states: list[list[_State]] = []
@@ -264,7 +265,7 @@ def _reason(frame_states: list[_State], chosen: int, weights: np.ndarray) -> str
         return "human label"
     order = np.argsort(-weights)
     runner = next((frame_states[i] for i in order if i != chosen), None)
-    if runner is not None and weights[order[0]] > 0 and weights[[i for i in order if i != chosen][0]] / weights.sum() > 0.25:
+    if runner is not None and weights[order[0]] > 0 and weights[next(i for i in order if i != chosen)] / weights.sum() > 0.25:
         if (runner.box is None) != (st.box is None):
             return "present or absent?"
         if "tracker" in runner.sources and "tracker" not in st.sources:

@@ -77,7 +77,7 @@ def efficiency_summary(
             action and, since finding them means looking at every frame, views the whole clip.
     """
     out: dict[str, Any] = {}
-    last_actions, last_viewed, last_correct = curve[-1]
+    last_actions, _last_viewed, last_correct = curve[-1]
     start_actions, start_correct = final_fix or (last_actions, last_correct)
     for name, share in (("95", 0.95), ("100", 1.0)):
         need = math.ceil(share * n_frames - 1e-9)

@@ -6,6 +6,7 @@ with hand-made inputs and to swap.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,9 +32,9 @@ def initial_frames(
     if n == 0 or k <= 0:
         return []
     sig = np.asarray(signatures, np.float64)
-    done = sorted(set(int(f) for f in exclude))
+    done = sorted({int(f) for f in exclude})
     edges = [-1, *done, n]
-    gaps = [(a + 1, b) for a, b in zip(edges[:-1], edges[1:]) if b - a > 1]
+    gaps = [(a + 1, b) for a, b in itertools.pairwise(edges) if b - a > 1]
     lengths = np.array([b - a for a, b in gaps], float)
     share = lengths / lengths.sum() * k
     counts = np.floor(share).astype(int)
@@ -42,7 +43,7 @@ def initial_frames(
     picks: list[int] = []
     for (a, b), m in zip(gaps, counts):
         bounds = np.linspace(a, b, m + 1)
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
+        for lo, hi in itertools.pairwise(bounds):
             width = hi - lo
             core = np.arange(int(np.ceil(lo + 0.2 * width)), int(np.floor(hi - 0.2 * width)) + 1)
             core = core[(core >= lo) & (core < hi)]

@@ -7,6 +7,7 @@ own coverage, correctness and stopping verdict.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -83,13 +84,13 @@ def split_clip(n_frames: int, cuts: Sequence[int] = (), *, max_length: int = 150
     """
     bounds = [0, *sorted(c for c in set(cuts) if 0 < c < n_frames), n_frames]
     segments: list[Segment] = []
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         length = b - a
         pieces = max(1, int(np.ceil(length / max_length)))
         if pieces > 1 and length / pieces < min_length:
             pieces = max(1, length // min_length)
         edges = np.linspace(a, b, pieces + 1).round().astype(int)
-        segments.extend(Segment(int(s), int(e) - 1) for s, e in zip(edges[:-1], edges[1:]))
+        segments.extend(Segment(int(s), int(e) - 1) for s, e in itertools.pairwise(edges))
     return segments
 
 
