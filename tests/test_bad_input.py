@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from conftest import synthetic_frames
+from media import synthetic_frames
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import synthetic_frames, write_image_folder, write_video
+from media import synthetic_frames, write_image_folder, write_video
 
 from microlab.errors import AnnotationError, FramesError
 from microlab.frames import (

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import synthetic_frames
+from media import synthetic_frames
 
 from microlab.errors import FormatError, FramesError
 from microlab.sequences import (
