@@ -44,6 +44,11 @@ class LabellerSettings:
         interpolation_confidence: evidence of an interpolated box next to a keyframe ...
         interpolation_decay: ... decaying with this many frames of distance.
         merge_iou: boxes of different cues closer than this are one candidate.
+        geometry: the box of a merged candidate: ``"model"`` (the detector's box when it is
+            among the cues) or ``"weighted"`` (the evidence-weighted mean of the cues' boxes).
+        model_geometry_weight: extra weight of the detector's box in the weighted mean.
+        smooth_window: half-width (frames) of a running median on box width and height along
+            stretches of machine labels; 0 turns it off.
     """
 
     motion: float = 3.0
@@ -61,6 +66,9 @@ class LabellerSettings:
     interpolation_confidence: float = 0.3
     interpolation_decay: float = 15.0
     merge_iou: float = 0.6
+    geometry: str = "weighted"
+    model_geometry_weight: float = 2.0
+    smooth_window: int = 2
 
 
 @dataclass
@@ -104,6 +112,7 @@ class _State:
     source: str
     score: float = 0.0
     sources: set[str] = field(default_factory=set)
+    votes: list[tuple[np.ndarray, float]] = field(default_factory=list)
 
 
 def interpolate_keyframes(
@@ -128,7 +137,7 @@ def interpolate_keyframes(
     return out
 
 
-def _merge(states: list[_State], iou_limit: float) -> list[_State]:
+def _merge(states: list[_State], iou_limit: float, geometry: str = "model", model_weight: float = 1.0) -> list[_State]:
     """Fuse candidates that point at the same place: agreeing cues add up their evidence."""
     merged: list[_State] = []
     for st in sorted(states, key=lambda s: -s.evidence):
@@ -139,13 +148,39 @@ def _merge(states: list[_State], iou_limit: float) -> list[_State]:
             if m.box is not None and box_iou(m.box, st.box) >= iou_limit:
                 m.evidence = 1 - (1 - m.evidence) * (1 - st.evidence)
                 m.sources |= st.sources
+                m.votes.append((st.box, st.evidence * (model_weight if st.source == "model" else 1.0)))
                 if st.source == "model" and m.source != "model":
                     # The detector's box is drawn from the frame itself; prefer its geometry.
                     m.box, m.source, m.score = st.box, "model", st.score
                 break
         else:
+            st.votes = [(st.box, st.evidence * (model_weight if st.source == "model" else 1.0))]
             merged.append(st)
+    if geometry == "weighted":
+        for m in merged:
+            if m.box is not None and len(m.votes) > 1:
+                weights = np.array([w for _, w in m.votes])
+                m.box = (np.array([b for b, _ in m.votes]) * weights[:, None]).sum(0) / weights.sum()
     return merged
+
+
+def _smooth_sizes(boxes: np.ndarray, machine: np.ndarray, window: int) -> np.ndarray:
+    """Running median of width and height over machine-labelled stretches (centres kept)."""
+    out = boxes.copy()
+    present = ~np.isnan(boxes).any(axis=1)
+    n = len(boxes)
+    for t in np.flatnonzero(present & machine):
+        lo, hi = t, t
+        while lo > 0 and t - lo < window and present[lo - 1]:
+            lo -= 1
+        while hi < n - 1 and hi - t < window and present[hi + 1]:
+            hi += 1
+        span = boxes[lo : hi + 1]
+        w = np.median(span[:, 2] - span[:, 0])
+        h = np.median(span[:, 3] - span[:, 1])
+        cx, cy = (boxes[t, 0] + boxes[t, 2]) / 2, (boxes[t, 1] + boxes[t, 3]) / 2
+        out[t] = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+    return out
 
 
 def _transition(prev: list[_State], cur: list[_State], cut: bool, s: LabellerSettings) -> np.ndarray:
@@ -222,7 +257,7 @@ def label_clip(
             box, distance = interp[t]
             ev = s.interpolation_confidence * math.exp(-distance / s.interpolation_decay)
             frame_states.append(_State(box, ev, "interpolated", 0.0, {"interpolated"}))
-        states.append(_merge(frame_states, s.merge_iou))
+        states.append(_merge(frame_states, s.merge_iou, s.geometry, s.model_geometry_weight))
 
     unary = [np.array([-math.log(max(st.evidence, 1e-4)) for st in fs]) for fs in states]
     transitions = [_transition(states[t - 1], states[t], t in cut_set, s) for t in range(1, n_frames)]
@@ -256,6 +291,8 @@ def label_clip(
         source[t] = SOURCE_CODE[st.source]
         score[t] = st.score
         reasons.append(_reason(states[t], path[t], weights))
+    if s.smooth_window > 0:
+        boxes = _smooth_sizes(boxes, source != SOURCE_CODE["human"], s.smooth_window)
     return Labelling(boxes, confidence, source, score, reasons)
 
 

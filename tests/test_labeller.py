@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from microlab.labeller import SOURCES, interpolate_keyframes, label_clip
+from microlab.labeller import SOURCES, LabellerSettings, interpolate_keyframes, label_clip
 
 
 def _candidates(n, k=3):
@@ -76,5 +76,20 @@ def test_agreeing_cues_add_up():
     tracks = {t: [(np.array([0.5, 0, 10.5, 10]), t + 1, "open")] for t in range(n)}
     agreed = label_clip(n, candidates_xyxy=xyxy, candidates_scores=scores, threshold=0.3, keyframes={}, tracks=tracks)
     assert agreed.confidence[5] > alone.confidence[5] + 0.1
-    assert SOURCES[agreed.source[5]] == "model"  # the detector's geometry is kept
-    np.testing.assert_allclose(agreed.boxes[5], [0, 0, 10, 10])
+    assert SOURCES[agreed.source[5]] == "model"
+    # The box is the evidence-weighted mean, the detector counting double: between the two
+    # boxes, nearer the model's.
+    assert 0 < agreed.boxes[5][0] < 0.25
+    model_geometry = label_clip(n, candidates_xyxy=xyxy, candidates_scores=scores, threshold=0.3, keyframes={},
+                                tracks=tracks, settings=LabellerSettings(geometry="model", smooth_window=0))
+    np.testing.assert_allclose(model_geometry.boxes[5], [0, 0, 10, 10])
+
+
+def test_size_smoothing_removes_a_one_frame_glitch():
+    n = 9
+    xyxy, scores = _candidates(n)
+    xyxy[:, 0] = [0, 0, 10, 10]
+    xyxy[4, 0] = [-5, -5, 15, 15]  # same centre, twice the size, one frame only
+    scores[:, 0] = 0.9
+    lab = label_clip(n, candidates_xyxy=xyxy, candidates_scores=scores, threshold=0.3, keyframes={})
+    np.testing.assert_allclose(lab.boxes[4], [0, 0, 10, 10])
