@@ -81,6 +81,8 @@ class Labelling:
         source: ``(n,)`` index into :data:`SOURCES` of the cue behind each label.
         score: ``(n,)`` the model's score of the chosen box (0 when the model was not behind it).
         doubt_reason: short text per frame, for the review list.
+        verified: ``(n,)`` True where a person labelled the frame, or where the label agrees with
+            a tracker run that a person's next keyframe confirmed.
     """
 
     boxes: np.ndarray
@@ -88,6 +90,7 @@ class Labelling:
     source: np.ndarray
     score: np.ndarray
     doubt_reason: list[str] = field(default_factory=list)
+    verified: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -252,7 +255,8 @@ def label_clip(
                 ev = s.tracker_failed * math.exp(-distance / s.tracker_failed_decay)
             else:
                 ev = s.tracker_confidence * math.exp(-distance / s.tracker_decay)
-            frame_states.append(_State(np.asarray(box, float), ev, "tracker", 0.0, {"tracker"}))
+            tags = {"tracker", "verified"} if status == "verified" else {"tracker"}
+            frame_states.append(_State(np.asarray(box, float), ev, "tracker", 0.0, tags))
         if t in interp:
             box, distance = interp[t]
             ev = s.interpolation_confidence * math.exp(-distance / s.interpolation_decay)
@@ -280,9 +284,11 @@ def label_clip(
     confidence = np.zeros(n_frames)
     source = np.zeros(n_frames, np.int64)
     score = np.zeros(n_frames)
+    verified = np.zeros(n_frames, bool)
     reasons: list[str] = []
     for t in range(n_frames):
         st = states[t][path[t]]
+        verified[t] = bool(st.sources & {"human", "verified"})
         marginal = fwd[t] + bwd[t]
         weights = np.exp(-(marginal - marginal.min()))
         confidence[t] = float(weights[path[t]] / weights.sum())
@@ -293,7 +299,7 @@ def label_clip(
         reasons.append(_reason(states[t], path[t], weights))
     if s.smooth_window > 0:
         boxes = _smooth_sizes(boxes, source != SOURCE_CODE["human"], s.smooth_window)
-    return Labelling(boxes, confidence, source, score, reasons)
+    return Labelling(boxes, confidence, source, score, reasons, verified)
 
 
 def _reason(frame_states: list[_State], chosen: int, weights: np.ndarray) -> str:

@@ -53,6 +53,7 @@ class LoopSettings:
         warm_start: start each retraining from the previous clip model.
         warm_steps_fraction: share of the usual training steps used when warm starting.
         candidates: model candidates kept per frame.
+        explore: review priority given to unconfirmed frames far from any human label.
     """
 
     strategy: str = "clip"
@@ -63,6 +64,7 @@ class LoopSettings:
     warm_start: bool = True
     warm_steps_fraction: float = 0.6
     candidates: int = 5
+    explore: float = 0.5
     model: MicroModelConfig = field(default_factory=MicroModelConfig)
     labeller: LabellerSettings = field(default_factory=LabellerSettings)
 
@@ -276,7 +278,8 @@ def _combine(labellings: list[Labelling]) -> Labelling:
     conf = np.min([lab.confidence for lab in labellings], axis=0)
     weakest = np.argmin([lab.confidence for lab in labellings], axis=0)
     reasons = [labellings[w].doubt_reason[t] for t, w in enumerate(weakest)]
-    combined = Labelling(first.boxes, conf, first.source, first.score, reasons)
+    verified = np.all([lab.verified for lab in labellings], axis=0)
+    combined = Labelling(first.boxes, conf, first.source, first.score, reasons, verified)
     combined.per_class = labellings  # type: ignore[attr-defined]
     return combined
 
@@ -364,6 +367,7 @@ def predict_and_store(project: Project, settings: LoopSettings, *, progress: boo
         "source": labelling.source,
         "score": labelling.score,
         "reason": np.asarray(labelling.doubt_reason, dtype=str),
+        "verified": labelling.verified,
         "candidates_xyxy": candidates.xyxy,
         "candidates_scores": candidates.scores,
         "candidates_class_ids": candidates.class_ids,
@@ -404,28 +408,39 @@ def frame_confidence(project: Project) -> np.ndarray:
 def review_queue(project: Project, settings: LoopSettings, n: int | None = None) -> list[ReviewItem]:
     """The frames most worth a human look now, most urgent first.
 
-    Doubt is ``1 - confidence`` of each machine label, summed over a small window so that the
-    start of a doubtful stretch (where one correction fixes many frames once the model retrains
-    and the tracker re-propagates) outranks an isolated flicker.  Frames are spaced apart and no
-    segment takes more than half the batch.
+    Doubt is ``1 - confidence`` of each machine label, averaged with its neighbours so that
+    the start of a doubtful stretch (where one correction fixes many frames once the model
+    retrains and the tracker re-propagates) outranks an isolated flicker.  Confidence only
+    compares the cues of one frame: where the model and an unchecked tracker run agree on the
+    wrong object, it is high.  So frames that no confirmed evidence reaches gain priority with
+    their distance from the nearest human frame (exploration), and long unchecked stretches
+    get looked at.  Frames are spaced apart and no segment takes more than half the batch.
     """
     data = latest_labelling(project)
     if data is None:
         return []
-    n = settings.batch_size(project.n_frames) if n is None else n
+    n_frames = project.n_frames
+    n = settings.batch_size(n_frames) if n is None else n
     human = project.human_frames()
     doubt = 1.0 - data["confidence"].astype(float)
     doubt[human] = 0.0
     window = np.ones(5) / 5
     smoothed = np.convolve(doubt, window, mode="same")
     priority = 0.5 * doubt + 0.5 * smoothed
+    reasons = [str(r) for r in data["reason"]]
+    if "verified" in data and human:
+        distance = np.abs(np.arange(n_frames)[:, None] - np.asarray(human)[None, :]).min(axis=1)
+        scale = max(30.0, n_frames / (2 * max(n, 1)))
+        explore = settings.explore * np.minimum(1.0, distance / scale) * ~data["verified"].astype(bool)
+        for t in np.flatnonzero(explore > priority):
+            reasons[t] = "far from human labels, unconfirmed"
+        priority = priority + explore
     priority[human] = 0.0
     segments = project.loop_state.segments(settings)
     seg_ids = np.zeros(project.n_frames, np.int64)
     for i, seg in enumerate(segments):
         seg_ids[seg.start : seg.end + 1] = i
-    reasons = [str(r) for r in data["reason"]]
-    gap = max(3, project.n_frames // (4 * max(n, 1)))
+    gap = max(3, n_frames // (4 * max(n, 1)))
     return rank_for_review(priority, reasons, n=n, exclude=human, min_gap=gap,
                            segment_ids=seg_ids, per_segment=n if len(segments) == 1 else max(1, (n + 1) // 2))
 

@@ -204,8 +204,28 @@ def simulate(
 FIVE_KEYS = ("actions_to_95", "actions_to_100", "frames_viewed_to_95", "label_efficiency", "labels_per_action")
 
 
-def run_baselines(seq: Sequence, *, progress: bool = False) -> dict[str, Any]:
-    """Interpolation and CSRT tracker baselines on a sequence (frames cached in memory)."""
+BASELINES_VERSION = 2  # bump when the baselines' protocol changes, to invalidate cached results
+
+
+def run_baselines(seq: Sequence, *, progress: bool = False, cache: bool = True) -> dict[str, Any]:
+    """Interpolation and CSRT tracker baselines on a sequence (frames cached in memory).
+
+    Both are deterministic, so results are cached by the clip's content (ground truth and
+    frame files) under :func:`microlab.datasets.cache_dir`.
+    """
+    import hashlib
+
+    import cv2
+
+    from microlab.datasets import cache_dir
+
+    digest = hashlib.sha1(np.ascontiguousarray(seq.ground_truth).tobytes())
+    digest.update(f"{BASELINES_VERSION} {cv2.__version__} {len(seq)} {seq.frames.size}".encode())
+    for path in getattr(seq.frames, "files", [])[:: max(1, len(seq) // 50)]:
+        digest.update(f"{path.name}:{path.stat().st_size}".encode())
+    cached = cache_dir() / "baselines" / f"{seq.name}-{digest.hexdigest()[:16]}.json"
+    if cache and cached.is_file():
+        return json.loads(cached.read_text())
     frames = _FrameCache(seq.frames)
     out = {}
     t = time.perf_counter()
@@ -214,6 +234,9 @@ def run_baselines(seq: Sequence, *, progress: bool = False) -> dict[str, Any]:
     t = time.perf_counter()
     out["tracker"] = tracker_baseline(frames, seq.ground_truth, progress=progress)
     out["tracker"]["elapsed_s"] = round(time.perf_counter() - t, 1)
+    if cache:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(out, default=float))
     return out
 
 
