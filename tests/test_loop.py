@@ -95,13 +95,14 @@ def test_simulation_result_follows_the_json_schema(clip, tmp_path):
 @pytest.mark.needs_shared_data
 def test_micro_model_beats_interpolation_at_equal_actions(shared_sequences, tmp_path):
     """On a real clip, 5 actions of microlab label more frames right than 5 keyframes do."""
-    result = simulate(shared_sequences / "otb_crossing", loop=LoopSettings(model=MicroModelConfig(
+    result = simulate(shared_sequences / "vot2015_bag", loop=LoopSettings(model=MicroModelConfig(
         weights=str(shared_sequences.parent.parent / "weights"))),
         settings=SimulationSettings(initial_labels=5, max_iterations=1), progress=False, log=lambda *_: None)
     first = result["iterations"][0]
     assert first["actions"] == 5
     interpolation = result["baselines"]["interpolation"]["curve"]
     at_equal = max(c["correct_frac"] for c in interpolation if c["actions"] <= first["actions"])
-    # Measured: microlab 0.99 vs interpolation 0.83 with 5 keyframes.
-    assert first["correct_frac"] >= at_equal + 0.05
+    # Measured on vot2015_bag: microlab 0.99 vs interpolation 0.31 after 5 keyframes (a short, slow clip
+    # such as otb_crossing is interpolated perfectly by 4 keyframes, so it cannot show the gap).
+    assert first["correct_frac"] >= at_equal + 0.2
     assert first["frames_viewed"] == 5 < result["baselines"]["interpolation"]["frames_viewed_to_95"]

@@ -113,8 +113,9 @@ def test_random_init_learns_the_demo_clip_and_round_trips(demo_sequence):
     present = np.flatnonzero(seq.present)
     picks = present[np.linspace(0, len(present) - 1, 5).round().astype(int)]
     frames = [labelled_frame(seq.frames[i], [seq.ground_truth[i]]) for i in picks]
-    model = train_micro_model(frames, MicroModelConfig(pretrained="none", steps=150), progress=False)
+    model = train_micro_model(frames, MicroModelConfig(pretrained="none", steps=60, scratch_steps=150), progress=False)
     assert model.info["pretrained"].startswith("random init")
+    assert model.info["steps"] == 150  # random init trains for scratch_steps, not steps
     cand = model.predict(seq.frames, progress=False)
     top = np.where((cand.scores[:, 0] >= model.threshold)[:, None], cand.xyxy[:, 0], np.nan)
     ok = correct_mask(top, seq.ground_truth)

@@ -28,6 +28,9 @@ class MicroModelConfig:
             so that an iteration takes about the same time with 5 or 50 human frames.
         steps_per_epoch: steps per fastai epoch (each epoch draws fresh augmented crops).
         lr: peak learning rate of fastai's one-cycle schedule.
+        scratch_steps: ``steps`` when the backbone starts from random init (no pretrained
+            weights found): it has far more to learn from the same few frames.
+        scratch_lr: ``lr`` when the backbone starts from random init.
         object_size: size (square root of the area) an object is scaled to in the network input.
         max_input_side: longest side of a full frame fed to the network at inference.
         min_input_side: shortest side a full frame may be shrunk to.
@@ -47,6 +50,8 @@ class MicroModelConfig:
     steps: int = 120
     steps_per_epoch: int = 10
     lr: float = 2e-3
+    scratch_steps: int = 240
+    scratch_lr: float = 6e-3
     object_size: float = 40.0
     max_input_side: int = 640
     min_input_side: int = 160

@@ -135,7 +135,10 @@ def train_micro_model(
     if pretrained:
         _freeze_early_layers(net.backbone, config.freeze_blocks)
 
-    epochs = max(1, math.ceil(config.steps / config.steps_per_epoch))
+    # Measured on the demo clip from random init: 120 steps at 2e-3 reach 83-89% correct,
+    # 300 steps at 6e-3 reach 96-97%; pretrained backbones need neither.
+    steps, lr = (config.steps, config.lr) if pretrained else (config.scratch_steps, config.scratch_lr)
+    epochs = max(1, math.ceil(steps / config.steps_per_epoch))
     length = config.steps_per_epoch * config.batch_size
     steps_per_epoch = config.steps_per_epoch
     zoom = refine_scale(float(np.median(sizes)), object_size=config.object_size)
@@ -170,10 +173,10 @@ def train_micro_model(
     net = net.to(memory_format=torch.channels_last)
     learn = Learner(dls, net, loss_func=centernet_loss, cbs=[KeepBatchNormFrozen(), ChannelsLast()], wd=1e-4)
     if progress:
-        learn.fit_one_cycle(epochs, config.lr)
+        learn.fit_one_cycle(epochs, lr)
     else:
         with learn.no_bar(), learn.no_logging():
-            learn.fit_one_cycle(epochs, config.lr)
+            learn.fit_one_cycle(epochs, lr)
     train_s = time.perf_counter() - started
     losses = [float(v) for v in learn.recorder.losses[-steps_per_epoch:]]
     model = MicroModel(
