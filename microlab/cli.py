@@ -99,7 +99,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     if root is None:
         print("no sequence folder given and ../shared/data/sequences not found; pass one", file=sys.stderr)
         return 2
-    run_benchmark(root, out=Path(args.out), scenes=not args.no_scenes, only=args.only, results_dir=args.results)
+    run_benchmark(root, out=Path(args.out), scenes=not args.no_scenes, only=args.only, results_dir=args.results,
+                  compare_strategies=args.compare_strategies, reuse=args.reuse)
     return 0
 
 
@@ -154,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--only", nargs="*", help="only these sequence names")
     bench.add_argument("--no-scenes", action="store_true", help="skip the edited scenes")
     bench.add_argument("--weights", help="local pretrained backbone weights (file or folder)")
+    bench.add_argument("--compare-strategies", action="store_true",
+                       help="also simulate one model per segment and compare it with one model per clip")
+    bench.add_argument("--reuse", action="store_true",
+                       help="take simulations already in --results instead of running them again")
     bench.set_defaults(func=cmd_benchmark)
 
     scene = sub.add_parser("scene", help="make an edited scene: one sequence intercut with others")
