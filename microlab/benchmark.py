@@ -117,8 +117,8 @@ def _strategy_table(results: list[dict[str, Any]], per_segment: list[dict[str, A
             totals[name][1] += f["actions_to_100"]
             lines.append(f"{head}| {name} | {its[0]['correct_frac'] * 100:.1f}% | {f['actions_to_95']} | "
                          f"{f['frames_viewed_to_95']} | {f['actions_to_100']} | {sum(x['train_s'] for x in its):.0f} |")
-    lines += ["", f"Sum over these clips: one model per clip {totals['clip'][0]} actions to 95% and {totals['clip'][1]} to 100%; "
-              f"one per segment {totals['segments'][0]} and {totals['segments'][1]}."]
+    lines += ["", (f"Sum over these clips: one model per clip {totals['clip'][0]} actions to 95% and {totals['clip'][1]} "
+                   f"to 100%; one per segment {totals['segments'][0]} and {totals['segments'][1]}.")]
     return lines
 
 
@@ -172,8 +172,8 @@ def write_markdown(results: list[dict[str, Any]], out: Path, machine: str, scene
         lines.append(f"- {r['sequence']}: {_targets(r, r['sequence'] in scene_names)}")
     lines += _speed_targets(results)
     lines += ["", "## Speed and memory", "",
-              "| clip | frames | frame size | first model: train + predict (s) | mean s per later iteration | "
-              "same, per 1,000 frames | inference images/s | iterations | peak RSS (MB) |",
+              ("| clip | frames | frame size | first model: train + predict (s) | mean s per later iteration | "
+               "same, per 1,000 frames | inference images/s | iterations | peak RSS (MB) |"),
               "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         its = r["iterations"]
@@ -237,10 +237,10 @@ def run_benchmark(
         raise ValueError("reuse needs results_dir, the folder holding the earlier JSON results")
     results: list[dict[str, Any]] = []
     per_segment: list[dict[str, Any]] = []
-    runs = [("clip", "", [])] + ([("segments", ".segments", ["--strategy", "segments"])] if compare_strategies else [])
+    runs = [("", [])] + ([(".segments", ["--strategy", "segments"])] if compare_strategies else [])
     with tempfile.TemporaryDirectory(prefix="microlab-bench-") as tmp:
         for path in targets:
-            for strategy, suffix, extra in runs:
+            for suffix, extra in runs:
                 out_json = (keep or Path(tmp)) / f"{path.name}{suffix}.json"
                 if reuse and out_json.is_file():
                     result = json.loads(out_json.read_text())

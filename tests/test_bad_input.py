@@ -15,9 +15,9 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from media import synthetic_frames
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from media import synthetic_frames
 
 from microlab.boxes import Detections
 from microlab.errors import AnnotationError, FramesError, MicrolabError

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from microlab.datasets import demo_clip
@@ -29,7 +28,8 @@ def test_loop_end_to_end_on_a_generated_clip(clip, tmp_path):
     with Project.open(path, video=clip.path) as project:
         project.settings = LoopSettings(model=FAST_MODEL, review_batch=4)
         picks = project.initial_frames(4)
-        assert len(picks) == 4 and len(set(picks)) == 4
+        assert len(picks) == 4
+        assert len(set(picks)) == 4
         spent = sum(oracle.label(project, f) for f in picks)
         assert spent == 4  # one draw or one "absent" each
         report = project.step(progress=False)
@@ -41,7 +41,7 @@ def test_loop_end_to_end_on_a_generated_clip(clip, tmp_path):
         assert all(not lab.verified for lab in machine)
         queue = project.review_queue()
         assert 1 <= len(queue) <= 4
-        assert not set(q.frame for q in queue) & set(picks)
+        assert not {q.frame for q in queue} & set(picks)
         actions_before = project.action_totals()["actions"]
         review_cost = sum(oracle.review(project, q.frame) for q in queue)
         totals = project.action_totals()
@@ -56,7 +56,8 @@ def test_loop_end_to_end_on_a_generated_clip(clip, tmp_path):
         assert [h["iteration"] for h in history] == [0, 1, 2]
         assert history[2]["actions"] == totals["actions"]
         confidence = project.frame_confidence()
-        assert confidence.shape == (60,) and (confidence[picks] == 1).all()
+        assert confidence.shape == (60,)
+        assert (confidence[picks] == 1).all()
     # Reopen: labels, review queue and models come back from the file.
     with Project.open(path) as project:
         assert project.iteration == 2
@@ -73,7 +74,8 @@ def test_simulation_result_follows_the_json_schema(clip, tmp_path):
                       settings=SimulationSettings(initial_labels=3, max_iterations=2), progress=False, log=lambda *_: None)
     text = json.dumps(result)
     back = json.loads(text)
-    assert back["sequence"] == clip.name and back["n_frames"] == 60
+    assert back["sequence"] == clip.name
+    assert back["n_frames"] == 60
     assert 1 <= len(back["iterations"]) <= 2
     for it in back["iterations"]:
         for key in ("iteration", "actions", "frames_viewed", "correct_frac", "correct_frac_iou07",
@@ -82,7 +84,8 @@ def test_simulation_result_follows_the_json_schema(clip, tmp_path):
         assert 0 <= it["correct_frac_iou07"] <= it["correct_frac"] <= 1
         for seg in it["segments"]:
             assert set(seg) >= {"start", "end", "coverage", "correct_frac", "actions"}
-        assert it["segments"][0]["start"] == 0 and it["segments"][-1]["end"] == 59
+        assert it["segments"][0]["start"] == 0
+        assert it["segments"][-1]["end"] == 59
     for block in (back["final"], back["baselines"]["interpolation"], back["baselines"]["tracker"]):
         assert set(block) >= set(FIVE_KEYS)
         assert block["actions_to_95"] <= block["actions_to_100"]

@@ -22,14 +22,18 @@ WEIGHTS_DIR_NAME = "weights"
 def test_targets_peak_at_the_centre_and_decode_back_to_the_box():
     box = np.array([[40.0, 24.0, 88.0, 104.0]])  # centre (64, 64), 48 x 80
     heat, offset, log_size, weight = encode_targets(box, np.array([0]), size=128, num_classes=2)
-    assert heat.shape == (2, 16, 16) and heat[1].max() == 0
+    assert heat.shape == (2, 16, 16)
+    assert heat[1].max() == 0
     iy, ix = np.unravel_index(heat[0].argmax(), heat[0].shape)
-    assert (ix, iy) == (8, 8) and heat[0, 8, 8] == 1.0
-    assert weight[0, 8, 8] == 1.0 and 0.3 <= weight[0, 7, 8] < 1.0  # neighbours supervised too
+    assert (ix, iy) == (8, 8)
+    assert heat[0, 8, 8] == 1.0
+    assert weight[0, 8, 8] == 1.0
+    assert 0.3 <= weight[0, 7, 8] < 1.0
     logits = torch.logit(torch.from_numpy(heat).clamp(1e-4, 1 - 1e-4))[None]
     boxes, scores, cls = decode_heatmaps(logits, torch.from_numpy(offset)[None], torch.from_numpy(log_size)[None], 1)
     np.testing.assert_allclose(boxes[0, 0], box[0], atol=1e-3)
-    assert cls[0, 0] == 0 and scores[0, 0] == pytest.approx(1.0, abs=1e-3)
+    assert cls[0, 0] == 0
+    assert scores[0, 0] == pytest.approx(1.0, abs=1e-3)
 
 
 def test_working_scale_aims_at_the_object_size_within_limits():
@@ -124,7 +128,8 @@ def test_random_init_learns_the_demo_clip_and_round_trips(demo_sequence):
     assert ok[rest].mean() >= 0.7
     # A checkpoint is safetensors bytes: reloading gives the same boxes.
     again = MicroModel.from_bytes(model.to_bytes())
-    assert again.threshold == pytest.approx(model.threshold) and again.scale == model.scale
+    assert again.threshold == pytest.approx(model.threshold)
+    assert again.scale == model.scale
     a = model.detect([seq.frames[int(present[3])]])[0]
     b = again.detect([seq.frames[int(present[3])]])[0]
     np.testing.assert_allclose(a.xyxy, b.xyxy, atol=1e-3)
