@@ -86,7 +86,7 @@ def train_micro_model(
         labelled: the human-labelled frames; frames without boxes train "object absent".
         config: settings (defaults: :class:`MicroModelConfig`).
         init: a previous model of the same backbone to start from (warm start).
-        progress: show a progress bar over the training steps, with the running loss.
+        progress: show fastai's progress bar.
 
     Returns:
         The trained :class:`MicroModel`, with its working scale and absent threshold calibrated.
@@ -170,26 +170,15 @@ def train_micro_model(
         def before_batch(self) -> None:
             self.learn.xb = tuple(to_channels_last(x) for x in self.learn.xb)
 
-    class StepBar(Callback):
-        # One bar over all optimiser steps (fastai's own draws a bar and a table row per epoch).
-        order = 60  # after the Recorder, which computes the smoothed loss
-
-        def __init__(self, bar) -> None:
-            self.bar = bar
-
-        def after_batch(self) -> None:
-            if self.training:
-                self.bar.update(1)
-                self.bar.set_postfix(loss=f"{float(self.learn.smooth_loss):.3f}", refresh=False)
-
-    from tqdm.auto import tqdm
-
     net = net.to(memory_format=torch.channels_last)
-    bar = tqdm(total=epochs * steps_per_epoch, desc="train", unit="step", disable=not progress, leave=False)
-    learn = Learner(dls, net, loss_func=centernet_loss,
-                    cbs=[KeepBatchNormFrozen(), ChannelsLast(), StepBar(bar)], wd=1e-4)
-    with bar, learn.no_bar(), learn.no_logging():
-        learn.fit_one_cycle(epochs, lr)
+    learn = Learner(dls, net, loss_func=centernet_loss, cbs=[KeepBatchNormFrozen(), ChannelsLast()], wd=1e-4)
+    # fastai's progress bar, without its per-epoch loss table (one row per 10 steps floods a terminal).
+    with learn.no_logging():
+        if progress:
+            learn.fit_one_cycle(epochs, lr)
+        else:
+            with learn.no_bar():
+                learn.fit_one_cycle(epochs, lr)
     train_s = time.perf_counter() - started
     losses = [float(v) for v in learn.recorder.losses[-steps_per_epoch:]]
     model = MicroModel(
