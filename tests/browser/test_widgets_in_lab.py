@@ -275,6 +275,10 @@ def test_dashboard_plot_and_timeline_click(lab: Lab, page, clip) -> None:
     button = page.get_by_role("button", name="Run next iteration")
     button.scroll_into_view_if_needed()
     dashboard = page.locator(f"{NOTEBOOK} .microlab-widget").first
+    pixels = """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                       let h = 0; for (let i = 0; i < d.length; i += 4 * 3) h = (h * 31 + d[i] + 7 * d[i+1]) % 1000000007;
+                       return h; }"""
+    before = canvas.evaluate(pixels)
     button.click()
     seen = set()  # the training bar's states as the browser showed them while it ran
     deadline = time.monotonic() + 60
@@ -287,6 +291,12 @@ def test_dashboard_plot_and_timeline_click(lab: Lab, page, clip) -> None:
     assert "iteration 2" in text
     assert "Epoch 2/2" in text
     assert "predict" in text  # tqdm's bar (prediction)
+    # The clip figure is redrawn for the new iteration (ipympl sends the new image asynchronously).
+    deadline = time.monotonic() + 20
+    while canvas.evaluate(pixels) == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert canvas.evaluate(pixels) != before, "the clip figure was not redrawn after the iteration"
+    time.sleep(0.5)
     dashboard.screenshot(path=str(ARTIFACTS / "browser_dashboard_after_run.png"))
 
 
