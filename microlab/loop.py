@@ -54,6 +54,8 @@ class LoopSettings:
         warm_steps_fraction: share of the usual training steps used when warm starting.
         candidates: model candidates kept per frame.
         explore: review priority given to unconfirmed frames far from any human label.
+        segment_checks: share of the review batch that may go to segments no person has
+            looked at yet (one frame each); the rest goes to the most doubtful frames.
     """
 
     strategy: str = "clip"
@@ -65,6 +67,7 @@ class LoopSettings:
     warm_steps_fraction: float = 0.6
     candidates: int = 5
     explore: float = 0.5
+    segment_checks: float = 1.0
     model: MicroModelConfig = field(default_factory=MicroModelConfig)
     labeller: LabellerSettings = field(default_factory=LabellerSettings)
 
@@ -415,6 +418,11 @@ def review_queue(project: Project, settings: LoopSettings, n: int | None = None)
     wrong object, it is high.  So frames that no confirmed evidence reaches gain priority with
     their distance from the nearest human frame (exploration), and long unchecked stretches
     get looked at.  Frames are spaced apart and no segment takes more than half the batch.
+
+    A segment (a shot, after a cut) that no person has looked at yet gets one frame first, its
+    most doubtful: a whole shot can be labelled confidently on the wrong object (a look-alike),
+    and nothing inside it would say so.  Accepting that frame costs no action; it is also what
+    the stopping rule needs to call the segment done.
     """
     data = latest_labelling(project)
     if data is None:
@@ -441,8 +449,26 @@ def review_queue(project: Project, settings: LoopSettings, n: int | None = None)
     for i, seg in enumerate(segments):
         seg_ids[seg.start : seg.end + 1] = i
     gap = max(3, n_frames // (4 * max(n, 1)))
-    return rank_for_review(priority, reasons, n=n, exclude=human, min_gap=gap,
+    checks = _segment_checks(segments, set(human), priority, int(n * settings.segment_checks))
+    for t in checks:
+        reasons[t] = "no one has checked this segment yet"
+    rest = rank_for_review(priority, reasons, n=n - len(checks), exclude=list(human) + checks, min_gap=gap,
                            segment_ids=seg_ids, per_segment=n if len(segments) == 1 else max(1, (n + 1) // 2))
+    first = [ReviewItem(t, float(priority[t]), reasons[t]) for t in checks]
+    return sorted(first + rest, key=lambda item: -item.priority)
+
+
+def _segment_checks(segments: Sequence[Segment], human: set[int], priority: np.ndarray, n: int) -> list[int]:
+    """One frame (the most doubtful) of each segment without a human frame, at most ``n``,
+    the most doubtful segments first."""
+    picks = []
+    for seg in segments:
+        frames = np.asarray(seg.frames)
+        if any(int(f) in human for f in frames):
+            continue
+        picks.append(int(frames[np.argmax(priority[frames])]))
+    picks.sort(key=lambda t: -priority[t])
+    return picks[:n]
 
 
 def review_items(project: Project, frames: Sequence[int]) -> list[ReviewItem]:

@@ -66,3 +66,16 @@ def test_rank_for_review_spaces_frames_and_caps_segments():
     seg_ids = np.where(np.arange(100) < 50, 0, 1)
     capped = rank_for_review(doubt, ["r"] * 100, n=3, min_gap=2, segment_ids=seg_ids, per_segment=1)
     assert [i.frame for i in capped] == [11, 60]
+
+
+def test_every_unchecked_segment_gets_its_most_doubtful_frame_first():
+    from microlab.loop import _segment_checks
+
+    segments = [Segment(0, 9), Segment(10, 19), Segment(20, 29), Segment(30, 39)]
+    priority = np.zeros(40)
+    priority[[3, 14, 25, 36]] = [0.9, 0.2, 0.6, 0.4]
+    priority[17] = 0.3  # the most doubtful frame of segment 1
+    # Segment 0 holds a human frame: it needs no check; the others, most doubtful first.
+    assert _segment_checks(segments, {5}, priority, n=10) == [25, 36, 17]
+    assert _segment_checks(segments, {5}, priority, n=2) == [25, 36]
+    assert _segment_checks(segments, {5, 12, 22, 33}, priority, n=10) == []
