@@ -75,6 +75,12 @@ def _mean_or_dash(values: list[float], fmt: str) -> str:
     return format(sum(values) / len(values), fmt) if values else "—"
 
 
+def _first_model_s(result: dict[str, Any]) -> float:
+    """Train + predict seconds of the first model: from the initial labels to a labelled clip."""
+    first = result["iterations"][0]
+    return first["train_s"] + first["predict_s"]
+
+
 def _iteration_s_per_1000(result: dict[str, Any]) -> list[float]:
     """Later iterations' train + predict seconds, with predict scaled to a 1,000-frame clip."""
     n = result["n_frames"]
@@ -82,8 +88,7 @@ def _iteration_s_per_1000(result: dict[str, Any]) -> list[float]:
 
 
 def _speed_targets(results: list[dict[str, Any]]) -> list[str]:
-    firsts = [(r["iterations"][0]["train_s"] + r["iterations"][0]["predict_s"], r["sequence"])
-              for r in results if r["iterations"]]
+    firsts = [(_first_model_s(r), r["sequence"]) for r in results if r["iterations"]]
     later = [(s, r["sequence"]) for r in results for s in _iteration_s_per_1000(r)]
     lines = []
     if firsts:
@@ -177,7 +182,7 @@ def write_markdown(results: list[dict[str, Any]], out: Path, machine: str, scene
               "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         its = r["iterations"]
-        first = its[0]["train_s"] + its[0]["predict_s"] if its else 0.0
+        first = _first_model_s(r) if its else 0.0
         later = [i["train_s"] + i["predict_s"] for i in its[1:]]
         fps = [i["inference_fps"] for i in its if i.get("inference_fps")]
         size = "x".join(str(v) for v in r.get("frame_size", [])) or "—"
