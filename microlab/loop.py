@@ -35,7 +35,7 @@ from microlab.model import (
     MicroModelConfig,
     train_micro_model,
 )
-from microlab.sampling import ReviewItem, initial_frames, rank_for_review
+from microlab.sampling import ReviewItem, frames_in_unseen_segments, initial_frames, rank_for_review
 from microlab.segments import Segment, detect_cuts, frame_signatures, split_clip
 from microlab.tracking import keyframe_tracks
 
@@ -169,6 +169,14 @@ def choose_initial_frames(project: Project, k: int = 5, *, progress: bool = Fals
     return [f for f in picks if f not in done][:k]
 
 
+def choose_search_frames(project: Project, settings: LoopSettings, k: int = 5) -> list[int]:
+    """``k`` frames from shots nobody has looked at yet: where to look for an object not found
+    so far (see :func:`~microlab.sampling.frames_in_unseen_segments`)."""
+    state = project.loop_state
+    segments = [(s.start, s.end) for s in state.segments(settings)]
+    return frames_in_unseen_segments(state.signatures(), segments, project.viewed_frames(), k)
+
+
 def train(project: Project, settings: LoopSettings, *, progress: bool = True) -> tuple[list[int], float, dict[int, int]]:
     """Train the micro-model(s) on the human frames; returns model versions, seconds, and the
     model version responsible for each segment index."""
@@ -177,8 +185,12 @@ def train(project: Project, settings: LoopSettings, *, progress: bool = True) ->
     if not any(len(d) for d in human.values()):
         from microlab.errors import ModelError
 
+        seen = len(human)
         raise ModelError(
-            "no human boxes yet: label a few frames first (project.initial_frames() suggests which)"
+            f"no human box yet ({seen} frame{'s' if seen != 1 else ''} marked absent): a micro-model "
+            "needs at least one box of the object. Box it on a frame where it is visible: "
+            "project.search_frames() proposes frames from shots nobody has seen, the Annotator's "
+            "scrubber reaches any frame, and project.draw_box(frame, (x0, y0, x1, y1)) records it"
         )
     started = time.perf_counter()
     config = replace(settings.model, classes=list(project.classes))

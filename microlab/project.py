@@ -236,6 +236,14 @@ class Project:
         """Frames a human has verified (drawn, corrected, accepted or marked absent)."""
         return self.store.verified_frames()
 
+    def viewed_frames(self) -> list[int]:
+        """Frames a person has looked at through the project (any recorded answer, skips included)."""
+        return sorted({a.frame for a in self.store.actions() if a.kind != "import"})
+
+    def has_boxes(self) -> bool:
+        """True once a human has drawn (or imported, or accepted) at least one box."""
+        return any(len(d) for d in self.human_labels().values())
+
     def actions(self, iteration: int | None = None) -> list[ActionRecord]:
         return self.store.actions(iteration)
 
@@ -275,6 +283,16 @@ class Project:
         from microlab.loop import choose_initial_frames
 
         return choose_initial_frames(self, k, progress=progress)
+
+    def search_frames(self, k: int = 5) -> list[int]:
+        """``k`` frames from shots nobody has looked at, least like the frames seen so far.
+
+        For when every frame labelled so far was "absent": the object is elsewhere.  The
+        Annotator proposes these on its own; the widgets' scrubber reaches any other frame.
+        """
+        from microlab.loop import choose_search_frames
+
+        return choose_search_frames(self, self.settings, k)
 
     def train(self, *, progress: bool = True) -> list[int]:
         """Train the micro-model(s) on the human frames (fastai, with a progress bar).

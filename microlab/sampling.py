@@ -98,3 +98,53 @@ def rank_for_review(
         items.append(ReviewItem(frame, float(doubt[frame]), reasons[frame]))
         banned[max(0, frame - min_gap + 1) : frame + min_gap] = True
     return items
+
+
+def frames_in_unseen_segments(
+    signatures: np.ndarray,
+    segments: Sequence[tuple[int, int]],
+    seen: Sequence[int],
+    k: int = 5,
+) -> list[int]:
+    """``k`` frames from segments (shots) nobody has looked at, least like what was seen first.
+
+    When every frame a person looked at showed no object, the next frames to show are in shots
+    not yet visited, and the shots that look least like the visited ones come first (a
+    different place is more likely to hold the object than another view of an empty one).
+    Each chosen segment gives its most typical frame; with fewer unseen segments than ``k`` the
+    longest unseen stretches of seen segments give the rest.
+
+    Args:
+        signatures: (n, d) appearance signatures of the clip's frames.
+        segments: ``(start, end)`` frame ranges, ``end`` inclusive, covering the clip.
+        seen: frames a person already looked at.
+        k: how many frames to propose.
+    """
+    sig = np.asarray(signatures, np.float64)
+    n = len(sig)
+    seen_set = {int(f) for f in seen if 0 <= int(f) < n}
+    if n == 0 or k <= 0 or len(seen_set) >= n:
+        return []
+    seen_sig = sig[sorted(seen_set)] if seen_set else None
+
+    def novelty(frames: np.ndarray) -> float:
+        if seen_sig is None:
+            return 0.0
+        centre = np.median(sig[frames], axis=0)
+        return float(np.min(np.linalg.norm(seen_sig - centre, axis=1)))
+
+    def typical(frames: np.ndarray) -> int:
+        centre = np.median(sig[frames], axis=0)
+        return int(frames[np.argmin(np.linalg.norm(sig[frames] - centre, axis=1))])
+
+    unseen = []
+    for start, end in segments:
+        frames = np.arange(int(start), int(end) + 1)
+        if frames.size and not seen_set.intersection(frames.tolist()):
+            unseen.append((novelty(frames), int(start), frames))
+    unseen.sort(key=lambda t: (-t[0], t[1]))
+    picks = [typical(frames) for _, _, frames in unseen[:k]]
+    if len(picks) < k:
+        rest = initial_frames(sig, k - len(picks), exclude=sorted(seen_set | set(picks)))
+        picks.extend(rest)
+    return sorted(set(picks))

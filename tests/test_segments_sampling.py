@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from microlab.sampling import initial_frames, rank_for_review
+from microlab.sampling import frames_in_unseen_segments, initial_frames, rank_for_review
 from microlab.segments import Segment, detect_cuts, segment_of, split_clip
 
 
@@ -79,3 +79,40 @@ def test_every_unchecked_segment_gets_its_most_doubtful_frame_first():
     assert _segment_checks(segments, {5}, priority, n=10) == [25, 36, 17]
     assert _segment_checks(segments, {5}, priority, n=2) == [25, 36]
     assert _segment_checks(segments, {5, 12, 22, 33}, priority, n=10) == []
+
+
+# ---------------------------------------------------------------------- looking for the object
+def _three_places(n_per_shot: int = 10) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Signatures of six shots at three places: A, B, A, C, B, A (C is the odd one out)."""
+    places = {"A": [0.0, 0.0], "B": [1.0, 0.0], "C": [0.0, 5.0]}
+    order = "ABACBA"
+    sig = np.concatenate([np.tile(places[p], (n_per_shot, 1)) for p in order])
+    sig += np.random.default_rng(0).normal(scale=0.01, size=sig.shape)
+    segments = [(i * n_per_shot, (i + 1) * n_per_shot - 1) for i in range(len(order))]
+    return sig, segments
+
+
+def test_search_frames_go_to_unseen_shots_least_like_the_seen_ones_first():
+    sig, segments = _three_places()
+    seen = [5, 25]  # a person looked at the first two shots of place A and saw nothing
+    picks = frames_in_unseen_segments(sig, segments, seen, k=1)
+    assert len(picks) == 1
+    assert 30 <= picks[0] <= 39  # the shot of place C: the most unlike place A
+    picks = frames_in_unseen_segments(sig, segments, seen, k=3)
+    shots = sorted(p // 10 for p in picks)
+    assert shots == [1, 3, 4]  # C, then the two shots of B; never the unseen shot of place A first
+
+
+def test_search_frames_fill_from_seen_shots_when_every_shot_was_visited():
+    sig, segments = _three_places()
+    seen = [5, 15, 25, 35, 45, 55]
+    picks = frames_in_unseen_segments(sig, segments, seen, k=4)
+    assert len(picks) == 4
+    assert not set(picks) & set(seen)
+
+
+def test_search_frames_with_nothing_left_or_nothing_asked():
+    sig, segments = _three_places(2)
+    assert frames_in_unseen_segments(sig, segments, list(range(12)), k=3) == []
+    assert frames_in_unseen_segments(sig, segments, [], k=0) == []
+    assert frames_in_unseen_segments(np.zeros((0, 2)), [], [], k=3) == []

