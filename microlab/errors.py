@@ -33,3 +33,7 @@ class FormatError(MicrolabError, ValueError):
 
 class ModelError(MicrolabError):
     """A micro-model cannot be built, trained or loaded (no labels, unknown backbone, bad weights)."""
+
+
+class SplineError(MicrolabError, ValueError):
+    """A bad argument to the spline analogy: an unknown curve, an x outside [0, 1], a bad schema."""

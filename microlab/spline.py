@@ -39,7 +39,7 @@ from matplotlib.colors import Normalize
 from matplotlib.patches import Rectangle
 from numpy.polynomial import chebyshev
 
-from microlab.errors import MicrolabError
+from microlab.errors import SplineError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -50,10 +50,6 @@ if TYPE_CHECKING:
 
 DOMAIN = (0.0, 1.0)
 GRID = np.linspace(*DOMAIN, 1001)  # where errors against the hidden curve are measured
-
-
-class SplineError(MicrolabError, ValueError):
-    """A bad argument to the spline analogy: an unknown curve, an x outside [0, 1], a bad schema."""
 
 
 class BudgetSpentError(SplineError):
