@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
@@ -40,6 +38,7 @@ from matplotlib.patches import Rectangle
 from numpy.polynomial import chebyshev
 
 from microlab.errors import SplineError
+from microlab.simulation_result import load_simulation, validate_simulation  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -947,38 +946,6 @@ def plot_extrapolation(ax: Axes, result: Extrapolation) -> None:
 
 
 # --------------------------------------------------------------------------- bridge to video
-_ITERATION_KEYS = ("iteration", "actions", "frames_viewed", "correct_frac", "segments")
-_SEGMENT_KEYS = ("start", "end", "coverage", "correct_frac", "actions")
-
-
-def load_simulation(path: str | Path) -> dict[str, Any]:
-    """Read a simulation JSON (written by ``microlab simulate --json``) and check its schema."""
-    path = Path(path)
-    try:
-        result = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise SplineError(f"cannot read the simulation result {path}: {exc}") from exc
-    validate_simulation(result, source=str(path))
-    return result
-
-
-def validate_simulation(result: Mapping[str, Any], *, source: str = "simulation result") -> None:
-    """Check the keys the bridge reads; the error names the first missing one and where."""
-    for key in ("sequence", "n_frames", "iterations"):
-        if key not in result:
-            raise SplineError(f"{source}: missing key {key!r}; expected the JSON of `microlab simulate`")
-    if not result["iterations"]:
-        raise SplineError(f"{source}: 'iterations' is empty; the simulation ran no iteration")
-    for i, it in enumerate(result["iterations"]):
-        for key in _ITERATION_KEYS:
-            if key not in it:
-                raise SplineError(f"{source}: iterations[{i}] lacks {key!r}")
-        for j, seg in enumerate(it["segments"]):
-            for key in _SEGMENT_KEYS:
-                if key not in seg:
-                    raise SplineError(f"{source}: iterations[{i}].segments[{j}] lacks {key!r}")
-
-
 @dataclass(frozen=True)
 class ClipPiece:
     """One segment of a clip at one iteration: a spline piece of the video.
