@@ -19,7 +19,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from microlab import spline
+from microlab import datasets, simulation_result, spline
 from microlab.errors import MicrolabError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -347,6 +347,14 @@ def test_widget_sliders_refit_the_same_labels(game_widget):
     assert "forgotten" in game_widget.status.value
 
 
+def test_moved_names_are_still_reachable_from_spline():
+    assert spline.load_simulation is simulation_result.load_simulation
+    assert spline.validate_simulation is simulation_result.validate_simulation
+    assert spline.cut_to_close_up is datasets.cut_to_close_up
+    assert spline.CloseUpFrames is datasets.CloseUpFrames
+    assert set(spline.__all__) <= set(dir(spline))
+
+
 def test_spline_module_imports_no_widget_library():
     code = ("import sys, microlab.spline; "
             "bad = [m for m in ('ipywidgets', 'torch', 'ipympl') if m in sys.modules]; print(bad)")
@@ -435,24 +443,22 @@ def test_bad_simulation_results_name_the_missing_key(tmp_path):
     path = tmp_path / "sim.json"
     path.write_text(json.dumps({"sequence": "x"}))
     with pytest.raises(spline.SplineError, match="missing key 'n_frames'"):
-        spline.load_simulation(path)
+        simulation_result.load_simulation(path)
     path.write_text("{not json")
     with pytest.raises(spline.SplineError, match="cannot read"):
-        spline.load_simulation(path)
+        simulation_result.load_simulation(path)
 
 
 def test_the_notebook_simulation_json_follows_the_schema(ax):
-    result = spline.load_simulation(SIMULATION_JSON)
+    result = simulation_result.load_simulation(SIMULATION_JSON)
     assert result["n_frames"] == sum(p.n_frames for p in spline.clip_pieces(result))
     spline.plot_clip_pieces(ax, result)
 
 
 # --------------------------------------------------------------------------- the caveat on video
 def test_close_up_carries_the_ground_truth_along():
-    from microlab.datasets import demo_clip
-
-    clip = demo_clip(n_frames=40, size=(192, 128))
-    shot = spline.cut_to_close_up(clip, 20, zoom=2.0)
+    clip = datasets.demo_clip(n_frames=40, size=(192, 128))
+    shot = datasets.cut_to_close_up(clip, 20, zoom=2.0)
     np.testing.assert_array_equal(shot.frames[5], clip.frames[5])
     np.testing.assert_array_equal(shot.ground_truth[:20], clip.ground_truth[:20])
     present = ~np.isnan(shot.ground_truth[20:]).any(axis=1) & ~np.isnan(clip.ground_truth[20:]).any(axis=1)
@@ -464,7 +470,7 @@ def test_close_up_carries_the_ground_truth_along():
     assert np.median(ratio) > 1.6  # twice the size, less what the frame edge cuts off
     assert shot.frames[30].shape == clip.frames[30].shape
     with pytest.raises(spline.SplineError, match="zoom must be 1 or more"):
-        spline.cut_to_close_up(clip, 20, zoom=0.5)
+        datasets.cut_to_close_up(clip, 20, zoom=0.5)
 
 
 def test_transfer_plots_render_without_training(ax):
