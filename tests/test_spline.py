@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import matplotlib
@@ -21,6 +22,7 @@ import matplotlib.pyplot as plt
 
 from microlab import datasets, simulation_result, spline
 from microlab.errors import MicrolabError
+from microlab.sequences import Sequence
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO_ROOT / "notebooks" / "spline_analogy.ipynb"
@@ -471,6 +473,44 @@ def test_close_up_carries_the_ground_truth_along():
     assert shot.frames[30].shape == clip.frames[30].shape
     with pytest.raises(spline.SplineError, match="zoom must be 1 or more"):
         datasets.cut_to_close_up(clip, 20, zoom=0.5)
+
+
+class _FixedModel:
+    """A stand-in for a trained micro-model: predicts fixed boxes per frame."""
+
+    def __init__(self, boxes: dict[int, list[list[float]]]) -> None:
+        self.boxes = boxes
+
+    def predict(self, frames, indices, *, progress=True):
+        from microlab.boxes import Detections
+
+        found = {int(f): Detections(np.asarray(self.boxes.get(int(f), []), float).reshape(-1, 4))
+                 for f in indices}
+        return types.SimpleNamespace(detections=lambda: found)
+
+
+def test_score_segments_judges_frames_as_every_label_is_judged():
+    box = [10.0, 10.0, 50.0, 50.0]
+    absent = [np.nan] * 4
+    truth = np.array([box, box, box, absent, absent, box])
+    clip = Sequence(name="fake", frames=[None] * 6, ground_truth=truth)  # frames are never read
+    model = _FixedModel({0: [box],                       # hit
+                         1: [[40.0, 40.0, 90.0, 90.0]],  # a box elsewhere
+                         4: [box],                       # a box where the object is absent
+                         5: [[12.0, 12.0, 52.0, 52.0]]})  # close enough
+    # frame 2: no box on a present object; frame 3: no box, object absent
+    result = spline.score_segments(model, clip, own=(0, 3), far=(3, 6))
+    np.testing.assert_array_equal(result.frames, np.arange(6))
+    np.testing.assert_array_equal(result.correct, [True, False, False, True, False, True])
+    assert result.iou[0] == pytest.approx(1.0)
+    assert result.iou[2] == 0.0
+    assert np.isnan(result.iou[[3, 4]]).all()
+    assert np.isnan(result.boxes[[2, 3]]).all()
+    np.testing.assert_array_equal(result.boxes[4], box)
+    trained = spline.score_segments(model, clip, own=(0, 3), far=(3, 6), train_frames=[0, 5])
+    np.testing.assert_array_equal(trained.frames, [1, 2, 3, 4])
+    with pytest.raises(spline.SplineError, match="far must be"):
+        spline.score_segments(model, clip, own=(0, 3), far=(3, 7))
 
 
 def test_transfer_plots_render_without_training(ax):

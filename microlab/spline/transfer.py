@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from matplotlib.patches import Rectangle
 
+from microlab.boxes import box_iou
 from microlab.errors import SplineError
+from microlab.metrics import correct_mask
 from microlab.spline.plots import PIECES_COLOUR
 
 if TYPE_CHECKING:
@@ -113,8 +115,6 @@ def score_segments(
         step: score every ``step``-th frame.
         train_s: training seconds, carried into the result.
     """
-    from microlab.boxes import box_iou
-
     n = len(sequence)
     for name, (a, b) in (("own", own), ("far", far)):
         if not 0 <= a < b <= n:
@@ -125,17 +125,16 @@ def score_segments(
     frames = np.setdiff1d(frames, train)
     found = model.predict(sequence.frames, frames, progress=False).detections()
     iou = np.full(len(frames), np.nan)
-    correct = np.zeros(len(frames), dtype=bool)
     boxes = np.full((len(frames), 4), np.nan)
     for k, f in enumerate(frames):
         det = found[int(f)]
         if len(det):
             boxes[k] = det.xyxy[int(np.argmax(det.scores))]
-        if np.isnan(truth[f]).any():
-            correct[k] = len(det) == 0
-            continue
-        iou[k] = float(box_iou(det.xyxy, truth[f]).max()) if len(det) else 0.0
-        correct[k] = iou[k] >= 0.5
+        if not np.isnan(truth[f]).any():
+            iou[k] = float(box_iou(det.xyxy, truth[f]).max()) if len(det) else 0.0
+    # The model's best box per frame, judged as every label is (IoU >= 0.5, or no box where the
+    # object is absent); detections() keeps one box per class, so this is the box ``iou`` scores.
+    correct = correct_mask(boxes, np.asarray(truth, dtype=np.float64)[frames])
     return TransferResult(sequence.name, tuple(own), tuple(far), train, frames, iou, correct, boxes, train_s)
 
 
