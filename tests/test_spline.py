@@ -306,7 +306,7 @@ def game_widget():
 def test_widget_buy_from_code_updates_fits_and_status(game_widget):
     x, _ = game_widget.buy(0.25)
     assert game_widget.game.x == [x]
-    assert "bought" in game_widget.status.value
+    assert "bought" in game_widget.status.text
     game_widget.buy_suggested()
     assert len(game_widget.game.x) == 2
     assert game_widget.game.pieces_fit.counts.sum() == 2
@@ -330,9 +330,19 @@ def test_widget_shows_engine_errors_in_its_status(game_widget):
         game_widget.buy(x)
     with pytest.raises(spline.BudgetSpentError):
         game_widget.buy(0.4)
-    assert "budget spent" in game_widget.status.value
+    assert "budget spent" in game_widget.status.text
+    assert game_widget.status.level == "error"
     game_widget.suggest_button.click()  # a button has nobody to raise to: status only
-    assert "budget spent" in game_widget.status.value
+    assert "budget spent" in game_widget.status.text
+    assert game_widget.status.history[-1] == ("error", game_widget.status.text)
+
+
+def test_widget_status_escapes_what_it_shows(game_widget):
+    with pytest.raises(ValueError, match="could not convert"):
+        game_widget.buy("<b>half</b>")
+    assert game_widget.status.level == "error"
+    assert "&lt;b&gt;half" in game_widget.status.widget.value
+    assert "<b>half" not in game_widget.status.widget.value
 
 
 def test_widget_sliders_refit_the_same_labels(game_widget):
@@ -346,7 +356,7 @@ def test_widget_sliders_refit_the_same_labels(game_widget):
     game_widget.curve.value = "smooth"
     assert game_widget.game.x == []
     game_widget.reset_button.click()
-    assert "forgotten" in game_widget.status.value
+    assert "forgotten" in game_widget.status.text
 
 
 def test_moved_names_are_still_reachable_from_spline():
