@@ -445,6 +445,14 @@ def test_clip_plots_tolerate_a_result_without_baselines(ax):
     result = simulation_dict()
     del result["baselines"], result["final"]
     spline.plot_clip_progress(ax, result)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["micro-models (one point per iteration)"]  # no baseline, no final marker
+    curve, target = ax.get_lines()  # the loop's points and the 5% line, nothing else
+    np.testing.assert_allclose(curve.get_xdata(), [5, 8])
+    np.testing.assert_allclose(curve.get_ydata(), [0.5, 0.1])
+    np.testing.assert_allclose(target.get_ydata(), [0.05, 0.05])
+    assert [t.get_text() for t in ax.texts] == ["1", "2"]  # each point names its iteration
+    assert ax.get_yscale() == "log"
 
 
 def test_bad_simulation_results_name_the_missing_key(tmp_path):
