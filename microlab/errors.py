@@ -36,4 +36,5 @@ class ModelError(MicrolabError):
 
 
 class SplineError(MicrolabError, ValueError):
-    """A bad argument to the spline analogy: an unknown curve, an x outside [0, 1], a bad schema."""
+    """A bad argument to the spline analogy: an unknown curve, an x outside [0, 1], a simulation
+    result that breaks the schema (:mod:`microlab.simulation_result`), a close-up outside the clip."""

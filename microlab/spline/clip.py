@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+
 @dataclass(frozen=True)
 class ClipPiece:
     """One segment of a clip at one iteration: a spline piece of the video.

@@ -24,6 +24,7 @@ from microlab.errors import SplineError
 DOMAIN = (0.0, 1.0)
 GRID = np.linspace(*DOMAIN, 1001)  # where errors against the hidden curve are measured
 
+
 @dataclass(frozen=True)
 class HiddenCurve:
     """A curve on ``[0, 1]`` that the learner may only see through labels it buys.

@@ -27,6 +27,7 @@ from microlab.spline.strategies import active_label_x
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+
 class BudgetSpentError(SplineError):
     """The game's labelling budget is spent: raise the budget or reset the game."""
 

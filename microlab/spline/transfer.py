@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from microlab.model import MicroModelConfig
     from microlab.sequences import Sequence as ClipSequence
 
+
 @dataclass(frozen=True)
 class TransferResult:
     """A micro-model trained on one segment of a clip, scored on its own and a far segment.
