@@ -1,9 +1,11 @@
-"""Built-in clips: a generated demo clip with known truth, and edited scenes cut from sequences.
+"""Built-in clips: a generated demo clip with known truth, edited scenes cut from sequences, and
+a clip that cuts to a close-up.
 
 ``demo_clip()`` needs no download: it draws a textured object moving over a textured background,
 changing scale, leaving the frame and coming back, among look-alike distractors of another
 colour.  It is written once as an OTB-style sequence folder (``img/`` + ``groundtruth.txt``) in
-a cache folder, so every tool that reads sequences reads it too.
+a cache folder, so every tool that reads sequences reads it too.  ``cut_to_close_up(clip, at)``
+turns a clip into two shots of one scene (the spline lesson's caveat on video).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import json
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
+from microlab.errors import SplineError
 from microlab.sequences import Sequence, load_sequence, write_sequence
 
 CACHE_ENV = "MICROLAB_CACHE"
@@ -224,3 +228,98 @@ def edited_scene(
         "note": "research-use frames from the source sequences; keep out of version control",
     }
     return write_sequence(folder, _SceneFrames(plan, size), gt, meta=meta)
+
+
+class CloseUpFrames:
+    """Frames of a clip where, from frame ``at`` on, the camera zooms in and follows the object.
+
+    A stand-in for "another shot of the same scene": same object, same motion, but seen
+    ``zoom`` times larger.  Frames are computed when read, so nothing is copied.
+
+    Attributes:
+        source: the original frames.
+        at: first frame of the close-up.
+        zoom: magnification of the close-up.
+        centres: ``(n, 2)`` where the camera looks in each frame (original pixels).
+    """
+
+    def __init__(self, source: Any, at: int, zoom: float, centres: np.ndarray) -> None:
+        self.source = source
+        self.at = int(at)
+        self.zoom = float(zoom)
+        self.centres = centres
+        first = source[0]
+        self.size = (int(first.shape[1]), int(first.shape[0]))
+        self.path = getattr(source, "path", None)
+        self.fps = float(getattr(source, "fps", 30.0))
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def matrix(self, index: int) -> np.ndarray:
+        """The 2x3 affine map from original to shown pixels of frame ``index``."""
+        if index < self.at:
+            return np.array([[1.0, 0, 0], [0, 1.0, 0]])
+        w, h = self.size
+        cx, cy = self.centres[index]
+        z = self.zoom
+        return np.array([[z, 0, w / 2 - z * cx], [0, z, h / 2 - z * cy]])
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        index = int(index)
+        image = self.source[index]
+        if index < self.at:
+            return image
+        return cv2.warpAffine(image, self.matrix(index).astype(np.float32), self.size,
+                              flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def cut_to_close_up(sequence: Sequence, at: int, *, zoom: float = 2.2, smooth: int = 15) -> Sequence:
+    """The same clip, but from frame ``at`` on a close-up that follows the object.
+
+    Ground truth is carried along (boxes scaled; absent where less than half the box is in
+    view).  The camera looks at the object's centre, smoothed over ``smooth`` frames and kept
+    so that the view stays inside the original frame.
+
+    Args:
+        sequence: a clip with ground truth, e.g. :func:`demo_clip`.
+        at: first frame of the close-up shot.
+        zoom: magnification (2.2: an object about twice as large as any the wide shot showed).
+        smooth: frames of the moving average of the camera's path.
+    """
+    n = len(sequence)
+    if not 0 <= at < n:
+        raise SplineError(f"at must be a frame in 0..{n - 1}, but got {at}")
+    if zoom < 1:
+        raise SplineError(f"zoom must be 1 or more (a close-up), but got {zoom}")
+    truth = np.asarray(sequence.ground_truth, dtype=np.float64)
+    first = sequence.frames[0]
+    w, h = first.shape[1], first.shape[0]
+    present = ~np.isnan(truth).any(axis=1)
+    frames_idx = np.arange(n)
+    centres = np.tile([w / 2, h / 2], (n, 1)).astype(np.float64)
+    if present.any():
+        for k in range(2):
+            c = (truth[present, k] + truth[present, k + 2]) / 2
+            centres[:, k] = np.interp(frames_idx, frames_idx[present], c)
+    if smooth > 1:
+        kernel = np.ones(smooth) / smooth
+        padded = np.pad(centres, ((smooth // 2, smooth - 1 - smooth // 2), (0, 0)), mode="edge")
+        centres = np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(2)], axis=1)
+    half = np.array([w, h]) / (2 * zoom)
+    centres = np.clip(centres, half, np.array([w, h]) - half)
+    frames = CloseUpFrames(sequence.frames, at, zoom, centres)
+    shown = truth.copy()
+    for i in range(at, n):
+        if not present[i]:
+            continue
+        m = frames.matrix(i)
+        box = truth[i].copy()
+        box[[0, 2]] = m[0, 0] * box[[0, 2]] + m[0, 2]
+        box[[1, 3]] = m[1, 1] * box[[1, 3]] + m[1, 2]
+        clipped = np.array([max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h)])
+        visible = max(clipped[2] - clipped[0], 0) * max(clipped[3] - clipped[1], 0)
+        area = (box[2] - box[0]) * (box[3] - box[1])
+        shown[i] = clipped if visible > 0.5 * area else np.nan
+    return Sequence(name=f"{sequence.name} (close-up from frame {at})", frames=frames,
+                    ground_truth=shown, path=None)

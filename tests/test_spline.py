@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import matplotlib
@@ -19,8 +20,9 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from microlab import spline
+from microlab import datasets, simulation_result, spline
 from microlab.errors import MicrolabError
+from microlab.sequences import Sequence
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO_ROOT / "notebooks" / "spline_analogy.ipynb"
@@ -304,7 +306,7 @@ def game_widget():
 def test_widget_buy_from_code_updates_fits_and_status(game_widget):
     x, _ = game_widget.buy(0.25)
     assert game_widget.game.x == [x]
-    assert "bought" in game_widget.status.value
+    assert "bought" in game_widget.status.text
     game_widget.buy_suggested()
     assert len(game_widget.game.x) == 2
     assert game_widget.game.pieces_fit.counts.sum() == 2
@@ -328,9 +330,19 @@ def test_widget_shows_engine_errors_in_its_status(game_widget):
         game_widget.buy(x)
     with pytest.raises(spline.BudgetSpentError):
         game_widget.buy(0.4)
-    assert "budget spent" in game_widget.status.value
+    assert "budget spent" in game_widget.status.text
+    assert game_widget.status.level == "error"
     game_widget.suggest_button.click()  # a button has nobody to raise to: status only
-    assert "budget spent" in game_widget.status.value
+    assert "budget spent" in game_widget.status.text
+    assert game_widget.status.history[-1] == ("error", game_widget.status.text)
+
+
+def test_widget_status_escapes_what_it_shows(game_widget):
+    with pytest.raises(ValueError, match="could not convert"):
+        game_widget.buy("<b>half</b>")
+    assert game_widget.status.level == "error"
+    assert "&lt;b&gt;half" in game_widget.status.widget.value
+    assert "<b>half" not in game_widget.status.widget.value
 
 
 def test_widget_sliders_refit_the_same_labels(game_widget):
@@ -344,7 +356,15 @@ def test_widget_sliders_refit_the_same_labels(game_widget):
     game_widget.curve.value = "smooth"
     assert game_widget.game.x == []
     game_widget.reset_button.click()
-    assert "forgotten" in game_widget.status.value
+    assert "forgotten" in game_widget.status.text
+
+
+def test_moved_names_are_still_reachable_from_spline():
+    assert spline.load_simulation is simulation_result.load_simulation
+    assert spline.validate_simulation is simulation_result.validate_simulation
+    assert spline.cut_to_close_up is datasets.cut_to_close_up
+    assert spline.CloseUpFrames is datasets.CloseUpFrames
+    assert set(spline.__all__) <= set(dir(spline))
 
 
 def test_spline_module_imports_no_widget_library():
@@ -425,6 +445,14 @@ def test_clip_plots_tolerate_a_result_without_baselines(ax):
     result = simulation_dict()
     del result["baselines"], result["final"]
     spline.plot_clip_progress(ax, result)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["micro-models (one point per iteration)"]  # no baseline, no final marker
+    curve, target = ax.get_lines()  # the loop's points and the 5% line, nothing else
+    np.testing.assert_allclose(curve.get_xdata(), [5, 8])
+    np.testing.assert_allclose(curve.get_ydata(), [0.5, 0.1])
+    np.testing.assert_allclose(target.get_ydata(), [0.05, 0.05])
+    assert [t.get_text() for t in ax.texts] == ["1", "2"]  # each point names its iteration
+    assert ax.get_yscale() == "log"
 
 
 def test_bad_simulation_results_name_the_missing_key(tmp_path):
@@ -435,24 +463,22 @@ def test_bad_simulation_results_name_the_missing_key(tmp_path):
     path = tmp_path / "sim.json"
     path.write_text(json.dumps({"sequence": "x"}))
     with pytest.raises(spline.SplineError, match="missing key 'n_frames'"):
-        spline.load_simulation(path)
+        simulation_result.load_simulation(path)
     path.write_text("{not json")
     with pytest.raises(spline.SplineError, match="cannot read"):
-        spline.load_simulation(path)
+        simulation_result.load_simulation(path)
 
 
 def test_the_notebook_simulation_json_follows_the_schema(ax):
-    result = spline.load_simulation(SIMULATION_JSON)
+    result = simulation_result.load_simulation(SIMULATION_JSON)
     assert result["n_frames"] == sum(p.n_frames for p in spline.clip_pieces(result))
     spline.plot_clip_pieces(ax, result)
 
 
 # --------------------------------------------------------------------------- the caveat on video
 def test_close_up_carries_the_ground_truth_along():
-    from microlab.datasets import demo_clip
-
-    clip = demo_clip(n_frames=40, size=(192, 128))
-    shot = spline.cut_to_close_up(clip, 20, zoom=2.0)
+    clip = datasets.demo_clip(n_frames=40, size=(192, 128))
+    shot = datasets.cut_to_close_up(clip, 20, zoom=2.0)
     np.testing.assert_array_equal(shot.frames[5], clip.frames[5])
     np.testing.assert_array_equal(shot.ground_truth[:20], clip.ground_truth[:20])
     present = ~np.isnan(shot.ground_truth[20:]).any(axis=1) & ~np.isnan(clip.ground_truth[20:]).any(axis=1)
@@ -464,7 +490,45 @@ def test_close_up_carries_the_ground_truth_along():
     assert np.median(ratio) > 1.6  # twice the size, less what the frame edge cuts off
     assert shot.frames[30].shape == clip.frames[30].shape
     with pytest.raises(spline.SplineError, match="zoom must be 1 or more"):
-        spline.cut_to_close_up(clip, 20, zoom=0.5)
+        datasets.cut_to_close_up(clip, 20, zoom=0.5)
+
+
+class _FixedModel:
+    """A stand-in for a trained micro-model: predicts fixed boxes per frame."""
+
+    def __init__(self, boxes: dict[int, list[list[float]]]) -> None:
+        self.boxes = boxes
+
+    def predict(self, frames, indices, *, progress=True):
+        from microlab.boxes import Detections
+
+        found = {int(f): Detections(np.asarray(self.boxes.get(int(f), []), float).reshape(-1, 4))
+                 for f in indices}
+        return types.SimpleNamespace(detections=lambda: found)
+
+
+def test_score_segments_judges_frames_as_every_label_is_judged():
+    box = [10.0, 10.0, 50.0, 50.0]
+    absent = [np.nan] * 4
+    truth = np.array([box, box, box, absent, absent, box])
+    clip = Sequence(name="fake", frames=[None] * 6, ground_truth=truth)  # frames are never read
+    model = _FixedModel({0: [box],                       # hit
+                         1: [[40.0, 40.0, 90.0, 90.0]],  # a box elsewhere
+                         4: [box],                       # a box where the object is absent
+                         5: [[12.0, 12.0, 52.0, 52.0]]})  # close enough
+    # frame 2: no box on a present object; frame 3: no box, object absent
+    result = spline.score_segments(model, clip, own=(0, 3), far=(3, 6))
+    np.testing.assert_array_equal(result.frames, np.arange(6))
+    np.testing.assert_array_equal(result.correct, [True, False, False, True, False, True])
+    assert result.iou[0] == pytest.approx(1.0)
+    assert result.iou[2] == 0.0
+    assert np.isnan(result.iou[[3, 4]]).all()
+    assert np.isnan(result.boxes[[2, 3]]).all()
+    np.testing.assert_array_equal(result.boxes[4], box)
+    trained = spline.score_segments(model, clip, own=(0, 3), far=(3, 6), train_frames=[0, 5])
+    np.testing.assert_array_equal(trained.frames, [1, 2, 3, 4])
+    with pytest.raises(spline.SplineError, match="far must be"):
+        spline.score_segments(model, clip, own=(0, 3), far=(3, 7))
 
 
 def test_transfer_plots_render_without_training(ax):

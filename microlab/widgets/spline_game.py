@@ -22,7 +22,8 @@ import ipywidgets as widgets
 import matplotlib
 from matplotlib.figure import Figure
 
-from microlab.spline import DOMAIN, SplineError, SplineGame, list_curves
+from microlab.spline import DOMAIN, SplineGame, list_curves
+from microlab.widgets._common import Guard, StatusArea, reported
 
 
 def _game_figure() -> Figure:
@@ -52,7 +53,9 @@ class SplineGameWidget:
     Attributes:
         game: the :class:`SplineGame` holding the labels and fits.
         figure: the matplotlib figure (fits above, error history below).
-        status: an HTML line with the last message or error.
+        status: the status line shared with the other widgets (:class:`StatusArea`): the last
+            message in ``status.text``, errors in red with their type, every message in
+            ``status.history``.
         box: the whole widget (displayed when the object is the last value of a cell).
     """
 
@@ -82,11 +85,12 @@ class SplineGameWidget:
         self.suggest_button = widgets.Button(description="buy where the error looks largest",
                                              layout=widgets.Layout(width="auto"))
         self.reset_button = widgets.Button(description="reset", button_style="warning")
-        self.status = widgets.HTML()
+        self.status = StatusArea()
+        self._guard = Guard(self.status)
         for control in (self.curve, self.segments, self.degree, self.budget, self.show_hidden):
             control.observe(self._on_setting, names="value")
-        self.suggest_button.on_click(lambda _: self._guarded(self.buy_suggested))
-        self.reset_button.on_click(lambda _: self.reset())
+        self.suggest_button.on_click(lambda _: self._guard.run(self.buy_suggested))
+        self.reset_button.on_click(lambda _: self._guard.run(self.reset))
 
         self.figure = _game_figure()
         self.ax, self.ax_history = self.figure.subplots(2, 1, gridspec_kw={"height_ratios": [3, 1.2]})
@@ -103,28 +107,25 @@ class SplineGameWidget:
             widgets.HBox([self.segments, self.degree, self.budget]),
             widgets.HBox([self.suggest_button, self.reset_button]),
         ])
-        self.box = widgets.VBox([controls, self._view, self.status])
+        self.box = widgets.VBox([controls, self._view, self.status.widget])
         self.redraw()
-        self._say("click on the upper plot to buy a label at that x" if self._interactive else
-                  "buy labels with the button or <code>game.buy(x)</code> "
-                  "(run <code>%matplotlib widget</code> first to buy by clicking)")
+        self.status.info("click on the upper plot to buy a label at that x" if self._interactive else
+                         "buy labels with the button or game.buy(x) "
+                         "(run %matplotlib widget first to buy by clicking)")
 
     # ------------------------------------------------------------------ public verbs
+    @reported
     def buy(self, x: float) -> tuple[float, float]:
         """Buy the label at ``x`` (what a click does) and redraw; errors also go to the status line.
 
         Raises:
             SplineError: ``x`` outside ``[0, 1]``, or the budget is spent.
         """
-        try:
-            bought = self.game.buy(x)
-        except SplineError as exc:
-            self._say(str(exc), error=True)
-            raise
+        bought = self.game.buy(x)
         self.redraw()
         g, p = self.game.errors()
-        self._say(f"bought y({bought[0]:.3f}) = {bought[1]:.3f}; error now: global polynomial "
-                  f"{g:.3f}, local pieces {p:.3f}")
+        self.status.info(f"bought y({bought[0]:.3f}) = {bought[1]:.3f}; error now: global polynomial "
+                         f"{g:.3f}, local pieces {p:.3f}")
         return bought
 
     def buy_suggested(self) -> tuple[float, float]:
@@ -135,7 +136,7 @@ class SplineGameWidget:
         """Forget every label and start again on the same curve."""
         self.game.reset()
         self.redraw()
-        self._say("all labels forgotten")
+        self.status.info("all labels forgotten")
 
     def redraw(self) -> None:
         """Draw the game's current state."""
@@ -165,24 +166,13 @@ class SplineGameWidget:
         toolbar = getattr(self.figure.canvas, "toolbar", None)
         if event.inaxes is not self.ax or event.xdata is None or (toolbar is not None and toolbar.mode):
             return  # a click elsewhere, or the zoom/pan tool is active
-        self._guarded(lambda: self.buy(min(max(float(event.xdata), DOMAIN[0]), DOMAIN[1])))
+        self._guard.run(lambda: self.buy(min(max(float(event.xdata), DOMAIN[0]), DOMAIN[1])))
 
     def _on_setting(self, change: dict[str, Any]) -> None:
-        self._guarded(lambda: self.game.configure(
+        self._guard.run(lambda: self.game.configure(
             curve=self.curve.value, segments=self.segments.value, degree=self.degree.value,
             budget=self.budget.value))
         self.redraw()
-
-    def _guarded(self, action: Any) -> None:
-        # Callbacks have nobody to raise to: the error goes to the status line instead.
-        try:
-            action()
-        except SplineError as exc:
-            self._say(str(exc), error=True)
-
-    def _say(self, message: str, *, error: bool = False) -> None:
-        colour = "#b00020" if error else "#333"
-        self.status.value = f'<span style="color:{colour}">{message}</span>'
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.box._repr_mimebundle_(**kwargs)
