@@ -295,12 +295,15 @@ class FrameStepper:
         cx, cy = self.view.centre(size)
         self.zoom(self.view.factor, (cx + dx * w, cy + dy * h))
 
-    def _zoom_centre(self, boxes: list[dict[str, Any]]) -> tuple[float, float]:
+    def _zoom_centre(self, boxes: list[dict[str, Any]], *, keep_view: bool = True) -> tuple[float, float]:
+        """Where a zoomed view goes: the first box on show, else (``keep_view``) where the view
+        already is, else the nearest human box in time (small objects move little between
+        frames), else the frame's middle."""
         width, height = self.project.frame_size
         if boxes:
             b = boxes[0]
             return (float(b["x"]) + float(b["width"]) / 2, float(b["y"]) + float(b["height"]) / 2)
-        if self.view.factor > 1:
+        if keep_view and self.view.factor > 1:
             return self.view.centre((width, height))
         shown = self.shown_frame
         human = {f: d for f, d in self.project.human_labels().items() if len(d)}
@@ -308,6 +311,8 @@ class FrameStepper:
             nearest = min(human, key=lambda f: abs(f - shown))
             x0, y0, x1, y1 = human[nearest].xyxy[0]
             return ((x0 + x1) / 2, (y0 + y1) / 2)
+        if self.view.factor > 1:
+            return self.view.centre((width, height))
         return (width / 2, height / 2)
 
     def _on_zoom(self, change: dict[str, Any]) -> None:
@@ -395,10 +400,9 @@ class FrameStepper:
         except MicrolabError as exc:
             self.status.error(exc)
             boxes = []
-        if shown != self._shown and self.view.factor > 1 and boxes:
-            # A new frame at a zoom: follow the object (its first box) if the frame has one.
-            b = boxes[0]
-            self.view = ZoomView.around((b["x"] + b["width"] / 2, b["y"] + b["height"] / 2),
+        if shown != self._shown and self.view.factor > 1:
+            # A new frame at a zoom: follow the object (its box here, or the nearest human box).
+            self.view = ZoomView.around(self._zoom_centre(boxes, keep_view=False),
                                         self.view.factor, self.project.frame_size)
         self._shown = shown
         self._sync_zoom_buttons()

@@ -325,3 +325,210 @@ def test_notebook7_annotator(lab: Lab, page, clip) -> None:
         size = project.frame_size
     expected = (*to_image(start, box, size), *to_image(end, box, size))
     assert np.allclose(stored.xyxy, expected, atol=2.0), (stored.xyxy, expected)
+
+
+# ---------------------------------------------------------------------- scrubber and zoom
+def _click_title(page, title: str, times: int = 1) -> None:
+    button = page.locator(f'{NOTEBOOK} .microlab-widget button[title="{title}"]').first
+    for _ in range(times):
+        button.click()
+        time.sleep(0.4)
+
+
+def _pan_to(page, view, xyxy, size: tuple[int, int]):
+    """Click the zoom's arrow buttons until box ``xyxy`` (frame px) is inside the view; returns
+    the view the widget then shows (each click moves half a view, kept inside the frame)."""
+    from microlab.widgets._common import ZoomView
+
+    icons = {(1, 0): "arrow-right", (-1, 0): "arrow-left", (0, 1): "arrow-down", (0, -1): "arrow-up"}
+    margin = 2.0
+    for _ in range(16):
+        w, h = view.size(size)
+        if xyxy[0] < view.x + margin:
+            dx, dy = -1, 0
+        elif xyxy[2] > view.x + w - margin:
+            dx, dy = 1, 0
+        elif xyxy[1] < view.y + margin:
+            dx, dy = 0, -1
+        elif xyxy[3] > view.y + h - margin:
+            dx, dy = 0, 1
+        else:
+            break
+        page.locator(f"{NOTEBOOK} .microlab-widget button:has(i.fa-{icons[(dx, dy)]})").first.click()
+        time.sleep(0.4)
+        cx, cy = view.centre(size)
+        view = ZoomView.around((cx + dx * w / 2, cy + dy * h / 2), view.factor, size)
+    return view
+
+
+def _inside(view, xyxy, size, margin: float = 2.0) -> bool:
+    w, h = view.size(size)
+    return (xyxy[0] >= view.x + margin and xyxy[1] >= view.y + margin
+            and xyxy[2] <= view.x + w - margin and xyxy[3] <= view.y + h - margin)
+
+
+def _box_in_zoom(page, xyxy, view, size) -> tuple[float, ...]:
+    """Drag ``xyxy`` (frame px) on the zoomed drawing; returns where the drag lands, in frame px."""
+    _, box = drawing(page)
+    f = view.factor
+    crop = (view.size(size)[0] * f, view.size(size)[1] * f)  # the enlarged crop's pixels
+    start = (box["x"] + (xyxy[0] - view.x) * f * box["width"] / crop[0],
+             box["y"] + (xyxy[1] - view.y) * f * box["height"] / crop[1])
+    end = (box["x"] + (xyxy[2] - view.x) * f * box["width"] / crop[0],
+           box["y"] + (xyxy[3] - view.y) * f * box["height"] / crop[1])
+    drag(page, start, end)
+    page.wait_for_selector(f"{NOTEBOOK} .microlab-widget svg rect.movable")
+    sx, sy = to_image(start, box, crop)
+    ex, ey = to_image(end, box, crop)
+    return (sx / f + view.x, sy / f + view.y, ex / f + view.x, ey / f + view.y)
+
+
+def test_scrub_box_this_frame_and_draw_zoomed(lab: Lab, page, clip) -> None:
+    from microlab.widgets._common import ZoomView
+
+    path = lab.root / "scrub.mlab"
+    for leftover in lab.root.glob("scrub.mlab*"):
+        leftover.unlink()
+    ml.Project.open(path, video=clip.path).close()
+    write_notebook(lab.root / "scrub.ipynb", [
+        SETUP.format(path=path.name) + "\nannotator = ml.Annotator(project, frames=[5, 6])\nannotator",
+    ])
+    open_notebook(page, lab, "scrub.ipynb")
+    run_cells(page, 1)
+    drawing(page)
+    widget = page.locator(f"{NOTEBOOK} .microlab-widget").first
+    _click_title(page, "look at the next clip frame", times=3)
+    page.get_by_text(re.compile(r"looking at clip frame 8 of 40")).wait_for(timeout=20_000)
+    widget.screenshot(path=str(ARTIFACTS / "browser_scrub_looking.png"))
+    # The slider itself: a keyboard step on its handle looks one frame further.
+    page.locator(f"{NOTEBOOK} .microlab-widget .noUi-handle").first.focus()
+    page.keyboard.press("ArrowRight")
+    page.get_by_text(re.compile(r"looking at clip frame 9 of 40")).wait_for(timeout=20_000)
+    page.get_by_role("button", name="Box this frame").click()
+    page.get_by_text(re.compile(r"frame 1 of 3 \(clip frame 9 of 40\)")).wait_for(timeout=20_000)
+
+    page.get_by_role("button", name="4x").click()
+    page.get_by_text(re.compile(r"zoom 4x")).wait_for(timeout=20_000)
+    size = clip.frames.size
+    view = ZoomView.around((size[0] / 2, size[1] / 2), 4, size)  # no box yet: the frame's middle
+    tiny = (view.x + 20, view.y + 12, view.x + 26, view.y + 22)  # 6x10 px in a 320x192 frame
+    expected = _box_in_zoom(page, tiny, view, size)
+    widget.screenshot(path=str(ARTIFACTS / "browser_zoom_drawn.png"))
+    page.keyboard.press("Enter")
+    wait_status(page, r"Saved frame 9")
+    with ml.Project.open(path) as project:
+        (stored,) = project.label(9).boxes
+        totals = project.action_totals()
+    # Stored in frame pixels: a 2 px error on screen is half a pixel at 4x.
+    assert np.allclose(stored.xyxy, expected, atol=0.6), (stored.xyxy, expected)
+    assert np.allclose(stored.xyxy, tiny, atol=1.0), (stored.xyxy, tiny)
+    assert totals == {"actions": 1, "frames_viewed": 1}
+
+
+def _iou(a, b) -> float:
+    from microlab.boxes import box_iou
+
+    return float(box_iou(np.array([a], float), np.array([b], float))[0, 0])
+
+
+@pytest.mark.slow
+@pytest.mark.needs_shared_data
+def test_film_like_scene_find_and_box_tiny_people(lab: Lab, page, shared_sequences) -> None:
+    """The newcomer's walk: an edited scene (drone shots of a small group, 8-20 px tall at
+    640x360, intercut with three other clips), the Annotator's five frames, more frames while
+    nothing was boxed, the scrubber to a frame with the target, and tiny boxes drawn at 4x."""
+    from microlab.widgets._common import ZoomView
+
+    others = [shared_sequences / n for n in ("otb_basketball", "vot2015_bag", "otb_crossing")]
+    scene = ml.edited_scene(shared_sequences / "uav123_group2_2", others, lab.root / "scene_walk",
+                            size=(640, 360), seed=0)
+    truth, size = scene.ground_truth, scene.frames.size
+    path = lab.root / "walk.mlab"
+    for leftover in lab.root.glob("walk.mlab*"):
+        leftover.unlink()
+    ml.Project.open(path, video=scene.path).close()
+    write_notebook(lab.root / "walk.ipynb", [
+        SETUP.format(path=path.name) + "\nannotator = ml.Annotator(project)\nannotator",
+    ])
+    open_notebook(page, lab, "walk.ipynb")
+    run_cells(page, 1, timeout_s=300)  # the first Annotator scans the clip once
+    drawing(page)
+    widget = page.locator(f"{NOTEBOOK} .microlab-widget").first
+
+    def shown_frame() -> int:
+        return int(re.search(r"clip frame (\d+) of", widget.inner_text()).group(1))
+
+    def box_truth(frame: int, name: str) -> tuple[float, ...]:
+        if "zoom 4x" not in widget.inner_text():
+            page.get_by_role("button", name="4x").click()
+            page.get_by_text(re.compile(r"zoom 4x")).wait_for(timeout=20_000)
+        with ml.Project.open(path) as project:  # where the widget centred the view (read-only look)
+            human = {f: d for f, d in project.human_labels().items() if len(d)}
+        t = truth[frame]
+        if human:  # a new frame at a zoom: the view goes to the nearest human box
+            near = min(human, key=lambda f: abs(f - frame))
+            x0, y0, x1, y1 = human[near].xyxy[0]
+            start = ZoomView.around(((x0 + x1) / 2, (y0 + y1) / 2), 4, size)
+        else:
+            start = ZoomView.around((size[0] / 2, size[1] / 2), 4, size)
+        view = _pan_to(page, start, t, size)
+        assert _inside(view, t, size), (view, t)
+        drawn = _box_in_zoom(page, t, view, size)
+        widget.screenshot(path=str(ARTIFACTS / f"browser_walk_{name}.png"))
+        page.keyboard.press("Enter")
+        wait_status(page, rf"Saved frame {frame}")
+        return drawn
+
+    seen: list[int] = []
+    boxed: dict[int, tuple[float, ...]] = {}
+    for i in range(5):  # the sampler's five frames
+        frame = shown_frame()
+        seen.append(frame)
+        widget.screenshot(path=str(ARTIFACTS / f"browser_walk_initial_{i + 1}.png"))
+        if np.isnan(truth[frame]).any():
+            page.get_by_role("button", name="Object absent").click()
+            wait_status(page, rf"Saved frame {frame}")
+            time.sleep(0.5)
+        else:
+            boxed[frame] = box_truth(frame, f"initial_{i + 1}_boxed")
+    if not boxed:  # all five absent: the Annotator goes on with frames from unseen shots
+        assert "No box yet" in status_text(page)
+        for i in range(10):
+            frame = shown_frame()
+            assert frame not in seen
+            seen.append(frame)
+            if not np.isnan(truth[frame]).any():
+                boxed[frame] = box_truth(frame, f"search_{i + 1}")
+                break
+            page.get_by_role("button", name="Object absent").click()
+            wait_status(page, rf"Saved frame {frame}")
+            time.sleep(0.5)
+    assert boxed, "no frame with the target among the proposals"
+
+    # The scrubber: click the slider's track far from the frames seen, then step to the target.
+    present = np.flatnonzero(~np.isnan(truth).any(axis=1))
+    target = int(present[np.argmax([min(abs(p - s) for s in seen) for p in present])])
+    track = page.locator(f"{NOTEBOOK} .microlab-widget .noUi-base").first
+    track.scroll_into_view_if_needed()
+    rect = track.bounding_box()
+    page.mouse.click(rect["x"] + rect["width"] * target / (len(scene) - 1), rect["y"] + rect["height"] / 2)
+    page.get_by_text(re.compile(r"looking at clip frame \d+")).wait_for(timeout=20_000)
+    landed = int(re.search(r"looking at clip frame (\d+)", widget.inner_text()).group(1))
+    for _ in range(40):
+        if not np.isnan(truth[landed]).any():
+            break
+        _click_title(page, "look at the next clip frame" if landed < target else "look at the previous clip frame")
+        landed = int(re.search(r"looking at clip frame (\d+)", widget.inner_text()).group(1))
+    assert not np.isnan(truth[landed]).any()
+    widget.screenshot(path=str(ARTIFACTS / "browser_walk_scrubbed.png"))
+    page.get_by_role("button", name="Box this frame").click()
+    page.get_by_text(re.compile(rf"\(clip frame {landed} of")).wait_for(timeout=20_000)
+    boxed[landed] = box_truth(landed, "scrubbed_boxed")
+
+    with ml.Project.open(path) as project:
+        for frame, drawn in boxed.items():
+            (stored,) = project.label(frame).boxes
+            assert np.allclose(stored.xyxy, drawn, atol=0.6), (frame, stored.xyxy, drawn)
+            assert _iou(stored.xyxy, truth[frame]) >= 0.8, (frame, stored.xyxy, truth[frame])
+        heights = [truth[f][3] - truth[f][1] for f in boxed]
+    assert min(heights) < 30  # these were small objects
