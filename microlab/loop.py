@@ -220,14 +220,15 @@ def train(project: Project, settings: LoopSettings, *, progress: bool = True) ->
     return state.last_training
 
 
-def predict(
+def predict_labels(
     project: Project,
     settings: LoopSettings,
     responsible: dict[int, int],
     *,
     progress: bool = True,
 ) -> tuple[Labelling, Candidates, float, float]:
-    """Run the models over their segments, then the labeller over the whole clip.
+    """Run the models over their segments, then the labeller over the whole clip; stores nothing
+    (:func:`predict_and_store` does).
 
     Returns the labelling, the raw candidates, total seconds and model-inference seconds."""
     state = project.loop_state
@@ -352,7 +353,7 @@ def predict_and_store(project: Project, settings: LoopSettings, *, progress: boo
             responsible[i] = own[0] if own else clip_version
         state.last_training = ([m["version"] for m in fresh], 0.0, responsible)
     versions, train_s, responsible = state.last_training
-    labelling, candidates, predict_s, inference_s = predict(project, settings, responsible, progress=progress)
+    labelling, candidates, predict_s, inference_s = predict_labels(project, settings, responsible, progress=progress)
     inference_fps = project.n_frames / max(inference_s, 1e-6)
     write_labels(project, labelling, versions[0])
     human = set(project.human_frames())

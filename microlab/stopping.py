@@ -24,6 +24,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from microlab.loop import segment_stats
+
 if TYPE_CHECKING:
     from microlab.project import Project
 
@@ -90,8 +92,6 @@ def segment_verdicts(project: Project, *, coverage_target: float = 0.95) -> list
     Raises:
         ValueError: when ``coverage_target`` is not in (0, 1].
     """
-    from microlab.loop import segment_stats
-
     if not 0.0 < coverage_target <= 1.0:
         raise ValueError(f"coverage_target must be in (0, 1], but got {coverage_target!r}")
     segments = project.segments()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from microlab import __version__
+from microlab._version import __version__
 from microlab.errors import FormatError
 from microlab.interop.coco import load_json
 from microlab.interop.core import (
