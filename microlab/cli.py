@@ -28,6 +28,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     import numpy as np
 
+    from microlab.boxes import present_mask
     from microlab.datasets import demo_clip
     from microlab.loop import LoopSettings
     from microlab.metrics import correct_mask, project_boxes
@@ -60,7 +61,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             boxes = project_boxes(project)
             ok = correct_mask(boxes, seq.ground_truth)
             rest = np.setdiff1d(np.arange(len(seq)), picks)
-            present = ~np.isnan(boxes).any(axis=1)
+            present = present_mask(boxes)
             print()
             print(f"frames labelled:        {len(seq)} ({int(present.sum())} with a box, {int((~present).sum())} absent)")
             print(f"correct (IoU >= 0.5):   {ok.mean() * 100:.1f}% of all frames, "

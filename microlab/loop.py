@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from microlab.boxes import Detections
+from microlab.errors import ModelError
+from microlab.frames import frame_index
 from microlab.labeller import SOURCES, LabellerSettings, Labelling, label_clip
 from microlab.model import (
     Candidates,
@@ -175,8 +177,6 @@ def train(project: Project, settings: LoopSettings, *, progress: bool = True) ->
     state = project.loop_state
     human = project.human_labels()
     if not any(len(d) for d in human.values()):
-        from microlab.errors import ModelError
-
         raise ModelError(
             "no human boxes yet: label a few frames first (project.initial_frames() suggests which)"
         )
@@ -315,20 +315,31 @@ def write_labels(project: Project, labelling: Labelling, model_version: int) -> 
     project.store.write_predictions(predictions, model_version=model_version, box_sources=sources)
 
 
+def covered_mask(confidence: np.ndarray, human: Sequence[int] | set[int]) -> np.ndarray:
+    """Which frames count towards coverage: human frames and machine labels at least
+    :data:`CONFIDENT`."""
+    covered = np.asarray(confidence, dtype=float) >= CONFIDENT
+    covered[list(human)] = True
+    return covered
+
+
 def segment_stats(
     project: Project, segments: Sequence[Segment], confidence: np.ndarray, iteration: int | None = None
 ) -> list[dict[str, Any]]:
-    """Per segment: coverage (human or confident labels), actions spent in it, human frames."""
+    """Per segment: coverage (human or confident labels), actions spent in it, human frames.
+
+    ``iteration`` counts only the actions of iterations up to it (default: all of them).
+    """
     human = set(project.human_frames())
     actions = project.actions() if iteration is None else [a for a in project.actions() if a.iteration <= iteration]
+    covered = covered_mask(confidence, human)
     out = []
     for seg in segments:
         frames = np.arange(seg.start, seg.end + 1)
-        covered = np.array([f in human or confidence[f] >= CONFIDENT for f in frames])
         out.append({
             "start": seg.start,
             "end": seg.end,
-            "coverage": float(covered.mean()),
+            "coverage": float(covered[frames].mean()),
             "actions": int(sum(a.cost for a in actions if seg.start <= a.frame <= seg.end)),
             "human_frames": int(sum(f in human for f in frames)),
         })
@@ -341,8 +352,6 @@ def predict_and_store(project: Project, settings: LoopSettings, *, progress: boo
     if state.last_training is None:
         models = project.store.models()
         if not models:
-            from microlab.errors import ModelError
-
             raise ModelError("no micro-model yet: call project.train() first")
         latest_iteration = models[-1]["iteration"]
         fresh = [m for m in models if m["iteration"] == latest_iteration]
@@ -363,7 +372,7 @@ def predict_and_store(project: Project, settings: LoopSettings, *, progress: boo
     seg_stats = segment_stats(project, segments, confidence)
     for i, stats in enumerate(seg_stats):
         stats["model_version"] = responsible[i]
-    coverage = float(np.mean([f in human or confidence[f] >= CONFIDENT for f in range(project.n_frames)]))
+    coverage = float(covered_mask(confidence, human).mean())
     iteration = project.store.start_iteration(
         model_versions=versions, train_s=train_s, predict_s=predict_s,
         stats={"coverage": coverage, "segments": seg_stats, "inference_fps": inference_fps,
@@ -484,17 +493,12 @@ def review_items(project: Project, frames: Sequence[int]) -> list[ReviewItem]:
     Each carries the same doubt as :func:`review_queue` would give it (``1 - confidence`` of
     its current label) and the labeller's reason; human frames have doubt 0.
     """
-    from microlab.errors import FrameIndexError
-
-    n = project.n_frames
-    for f in frames:
-        if isinstance(f, bool) or not isinstance(f, (int, np.integer)) or not 0 <= int(f) < n:
-            raise FrameIndexError(f"frame {f!r} is not a frame index of this project (0..{n - 1})")
+    frames = [frame_index(f, project.n_frames) for f in frames]
     data = latest_labelling(project)
     confidence = frame_confidence(project)
     human = set(project.human_frames())
     items = []
-    for f in map(int, frames):
+    for f in frames:
         if f in human:
             reason = "labelled by a person"
         elif data is None:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from microlab import interop, loop, metrics
-from microlab.boxes import Detections, box_iou, validate_xyxy
+from microlab.boxes import Detections, box_iou, class_index, validate_xyxy
 from microlab.errors import AnnotationError, FormatError, StoreError
 from microlab.frames import FrameSource, open_frames
 from microlab.interop.core import ClipInfo, ImportSummary
@@ -156,12 +156,8 @@ class Project:
         return self.frames[index]
 
     def class_id(self, label: str | int) -> int:
-        if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
-            if 0 <= int(label) < len(self.classes):
-                return int(label)
-        elif label in self.classes:
-            return self.classes.index(label)
-        raise AnnotationError(f"unknown class {label!r}; this project's classes are {self.classes}")
+        """The index of a class given by name or index (see :func:`~microlab.boxes.class_index`)."""
+        return class_index(label, self.classes)
 
     def _box(self, xyxy: BoxInput) -> list[float]:
         return validate_xyxy(xyxy, image_size=self.frame_size).tolist()

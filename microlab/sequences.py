@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from microlab.boxes import xywh_to_xyxy, xyxy_to_xywh
+from microlab.boxes import present_mask, xywh_to_xyxy, xyxy_to_xywh
 from microlab.errors import FormatError, FramesError
 from microlab.frames import FrameSource, ImageFolderFrames, open_frames
 
@@ -39,7 +39,7 @@ class Sequence:
     @property
     def present(self) -> np.ndarray:
         """Boolean mask of the frames where the object is visible."""
-        return ~np.isnan(self.ground_truth).any(axis=1)
+        return present_mask(self.ground_truth)
 
 
 def parse_ground_truth(text: str, *, source: str = "groundtruth.txt") -> np.ndarray:

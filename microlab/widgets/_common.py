@@ -17,6 +17,7 @@ import cv2
 import ipywidgets as W
 import numpy as np
 
+from microlab.boxes import class_index
 from microlab.errors import AnnotationError, MicrolabError
 from microlab.frames import thumbnail
 from microlab.store import BoxRecord
@@ -106,11 +107,7 @@ def xyxy_to_bbox_widget(boxes: Iterable[Any], classes: Sequence[str]) -> list[di
 
 
 def _class_name(label: Any, classes: Sequence[str]) -> str:
-    if isinstance(label, (int, np.integer)) and not isinstance(label, bool) and 0 <= int(label) < len(classes):
-        return classes[int(label)]
-    if isinstance(label, str) and label in classes:
-        return label
-    raise AnnotationError(f"unknown class {label!r}; this project's classes are {list(classes)}")
+    return classes[class_index(label, classes)]
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
