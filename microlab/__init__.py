@@ -22,6 +22,8 @@ from microlab.errors import (
     FramesError,
     MicrolabError,
     ModelError,
+    SettingsError,
+    StateError,
     StoreError,
 )
 from microlab.frames import ImageFolderFrames, VideoFrames, open_frames
@@ -54,6 +56,8 @@ __all__ = [
     "Project",
     "Review",
     "Sequence",
+    "SettingsError",
+    "StateError",
     "StoreError",
     "VideoFrames",
     "__version__",

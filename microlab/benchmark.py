@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from microlab.errors import SettingsError
 from microlab.sequences import find_sequences
 
 # Edited scenes of the benchmark: (name, main sequence, other sequences, shots, seed).
@@ -239,7 +240,7 @@ def run_benchmark(
     if keep:
         keep.mkdir(parents=True, exist_ok=True)
     if reuse and not keep:
-        raise ValueError("reuse needs results_dir, the folder holding the earlier JSON results")
+        raise SettingsError("reuse needs results_dir, the folder holding the earlier JSON results")
     results: list[dict[str, Any]] = []
     per_segment: list[dict[str, Any]] = []
     runs = [("", [])] + ([(".segments", ["--strategy", "segments"])] if compare_strategies else [])

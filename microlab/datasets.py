@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from microlab.boxes import present_mask
+from microlab.errors import SettingsError
 from microlab.sequences import Sequence, load_sequence, write_sequence
 
 CACHE_ENV = "MICROLAB_CACHE"
@@ -182,7 +183,7 @@ def edited_scene(
     main_seq = main if isinstance(main, Sequence) else load_sequence(main)
     other_seqs = [o if isinstance(o, Sequence) else load_sequence(o) for o in others]
     if not other_seqs:
-        raise ValueError("an edited scene needs at least one other sequence for the shots without the target")
+        raise SettingsError("an edited scene needs at least one other sequence for the shots without the target")
     size = tuple(size) if size else tuple(main_seq.frames.size)
     n_main = len(main_seq)
     length = shot_length or max(1, n_main // shots)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from microlab.boxes import Detections
-from microlab.errors import ModelError
+from microlab.errors import ModelError, SettingsError
 from microlab.frames import frame_index
 from microlab.labeller import SOURCES, LabellerSettings, Labelling, label_clip
 from microlab.model import (
@@ -81,7 +81,7 @@ class LoopSettings:
 
     def __post_init__(self) -> None:
         if self.strategy not in ("clip", "segments"):
-            raise ValueError(f"strategy must be 'clip' or 'segments', but got {self.strategy!r}")
+            raise SettingsError(f"strategy must be 'clip' or 'segments', but got {self.strategy!r}")
 
     def batch_size(self, n_frames: int) -> int:
         if self.review_batch is not None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from microlab.boxes import paired_iou, present_mask
+from microlab.errors import AnnotationError
 
 if TYPE_CHECKING:
     from microlab.project import Project
@@ -111,7 +112,7 @@ def segment_correctness(
     """Share of correct current labels in each segment (default: the project's segments)."""
     truth = np.asarray(truth, float)
     if truth.shape != (project.n_frames, 4):
-        raise ValueError(
+        raise AnnotationError(
             f"truth must be ({project.n_frames}, 4) xyxy rows for this clip, but got shape {truth.shape}"
         )
     ok = correct_mask(project_boxes(project), truth, iou)
@@ -129,7 +130,7 @@ def correctness_history(project: Project, truth: np.ndarray, *, iou: float = 0.5
     """
     truth = np.asarray(truth, float)
     if truth.shape != (project.n_frames, 4):
-        raise ValueError(
+        raise AnnotationError(
             f"truth must be ({project.n_frames}, 4) xyxy rows for this clip, but got shape {truth.shape}"
         )
     out: list[dict[str, Any]] = []

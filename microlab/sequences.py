@@ -130,7 +130,7 @@ def write_sequence(
         if not ok:
             raise FramesError(f"could not write {img / f'{n:05d}.jpg'} (disk full or read-only?)")
     if n != len(ground_truth):
-        raise ValueError(f"wrote {n} frames but got {len(ground_truth)} ground-truth boxes")
+        raise FormatError(f"wrote {n} frames but got {len(ground_truth)} ground-truth boxes")
     (folder / GROUND_TRUTH_NAME).write_text(format_ground_truth(ground_truth))
     if meta is not None:
         (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")

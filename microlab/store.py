@@ -528,7 +528,7 @@ class Store:
         """
         for name in [source, *(n for names in (box_sources or {}).values() for n in names)]:
             if name not in MACHINE_SOURCES:
-                raise ValueError(f"source must be one of {MACHINE_SOURCES}, but got {name!r}")
+                raise AnnotationError(f"source must be one of {MACHINE_SOURCES}, but got {name!r}")
         now = time.time()
         with self.transaction() as db:
             it = int(db.execute("SELECT MAX(idx) FROM iterations").fetchone()[0])

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from microlab.boxes import Detections, validate_xyxy
-from microlab.errors import AnnotationError, FormatError
+from microlab.errors import AnnotationError, FormatError, SettingsError
 from microlab.frames import FrameSource
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class ClipInfo:
 
     def __post_init__(self) -> None:
         if len(self.file_names) != self.n_frames:
-            raise ValueError(
+            raise SettingsError(
                 f"ClipInfo needs one file name per frame: {self.n_frames} frames but "
                 f"{len(self.file_names)} names"
             )
@@ -275,7 +275,7 @@ def labels_from_project(
         min_score: threshold for machine boxes, in [0, 1].
     """
     if not 0.0 <= float(min_score) <= 1.0:
-        raise ValueError(f"min_score must be in [0, 1], but got {min_score!r}")
+        raise SettingsError(f"min_score must be in [0, 1], but got {min_score!r}")
     classes = list(project.classes)
     frames: dict[int, list[LabelBox]] = {}
     for frame, label in project.store.labels().items():

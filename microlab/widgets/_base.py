@@ -10,7 +10,7 @@ from typing import Any
 import ipywidgets as W
 from jupyter_bbox_widget import BBoxWidget
 
-from microlab.errors import MicrolabError
+from microlab.errors import AnnotationError, MicrolabError, StateError
 from microlab.project import Project, SubmitResult
 from microlab.widgets._common import (
     Guard,
@@ -161,7 +161,7 @@ class FrameStepper:
     def go_to(self, frame: int) -> None:
         """Show ``frame`` (one of this widget's frames)."""
         if frame not in self.frames:
-            raise ValueError(f"frame {frame} is not in this widget's frames {self.frames}")
+            raise AnnotationError(f"frame {frame} is not in this widget's frames {self.frames}")
         self.position = self.frames.index(frame)
         self._show()
 
@@ -169,7 +169,7 @@ class FrameStepper:
     def _require_frame(self, what: str) -> int:
         frame = self.frame
         if frame is None:
-            raise RuntimeError(f"cannot {what}: all {len(self.frames)} frames are done (use back() to revisit)")
+            raise StateError(f"cannot {what}: all {len(self.frames)} frames are done (use back() to revisit)")
         return frame
 
     def _recorded(self, frame: int, result: SubmitResult, verb: str) -> None:

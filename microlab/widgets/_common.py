@@ -18,7 +18,7 @@ import ipywidgets as W
 import numpy as np
 
 from microlab.boxes import class_index
-from microlab.errors import AnnotationError, MicrolabError
+from microlab.errors import AnnotationError, MicrolabError, SettingsError
 from microlab.frames import thumbnail
 from microlab.store import BoxRecord
 
@@ -37,7 +37,7 @@ def encode_image(image: np.ndarray, *, fmt: str = "jpeg", quality: int = 90) -> 
     ``ipywidgets.Image`` display)."""
     ext = {"jpeg": ".jpg", "jpg": ".jpg", "png": ".png"}.get(fmt)
     if ext is None:
-        raise ValueError(f"fmt must be 'jpeg' or 'png', but got {fmt!r}")
+        raise SettingsError(f"fmt must be 'jpeg' or 'png', but got {fmt!r}")
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if ext == ".jpg" else []
     ok, data = cv2.imencode(ext, cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR), params)
     if not ok:
