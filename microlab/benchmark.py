@@ -134,7 +134,7 @@ def write_markdown(results: list[dict[str, Any]], out: Path, machine: str, scene
         "# microlab benchmarks",
         "",
         "Written by `microlab benchmark` (measured, not edited by hand). Each sequence is simulated with",
-        "an oracle annotator (DESIGN.md protocol): 5 initial frames picked without ground truth, then",
+        "an oracle annotator (the protocol of `microlab.simulate`): 5 initial frames picked without ground truth, then",
         "train -> predict -> review rounds; baselines replay keyframe interpolation and a CSRT tracker",
         "with the same accounting. A label is correct at IoU >= 0.5. Frames viewed count every frame a",
         "person looked at; the baselines need a person watching the whole clip. microlab runs with its",

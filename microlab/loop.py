@@ -10,11 +10,10 @@ Two ways to fit the clip (``LoopSettings.strategy``):
   each trained on its own segment's human frames plus its neighbours'; each frame is labelled
   by the model of its segment.
 
-``"clip"`` is the default. Measured in BENCHMARKS.md over 6 shared sequences and 3 edited scenes:
-one model per segment needed 70 actions to reach 95% (114 to 100%), one model per clip 72 (119).
-That difference is within run-to-run noise: scene_group2 alone varies from 16 to 26 between runs.
-Per-segment models also cost 2 to 10 times the training time; on the 1,395-frame scene an
-iteration then trains for 3 minutes, over the 2-minute budget.
+``"clip"`` is the default: BENCHMARKS.md ("One model per clip vs one model per segment")
+measures both on the shared sequences and edited scenes.  Per-segment models have not needed
+clearly fewer actions than one model per clip (the gap is within run-to-run noise), and on
+clips of many segments they multiply the training time.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Metrics: correctness against ground truth, actions, label efficiency, per segment and iteration.
 
-Definitions (DESIGN.md): a label is correct when its box has IoU >= 0.5 with the ground truth,
+Definitions (as in README.md, "Definitions"): a label is correct when its box has IoU >= 0.5 with the ground truth,
 or when there is no box and the object is absent.  Label efficiency = 1 - actions / correct
 labels; labels per action = correct labels / actions.
 """

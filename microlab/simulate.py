@@ -2,7 +2,8 @@
 
 The oracle drives the same Project verbs the widgets use (``submit``), so the accounting is the
 accounting of a real session.  Baselines (keyframe interpolation, an OpenCV tracker) run on the
-same frames with the same definitions; see DESIGN.md for the protocol.
+same frames with the same definitions (README.md, "Definitions"); :func:`simulate` is the
+protocol: initial frames picked without ground truth, then train -> predict -> review rounds.
 """
 
 from __future__ import annotations
