@@ -12,6 +12,7 @@ import os
 # makes a forward pass many times slower.  Must be set before torch starts its thread pool.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from microlab._version import __version__
 from microlab.boxes import Detections, box_iou, xywh_to_xyxy, xyxy_to_xywh
 from microlab.datasets import demo_clip, edited_scene
 from microlab.errors import (
@@ -21,13 +22,13 @@ from microlab.errors import (
     FramesError,
     MicrolabError,
     ModelError,
+    SettingsError,
+    StateError,
     StoreError,
 )
 from microlab.frames import ImageFolderFrames, VideoFrames, open_frames
 from microlab.project import Project
 from microlab.sequences import Sequence, load_sequence
-
-__version__ = "0.1.0"
 
 _WIDGETS = ("Annotator", "Dashboard", "Review")
 
@@ -55,6 +56,8 @@ __all__ = [
     "Project",
     "Review",
     "Sequence",
+    "SettingsError",
+    "StateError",
     "StoreError",
     "VideoFrames",
     "__version__",

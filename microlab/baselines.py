@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from microlab.metrics import correct_mask, efficiency_summary, frame_ious
+from microlab.boxes import interpolate_boxes, is_absent, paired_giou, present_mask
+from microlab.metrics import correct_mask, efficiency_summary
 from microlab.tracking import Tracker
 
 
@@ -37,8 +38,7 @@ def interpolate_track(n_frames: int, keyframes: Mapping[int, np.ndarray | None])
         if box_b is None:
             boxes[span] = box_a
         else:
-            w = ((span - a) / (end - a))[:, None]
-            boxes[span] = (1 - w) * box_a + w * box_b
+            boxes[span] = interpolate_boxes(a, box_a, end, box_b, span)
     return boxes
 
 
@@ -50,18 +50,11 @@ def frame_badness(boxes: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """
     boxes = np.asarray(boxes, float)
     truth = np.asarray(truth, float)
-    pa = ~np.isnan(boxes).any(axis=1)
-    pt = ~np.isnan(truth).any(axis=1)
+    pa = present_mask(boxes)
+    pt = present_mask(truth)
     out = np.where(pa == pt, 0.0, 3.0)
     both = pa & pt
-    a, b = boxes[both], truth[both]
-    inter = (np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
-             * np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None))
-    union = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
-    hull = (np.maximum(a[:, 2], b[:, 2]) - np.minimum(a[:, 0], b[:, 0])) * (
-        np.maximum(a[:, 3], b[:, 3]) - np.minimum(a[:, 1], b[:, 1]))
-    giou = inter / np.maximum(union, 1e-9) - (hull - union) / np.maximum(hull, 1e-9)
-    out[both] = 1 - giou
+    out[both] = 1 - paired_giou(boxes[both], truth[both])
     return out
 
 
@@ -78,7 +71,7 @@ def interpolation_baseline(truth: np.ndarray, *, iou: float = 0.5, max_keyframes
         badness = frame_badness(boxes, truth)
         badness[ok] = -np.inf
         worst = int(np.argmax(badness))
-        keyframes[worst] = None if np.isnan(truth[worst]).any() else truth[worst].copy()
+        keyframes[worst] = None if is_absent(truth[worst]) else truth[worst].copy()
         boxes = interpolate_track(n, keyframes)
         ok = correct_mask(boxes, truth, iou)
         curve.append((len(keyframes), n, int(ok.sum())))
@@ -100,7 +93,8 @@ def tracker_baseline(
 
     truth = np.asarray(truth, float)
     n = len(truth)
-    present = ~np.isnan(truth).any(axis=1)
+    present = present_mask(truth)
+    absent = np.full(4, np.nan)
 
     def run(start: int, fix: bool, budget_wrong: float = math.inf, bar=None) -> tuple[list[int], int]:
         """Track from ``start``; returns fix points and the number of correct frames."""
@@ -110,10 +104,8 @@ def tracker_baseline(
         wrong = 0
         for t in range(start, n):
             box = tracker.update(frames[t]) if tracker.running else None
-            if box is None:
-                good = not present[t]
-            else:
-                good = present[t] and frame_ious(box[None], truth[t][None])[0] >= iou
+            label = absent if box is None else box
+            good = bool(correct_mask(np.asarray(label)[None], truth[t][None], iou)[0])
             if not good and (fix or t == start):
                 fixes.append(t)
                 if present[t]:

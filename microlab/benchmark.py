@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from microlab.errors import SettingsError
 from microlab.sequences import find_sequences
 
 # Edited scenes of the benchmark: (name, main sequence, other sequences, shots, seed).
@@ -133,7 +134,7 @@ def write_markdown(results: list[dict[str, Any]], out: Path, machine: str, scene
         "# microlab benchmarks",
         "",
         "Written by `microlab benchmark` (measured, not edited by hand). Each sequence is simulated with",
-        "an oracle annotator (DESIGN.md protocol): 5 initial frames picked without ground truth, then",
+        "an oracle annotator (the protocol of `microlab.simulate`): 5 initial frames picked without ground truth, then",
         "train -> predict -> review rounds; baselines replay keyframe interpolation and a CSRT tracker",
         "with the same accounting. A label is correct at IoU >= 0.5. Frames viewed count every frame a",
         "person looked at; the baselines need a person watching the whole clip. microlab runs with its",
@@ -239,7 +240,7 @@ def run_benchmark(
     if keep:
         keep.mkdir(parents=True, exist_ok=True)
     if reuse and not keep:
-        raise ValueError("reuse needs results_dir, the folder holding the earlier JSON results")
+        raise SettingsError("reuse needs results_dir, the folder holding the earlier JSON results")
     results: list[dict[str, Any]] = []
     per_segment: list[dict[str, Any]] = []
     runs = [("", [])] + ([(".segments", ["--strategy", "segments"])] if compare_strategies else [])

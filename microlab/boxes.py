@@ -34,6 +34,23 @@ def xyxy_to_xywh(xyxy: np.ndarray | Sequence[float]) -> np.ndarray:
     return out
 
 
+def _overlap(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Intersection and union areas of ``xyxy`` boxes that broadcast against each other."""
+    iw = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
+    ih = np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+    return inter, area_a + area_b - inter
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    inter, union = _overlap(a, b)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = np.where(union > 0, inter / union, 0.0)
+    return np.nan_to_num(iou, nan=0.0)
+
+
 def box_iou(a: np.ndarray | Sequence[float], b: np.ndarray | Sequence[float]) -> np.ndarray:
     """Pairwise IoU of ``xyxy`` boxes: ``(n, 4) x (m, 4) -> (n, m)``; 1-D inputs give a scalar array.
 
@@ -41,20 +58,66 @@ def box_iou(a: np.ndarray | Sequence[float], b: np.ndarray | Sequence[float]) ->
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    a2 = a.reshape(-1, 4)[:, None, :]
-    b2 = b.reshape(-1, 4)[None, :, :]
-    iw = np.minimum(a2[..., 2], b2[..., 2]) - np.maximum(a2[..., 0], b2[..., 0])
-    ih = np.minimum(a2[..., 3], b2[..., 3]) - np.maximum(a2[..., 1], b2[..., 1])
-    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
-    area_a = (a2[..., 2] - a2[..., 0]) * (a2[..., 3] - a2[..., 1])
-    area_b = (b2[..., 2] - b2[..., 0]) * (b2[..., 3] - b2[..., 1])
-    union = area_a + area_b - inter
-    with np.errstate(invalid="ignore", divide="ignore"):
-        iou = np.where(union > 0, inter / union, 0.0)
-    iou = np.nan_to_num(iou, nan=0.0)
+    iou = _iou(a.reshape(-1, 4)[:, None, :], b.reshape(-1, 4)[None, :, :])
     if a.ndim == 1 and b.ndim == 1:
         return iou[0, 0]
     return iou
+
+
+def paired_iou(a: np.ndarray | Sequence[float], b: np.ndarray | Sequence[float]) -> np.ndarray:
+    """IoU of row ``i`` of ``a`` with row ``i`` of ``b``: ``(n, 4), (n, 4) -> (n,)``.
+
+    The diagonal of :func:`box_iou` without its ``n x n`` matrix (a label per frame against the
+    ground truth per frame).  A NaN box has IoU 0.
+    """
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    if a.shape != b.shape:
+        raise AnnotationError(f"paired_iou needs as many boxes on both sides, but got {len(a)} and {len(b)}")
+    return _iou(a, b)
+
+
+def paired_giou(a: np.ndarray | Sequence[float], b: np.ndarray | Sequence[float]) -> np.ndarray:
+    """Generalised IoU of row ``i`` of ``a`` with row ``i`` of ``b``, in ``[-1, 1]``.
+
+    Unlike IoU it keeps falling as two disjoint boxes move apart, so it ranks how far off a
+    box is even when it no longer overlaps.  Rows must be present boxes (no NaN).
+    """
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    inter, union = _overlap(a, b)
+    hull = (np.maximum(a[:, 2], b[:, 2]) - np.minimum(a[:, 0], b[:, 0])) * (
+        np.maximum(a[:, 3], b[:, 3]) - np.minimum(a[:, 1], b[:, 1]))
+    return inter / np.maximum(union, 1e-9) - (hull - union) / np.maximum(hull, 1e-9)
+
+
+def present_mask(xyxy: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+    """Which rows of an ``(n, 4)`` box array hold a box: ground truth and labels use a NaN row
+    for "object absent"."""
+    return ~np.isnan(np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)).any(axis=1)
+
+
+def interpolate_boxes(
+    start: int, box_start: np.ndarray, end: int, box_end: np.ndarray, frames: np.ndarray | Sequence[int]
+) -> np.ndarray:
+    """Linear interpolation of an ``xyxy`` box between two keyframes, at each of ``frames``.
+
+    ``start`` and ``end`` are the keyframes' indices (``end > start``); returns ``(len(frames), 4)``.
+    Frame ``start`` gets ``box_start`` and frame ``end`` gets ``box_end``.
+    """
+    w = ((np.asarray(frames, dtype=np.float64) - start) / (end - start))[:, None]
+    return (1 - w) * np.asarray(box_start, dtype=np.float64) + w * np.asarray(box_end, dtype=np.float64)
+
+
+def class_index(label: object, classes: Sequence[str]) -> int:
+    """The index in ``classes`` of a class given by name or by index; :class:`AnnotationError`
+    naming the known classes otherwise (``True`` is not class 1)."""
+    if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
+        if 0 <= int(label) < len(classes):
+            return int(label)
+    elif isinstance(label, str) and label in classes:
+        return list(classes).index(label)
+    raise AnnotationError(f"unknown class {label!r}; this project's classes are {list(classes)}")
 
 
 def nms(xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.5) -> np.ndarray:

@@ -31,6 +31,16 @@ class FormatError(MicrolabError, ValueError):
     """A label file (ground truth, COCO, YOLO, ...) is malformed; the message names the line."""
 
 
+class SettingsError(MicrolabError, ValueError):
+    """An option has a value microlab cannot use (an unknown strategy or tracker, a threshold
+    outside its range); still a ``ValueError`` for Python code."""
+
+
+class StateError(MicrolabError, RuntimeError):
+    """A verb called when it cannot apply (a widget whose frames are all done); still a
+    ``RuntimeError`` for Python code."""
+
+
 class ModelError(MicrolabError):
     """A micro-model cannot be built, trained or loaded (no labels, unknown backbone, bad weights)."""
 

@@ -42,16 +42,23 @@ def _natural_key(path: Path) -> list[object]:
     return [int(t) if i % 2 else t.lower() for i, t in enumerate(re.split(r"(\d+)", path.name))]
 
 
-def _check_index(index: int, n: int, path: Path) -> int:
+def frame_index(index: object, n: int, *, clip: str = "this project", negative: bool = False) -> int:
+    """``index`` as an int in ``0..n-1``, or :class:`FrameIndexError` naming the value.
+
+    Only ints (numpy's too) pass: ``int()`` alone would read 1.7 and ``True`` as frame 1.  With
+    ``negative=True``, ``-1`` is the last frame as in a Python sequence.  ``clip`` names the
+    clip in the message (``"c.mp4 has frames 0..29"``).
+
+    >>> frame_index(np.int64(3), 10), frame_index(-1, 10, negative=True)
+    (3, 9)
+    """
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-        raise FrameIndexError(
-            f"frame index must be an int, but got {type(index).__name__} {index!r}"
-        )
+        raise FrameIndexError(f"frame index must be an int, but got {type(index).__name__} {index!r}")
     given = int(index)
-    index = given + n if given < 0 else given
-    if not 0 <= index < n:
-        raise FrameIndexError(f"frame {given} is out of range: {path.name} has frames 0..{n - 1}")
-    return index
+    resolved = given + n if negative and given < 0 else given
+    if not 0 <= resolved < n:
+        raise FrameIndexError(f"frame {given} is out of range: {clip} has frames 0..{n - 1}")
+    return resolved
 
 
 class ImageFolderFrames:
@@ -99,7 +106,7 @@ class ImageFolderFrames:
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
     def __getitem__(self, index: int) -> np.ndarray:
-        index = _check_index(index, len(self), self.path)
+        index = frame_index(index, len(self), clip=self.path.name, negative=True)
         image = self._read(index)
         if (image.shape[1], image.shape[0]) != self.size:
             raise FramesError(
@@ -202,7 +209,7 @@ class VideoFrames:
         return self._n
 
     def __getitem__(self, index: int) -> np.ndarray:
-        index = _check_index(index, len(self), self.path)
+        index = frame_index(index, len(self), clip=self.path.name, negative=True)
         with self._lock:
             if index in self._cache:
                 self._cache.move_to_end(index)

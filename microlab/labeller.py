@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from microlab.boxes import Detections, box_iou
+from microlab.boxes import Detections, box_iou, interpolate_boxes, present_mask
 
 SOURCES = ("absent", "human", "model", "tracker", "interpolated")
 SOURCE_CODE = {name: i for i, name in enumerate(SOURCES)}
@@ -97,7 +97,7 @@ class Labelling:
 
     @property
     def present(self) -> np.ndarray:
-        return ~np.isnan(self.boxes).any(axis=1)
+        return present_mask(self.boxes)
 
     def detections(self, frame: int, class_id: int = 0) -> Detections:
         if not self.present[frame]:
@@ -134,9 +134,9 @@ def interpolate_keyframes(
             continue
         if any(a < c <= b for c in cut_set):
             continue
-        for t in range(a + 1, b):
-            w = (t - a) / (b - a)
-            out[t] = ((1 - w) * ba + w * bb, min(t - a, b - t))
+        between = np.arange(a + 1, b)
+        for t, box in zip(between.tolist(), interpolate_boxes(a, ba, b, bb, between)):
+            out[t] = (box, min(t - a, b - t))
     return out
 
 
@@ -170,7 +170,7 @@ def _merge(states: list[_State], iou_limit: float, geometry: str = "model", mode
 def _smooth_sizes(boxes: np.ndarray, machine: np.ndarray, window: int) -> np.ndarray:
     """Running median of width and height over machine-labelled stretches (centres kept)."""
     out = boxes.copy()
-    present = ~np.isnan(boxes).any(axis=1)
+    present = present_mask(boxes)
     n = len(boxes)
     for t in np.flatnonzero(present & machine):
         lo, hi = t, t

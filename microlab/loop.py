@@ -10,11 +10,10 @@ Two ways to fit the clip (``LoopSettings.strategy``):
   each trained on its own segment's human frames plus its neighbours'; each frame is labelled
   by the model of its segment.
 
-``"clip"`` is the default. Measured in BENCHMARKS.md over 6 shared sequences and 3 edited scenes:
-one model per segment needed 70 actions to reach 95% (114 to 100%), one model per clip 72 (119).
-That difference is within run-to-run noise: scene_group2 alone varies from 16 to 26 between runs.
-Per-segment models also cost 2 to 10 times the training time; on the 1,395-frame scene an
-iteration then trains for 3 minutes, over the 2-minute budget.
+``"clip"`` is the default: BENCHMARKS.md ("One model per clip vs one model per segment")
+measures both on the shared sequences and edited scenes.  Per-segment models have not needed
+clearly fewer actions than one model per clip (the gap is within run-to-run noise), and on
+clips of many segments they multiply the training time.
 """
 
 from __future__ import annotations
@@ -27,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from microlab.boxes import Detections
+from microlab.errors import ModelError, SettingsError
+from microlab.frames import frame_index
 from microlab.labeller import SOURCES, LabellerSettings, Labelling, label_clip
 from microlab.model import (
     Candidates,
@@ -79,7 +80,7 @@ class LoopSettings:
 
     def __post_init__(self) -> None:
         if self.strategy not in ("clip", "segments"):
-            raise ValueError(f"strategy must be 'clip' or 'segments', but got {self.strategy!r}")
+            raise SettingsError(f"strategy must be 'clip' or 'segments', but got {self.strategy!r}")
 
     def batch_size(self, n_frames: int) -> int:
         if self.review_batch is not None:
@@ -183,8 +184,6 @@ def train(project: Project, settings: LoopSettings, *, progress: bool = True) ->
     state = project.loop_state
     human = project.human_labels()
     if not any(len(d) for d in human.values()):
-        from microlab.errors import ModelError
-
         seen = len(human)
         raise ModelError(
             f"no human box yet ({seen} frame{'s' if seen != 1 else ''} marked absent): a micro-model "
@@ -232,14 +231,15 @@ def train(project: Project, settings: LoopSettings, *, progress: bool = True) ->
     return state.last_training
 
 
-def predict(
+def predict_labels(
     project: Project,
     settings: LoopSettings,
     responsible: dict[int, int],
     *,
     progress: bool = True,
 ) -> tuple[Labelling, Candidates, float, float]:
-    """Run the models over their segments, then the labeller over the whole clip.
+    """Run the models over their segments, then the labeller over the whole clip; stores nothing
+    (:func:`predict_and_store` does).
 
     Returns the labelling, the raw candidates, total seconds and model-inference seconds."""
     state = project.loop_state
@@ -326,20 +326,31 @@ def write_labels(project: Project, labelling: Labelling, model_version: int) -> 
     project.store.write_predictions(predictions, model_version=model_version, box_sources=sources)
 
 
+def covered_mask(confidence: np.ndarray, human: Sequence[int] | set[int]) -> np.ndarray:
+    """Which frames count towards coverage: human frames and machine labels at least
+    :data:`CONFIDENT`."""
+    covered = np.asarray(confidence, dtype=float) >= CONFIDENT
+    covered[list(human)] = True
+    return covered
+
+
 def segment_stats(
     project: Project, segments: Sequence[Segment], confidence: np.ndarray, iteration: int | None = None
 ) -> list[dict[str, Any]]:
-    """Per segment: coverage (human or confident labels), actions spent in it, human frames."""
+    """Per segment: coverage (human or confident labels), actions spent in it, human frames.
+
+    ``iteration`` counts only the actions of iterations up to it (default: all of them).
+    """
     human = set(project.human_frames())
     actions = project.actions() if iteration is None else [a for a in project.actions() if a.iteration <= iteration]
+    covered = covered_mask(confidence, human)
     out = []
     for seg in segments:
         frames = np.arange(seg.start, seg.end + 1)
-        covered = np.array([f in human or confidence[f] >= CONFIDENT for f in frames])
         out.append({
             "start": seg.start,
             "end": seg.end,
-            "coverage": float(covered.mean()),
+            "coverage": float(covered[frames].mean()),
             "actions": int(sum(a.cost for a in actions if seg.start <= a.frame <= seg.end)),
             "human_frames": int(sum(f in human for f in frames)),
         })
@@ -352,8 +363,6 @@ def predict_and_store(project: Project, settings: LoopSettings, *, progress: boo
     if state.last_training is None:
         models = project.store.models()
         if not models:
-            from microlab.errors import ModelError
-
             raise ModelError("no micro-model yet: call project.train() first")
         latest_iteration = models[-1]["iteration"]
         fresh = [m for m in models if m["iteration"] == latest_iteration]
@@ -364,7 +373,7 @@ def predict_and_store(project: Project, settings: LoopSettings, *, progress: boo
             responsible[i] = own[0] if own else clip_version
         state.last_training = ([m["version"] for m in fresh], 0.0, responsible)
     versions, train_s, responsible = state.last_training
-    labelling, candidates, predict_s, inference_s = predict(project, settings, responsible, progress=progress)
+    labelling, candidates, predict_s, inference_s = predict_labels(project, settings, responsible, progress=progress)
     inference_fps = project.n_frames / max(inference_s, 1e-6)
     write_labels(project, labelling, versions[0])
     human = set(project.human_frames())
@@ -374,7 +383,7 @@ def predict_and_store(project: Project, settings: LoopSettings, *, progress: boo
     seg_stats = segment_stats(project, segments, confidence)
     for i, stats in enumerate(seg_stats):
         stats["model_version"] = responsible[i]
-    coverage = float(np.mean([f in human or confidence[f] >= CONFIDENT for f in range(project.n_frames)]))
+    coverage = float(covered_mask(confidence, human).mean())
     iteration = project.store.start_iteration(
         model_versions=versions, train_s=train_s, predict_s=predict_s,
         stats={"coverage": coverage, "segments": seg_stats, "inference_fps": inference_fps,
@@ -495,17 +504,12 @@ def review_items(project: Project, frames: Sequence[int]) -> list[ReviewItem]:
     Each carries the same doubt as :func:`review_queue` would give it (``1 - confidence`` of
     its current label) and the labeller's reason; human frames have doubt 0.
     """
-    from microlab.errors import FrameIndexError
-
-    n = project.n_frames
-    for f in frames:
-        if isinstance(f, bool) or not isinstance(f, (int, np.integer)) or not 0 <= int(f) < n:
-            raise FrameIndexError(f"frame {f!r} is not a frame index of this project (0..{n - 1})")
+    frames = [frame_index(f, project.n_frames) for f in frames]
     data = latest_labelling(project)
     confidence = frame_confidence(project)
     human = set(project.human_frames())
     items = []
-    for f in map(int, frames):
+    for f in frames:
         if f in human:
             reason = "labelled by a person"
         elif data is None:

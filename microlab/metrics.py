@@ -1,6 +1,6 @@
 """Metrics: correctness against ground truth, actions, label efficiency, per segment and iteration.
 
-Definitions (DESIGN.md): a label is correct when its box has IoU >= 0.5 with the ground truth,
+Definitions (as in README.md, "Definitions"): a label is correct when its box has IoU >= 0.5 with the ground truth,
 or when there is no box and the object is absent.  Label efficiency = 1 - actions / correct
 labels; labels per action = correct labels / actions.
 """
@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from microlab.boxes import box_iou
+from microlab.boxes import paired_iou, present_mask
+from microlab.errors import AnnotationError
 
 if TYPE_CHECKING:
     from microlab.project import Project
@@ -27,28 +28,22 @@ def frame_ious(boxes: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """
     boxes = np.asarray(boxes, float)
     truth = np.asarray(truth, float)
-    pa = ~np.isnan(boxes).any(axis=1)
-    pt = ~np.isnan(truth).any(axis=1)
+    pa = present_mask(boxes)
+    pt = present_mask(truth)
     out = np.where(pa == pt, 1.0, -1.0)
     both = pa & pt
-    if both.any():
-        a, b = boxes[both], truth[both]
-        out[both] = np.diag(box_iou(a, b)) if len(a) < 64 else _rowwise_iou(a, b)
+    out[both] = paired_iou(boxes[both], truth[both])
     return out
 
 
-def _rowwise_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    iw = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
-    ih = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
-    inter = iw * ih
-    union = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
-
-
 def correct_mask(boxes: np.ndarray, truth: np.ndarray, iou: float = 0.5) -> np.ndarray:
-    """Which frames are labelled correctly (see the module docstring)."""
+    """Which frames are labelled correctly (see the module docstring).
+
+    The one definition of a correct label: every metric, the baselines and the simulated
+    annotator call it.
+    """
     ious = frame_ious(boxes, truth)
-    absent_both = np.isnan(np.asarray(boxes, float)).any(axis=1) & np.isnan(np.asarray(truth, float)).any(axis=1)
+    absent_both = ~present_mask(boxes) & ~present_mask(truth)
     return absent_both | (ious >= iou)
 
 
@@ -117,7 +112,7 @@ def segment_correctness(
     """Share of correct current labels in each segment (default: the project's segments)."""
     truth = np.asarray(truth, float)
     if truth.shape != (project.n_frames, 4):
-        raise ValueError(
+        raise AnnotationError(
             f"truth must be ({project.n_frames}, 4) xyxy rows for this clip, but got shape {truth.shape}"
         )
     ok = correct_mask(project_boxes(project), truth, iou)
@@ -135,7 +130,7 @@ def correctness_history(project: Project, truth: np.ndarray, *, iou: float = 0.5
     """
     truth = np.asarray(truth, float)
     if truth.shape != (project.n_frames, 4):
-        raise ValueError(
+        raise AnnotationError(
             f"truth must be ({project.n_frames}, 4) xyxy rows for this clip, but got shape {truth.shape}"
         )
     out: list[dict[str, Any]] = []

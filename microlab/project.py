@@ -4,6 +4,10 @@
 >>> project.draw_box(0, (10, 20, 110, 220))                   # committed before it returns
 >>> project.train(); project.predict()                        # a micro-model labels every frame
 >>> project.label(57).boxes                                   # read the labels back
+
+Layering: this module sits above the engine (:mod:`~microlab.loop`, :mod:`~microlab.metrics`,
+:mod:`~microlab.interop`), which works on any object with a project's attributes and names
+``Project`` only for type checkers; the widgets and the CLI sit above this module.
 """
 
 from __future__ import annotations
@@ -16,10 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from microlab.boxes import Detections, box_iou, validate_xyxy
-from microlab.errors import AnnotationError, StoreError
+from microlab import interop, loop, metrics
+from microlab.boxes import Detections, box_iou, class_index, validate_xyxy
+from microlab.errors import AnnotationError, FormatError, StoreError
 from microlab.frames import FrameSource, open_frames
-from microlab.store import ActionRecord, BoxRecord, FrameLabel, Store
+from microlab.interop.core import ClipInfo, ImportSummary
+from microlab.loop import IterationReport, LoopSettings, LoopState
+from microlab.sampling import ReviewItem
+from microlab.segments import Segment
+from microlab.store import ACTION_COSTS, ActionRecord, BoxRecord, FrameLabel, Store
 
 BoxInput = Sequence[float] | np.ndarray
 
@@ -34,8 +43,6 @@ class SubmitResult:
 
     @property
     def actions(self) -> int:
-        from microlab.store import ACTION_COSTS
-
         return sum(ACTION_COSTS[k] for k in self.kinds)
 
 
@@ -47,8 +54,8 @@ class Project:
         self.frames = frames
         meta = store.meta
         self.classes: list[str] = list(meta["classes"])
-        self._loop_state = None
-        self._settings = None
+        self._loop_state: LoopState | None = None
+        self._settings: LoopSettings | None = None
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -149,12 +156,8 @@ class Project:
         return self.frames[index]
 
     def class_id(self, label: str | int) -> int:
-        if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
-            if 0 <= int(label) < len(self.classes):
-                return int(label)
-        elif label in self.classes:
-            return self.classes.index(label)
-        raise AnnotationError(f"unknown class {label!r}; this project's classes are {self.classes}")
+        """The index of a class given by name or index (see :func:`~microlab.boxes.class_index`)."""
+        return class_index(label, self.classes)
 
     def _box(self, xyxy: BoxInput) -> list[float]:
         return validate_xyxy(xyxy, image_size=self.frame_size).tolist()
@@ -257,32 +260,26 @@ class Project:
 
     # ------------------------------------------------------------------ the loop
     @property
-    def loop_state(self):
+    def loop_state(self) -> LoopState:
         """Caches of the active-learning loop for this session (signatures, tracker runs, models)."""
-        from microlab.loop import LoopState
-
         if self._loop_state is None:
             self._loop_state = LoopState(self)
         return self._loop_state
 
     @property
-    def settings(self):
+    def settings(self) -> LoopSettings:
         """The :class:`~microlab.loop.LoopSettings` used by train/predict/step/review_queue."""
-        from microlab.loop import LoopSettings
-
         if self._settings is None:
             self._settings = LoopSettings()
         return self._settings
 
     @settings.setter
-    def settings(self, value) -> None:
+    def settings(self, value: LoopSettings) -> None:
         self._settings = value
 
     def initial_frames(self, k: int = 5, *, progress: bool = False) -> list[int]:
         """The ``k`` frames worth labelling first: spread over the clip and its appearance."""
-        from microlab.loop import choose_initial_frames
-
-        return choose_initial_frames(self, k, progress=progress)
+        return loop.choose_initial_frames(self, k, progress=progress)
 
     def search_frames(self, k: int = 5) -> list[int]:
         """``k`` frames from shots nobody has looked at, least like the frames seen so far.
@@ -290,56 +287,43 @@ class Project:
         For when every frame labelled so far was "absent": the object is elsewhere.  The
         Annotator proposes these on its own; the widgets' scrubber reaches any other frame.
         """
-        from microlab.loop import choose_search_frames
-
-        return choose_search_frames(self, self.settings, k)
+        return loop.choose_search_frames(self, self.settings, k)
 
     def train(self, *, progress: bool = True) -> list[int]:
         """Train the micro-model(s) on the human frames (fastai, with a progress bar).
 
         Returns the new model versions.  Call :meth:`predict` next (or :meth:`step` for both).
         """
-        from microlab.loop import train
-
-        versions, _, _ = train(self, self.settings, progress=progress)
+        versions, _, _ = loop.train(self, self.settings, progress=progress)
         return versions
 
-    def predict(self, *, progress: bool = True):
-        """Label every frame with the latest micro-model(s) and open the next iteration.
+    def predict(self, *, progress: bool = True) -> IterationReport:
+        """Label every frame with the latest micro-model(s), store the labels and open the next
+        iteration.
 
         Returns an :class:`~microlab.loop.IterationReport` (coverage per segment, timings).
         """
-        from microlab.loop import predict_and_store
+        return loop.predict_and_store(self, self.settings, progress=progress)
 
-        return predict_and_store(self, self.settings, progress=progress)
-
-    def step(self, *, progress: bool = True):
+    def step(self, *, progress: bool = True) -> IterationReport:
         """One iteration of the loop: :meth:`train` then :meth:`predict`."""
-        from microlab.loop import step
+        return loop.step(self, self.settings, progress=progress)
 
-        return step(self, self.settings, progress=progress)
-
-    def review_queue(self, n: int | None = None):
+    def review_queue(self, n: int | None = None) -> list[ReviewItem]:
         """The frames most worth a human look now (:class:`~microlab.sampling.ReviewItem`)."""
-        from microlab.loop import review_queue
-
-        return review_queue(self, self.settings, n)
+        return loop.review_queue(self, self.settings, n)
 
     def frame_confidence(self) -> np.ndarray:
         """Confidence in [0, 1] of every frame's current label (1 = human)."""
-        from microlab.loop import frame_confidence
+        return loop.frame_confidence(self)
 
-        return frame_confidence(self)
-
-    def segments(self):
+    def segments(self) -> list[Segment]:
         """The clip's segments (the spline pieces) under the current settings."""
         return self.loop_state.segments(self.settings)
 
     def iteration_history(self) -> list[dict[str, Any]]:
         """Per iteration: actions and frames viewed so far, timings, coverage per segment."""
-        from microlab.metrics import iteration_history
-
-        return iteration_history(self)
+        return metrics.iteration_history(self)
 
     # ------------------------------------------------------------------ interop (export / import)
     def export(
@@ -359,15 +343,11 @@ class Project:
                 the other frames whose score is at least ``min_score``.
             min_score: threshold for machine boxes.
         """
-        from microlab.interop import export_project
+        return interop.export_project(self, fmt, path, verified_only=verified_only, min_score=min_score)
 
-        return export_project(self, fmt, path, verified_only=verified_only, min_score=min_score)
-
-    def import_labels(self, fmt: str, path: str | os.PathLike[str]) -> Any:
-        """Add the labels of a file as human labels, all or nothing; returns an ``ImportSummary``."""
-        from microlab.interop import import_labels
-
-        return import_labels(self, fmt, path)
+    def import_labels(self, fmt: str, path: str | os.PathLike[str]) -> ImportSummary:
+        """Add the labels of a file as human labels, all or nothing."""
+        return interop.import_labels(self, fmt, path)
 
 
 def plan_submit(
@@ -435,3 +415,65 @@ def _stored_frames_path(project_path: Path, meta: Mapping[str, Any]) -> Path:
         f"open it with Project.open({str(project_path)!r}, video=NEW_PATH)"
     )
 
+
+def import_into(
+    project_path: str | os.PathLike[str],
+    frames: str | os.PathLike[str] | None,
+    fmt: str,
+    labels_path: str | os.PathLike[str],
+    *,
+    classes: Iterable[str] | None = None,
+) -> tuple[Project, ImportSummary]:
+    """Like :func:`import_project`, also returning the :class:`~microlab.interop.ImportSummary`."""
+    project_path = Path(project_path).expanduser()
+    if project_path.exists():
+        project = Project.open(project_path, video=frames)
+        try:
+            return project, project.import_labels(fmt, labels_path)
+        except BaseException:
+            project.close()
+            raise
+    if frames is None:
+        raise FormatError(
+            f"project {project_path} does not exist yet; give the clip (a video or a folder of "
+            "frames) to create it"
+        )
+    # Read the file before creating anything, so a malformed file leaves no project behind.
+    clip = ClipInfo.from_frames(open_frames(frames))
+    labels = interop.load_labels(fmt, labels_path, clip)
+    names = list(classes) if classes is not None else (labels.class_names() or ["object"])
+    project = Project.open(project_path, video=frames, classes=names)
+    try:
+        summary = interop.apply_labels(project, labels, source=str(labels_path))
+    except BaseException:
+        project.close()
+        for leftover in (project_path, Path(f"{project_path}-wal"), Path(f"{project_path}-shm")):
+            leftover.unlink(missing_ok=True)
+        raise
+    return project, summary
+
+
+def import_project(
+    project_path: str | os.PathLike[str],
+    frames: str | os.PathLike[str] | None,
+    fmt: str,
+    labels_path: str | os.PathLike[str],
+    *,
+    classes: Iterable[str] | None = None,
+) -> Project:
+    """Import a label file into a project, creating the project for ``frames`` if it is new.
+
+    Args:
+        project_path: the project file (``something.mlab``).
+        frames: the clip (video file or folder of frames); needed when the project is new.
+        fmt: a format name (see :data:`microlab.interop.FORMATS`).
+        labels_path: the label file or folder.
+        classes: classes of a new project; default the class names the file uses.
+
+    Returns:
+        The open project (close it when done).
+
+    Example:
+        >>> project = import_project("seq.mlab", "SEQ_DIR", "otb", "SEQ_DIR/groundtruth.txt")
+    """
+    return import_into(project_path, frames, fmt, labels_path, classes=classes)[0]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from microlab.errors import FrameIndexError
 from microlab.frames import thumbnail
 
 
@@ -99,4 +100,4 @@ def segment_of(segments: Sequence[Segment], frame: int) -> int:
     for i, seg in enumerate(segments):
         if frame in seg:
             return i
-    raise IndexError(f"frame {frame} is in no segment (segments cover 0..{segments[-1].end})")
+    raise FrameIndexError(f"frame {frame} is in no segment (segments cover 0..{segments[-1].end})")

@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from microlab.boxes import xywh_to_xyxy, xyxy_to_xywh
+from microlab.boxes import present_mask, xywh_to_xyxy, xyxy_to_xywh
 from microlab.errors import FormatError, FramesError
 from microlab.frames import FrameSource, ImageFolderFrames, open_frames
 
@@ -39,7 +39,7 @@ class Sequence:
     @property
     def present(self) -> np.ndarray:
         """Boolean mask of the frames where the object is visible."""
-        return ~np.isnan(self.ground_truth).any(axis=1)
+        return present_mask(self.ground_truth)
 
 
 def parse_ground_truth(text: str, *, source: str = "groundtruth.txt") -> np.ndarray:
@@ -130,7 +130,7 @@ def write_sequence(
         if not ok:
             raise FramesError(f"could not write {img / f'{n:05d}.jpg'} (disk full or read-only?)")
     if n != len(ground_truth):
-        raise ValueError(f"wrote {n} frames but got {len(ground_truth)} ground-truth boxes")
+        raise FormatError(f"wrote {n} frames but got {len(ground_truth)} ground-truth boxes")
     (folder / GROUND_TRUTH_NAME).write_text(format_ground_truth(ground_truth))
     if meta is not None:
         (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")

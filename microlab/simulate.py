@@ -2,7 +2,8 @@
 
 The oracle drives the same Project verbs the widgets use (``submit``), so the accounting is the
 accounting of a real session.  Baselines (keyframe interpolation, an OpenCV tracker) run on the
-same frames with the same definitions; see DESIGN.md for the protocol.
+same frames with the same definitions (README.md, "Definitions"); :func:`simulate` is the
+protocol: initial frames picked without ground truth, then train -> predict -> review rounds.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from microlab.baselines import interpolation_baseline, tracker_baseline
+from microlab.boxes import is_absent
 from microlab.errors import ModelError
-from microlab.loop import LoopSettings, latest_labelling
-from microlab.metrics import correct_mask, efficiency_summary, frame_ious, project_boxes
+from microlab.loop import LoopSettings, latest_labelling, segment_stats
+from microlab.metrics import correct_mask, efficiency_summary, project_boxes
 from microlab.project import Project
 from microlab.sequences import Sequence, load_sequence
 
@@ -34,18 +36,16 @@ class Oracle:
         self.iou = iou
 
     def is_correct(self, project: Project, frame: int) -> bool:
-        label = project.label(frame)
-        gt = self.truth[frame]
-        if np.isnan(gt).any():
-            return not label.boxes
-        if len(label.boxes) != 1:
-            return False
-        return frame_ious(np.array([label.boxes[0].xyxy]), gt[None])[0] >= self.iou
+        boxes = project.label(frame).boxes
+        if len(boxes) > 1:
+            return False  # the truth holds one object per frame
+        shown = np.array([boxes[0].xyxy if boxes else [np.nan] * 4], dtype=float)
+        return bool(correct_mask(shown, self.truth[frame][None], self.iou)[0])
 
     def label(self, project: Project, frame: int) -> int:
         """Draw the truth on a frame (or mark it absent); returns the actions spent."""
         gt = self.truth[frame]
-        return project.submit(frame, [] if np.isnan(gt).any() else [gt]).actions
+        return project.submit(frame, [] if is_absent(gt) else [gt]).actions
 
     def review(self, project: Project, frame: int) -> int:
         """Accept a correct label (0 actions) or replace it with the truth."""
@@ -74,20 +74,14 @@ class SimulationSettings:
 
 def _segment_report(project: Project, segments, truth: np.ndarray, boxes: np.ndarray, confidence: np.ndarray,
                     iteration: int) -> list[dict[str, Any]]:
-    human = set(project.human_frames())
+    """:func:`~microlab.loop.segment_stats` of the labels made in ``iteration`` (the actions
+    spent before it), with each segment's share of correct labels."""
     ok = correct_mask(boxes, truth)
-    actions = [a for a in project.actions() if a.iteration < iteration]
     out = []
-    for seg in segments:
-        frames = np.arange(seg.start, seg.end + 1)
-        covered = np.array([f in human or confidence[f] >= 0.8 for f in frames])
-        out.append({
-            "start": seg.start,
-            "end": seg.end,
-            "coverage": round(float(covered.mean()), 4),
-            "correct_frac": round(float(ok[frames].mean()), 4),
-            "actions": int(sum(a.cost for a in actions if seg.start <= a.frame <= seg.end)),
-        })
+    for stats in segment_stats(project, segments, confidence, iteration=iteration - 1):
+        frames = slice(stats["start"], stats["end"] + 1)
+        out.append({**stats, "coverage": round(stats["coverage"], 4),
+                    "correct_frac": round(float(ok[frames].mean()), 4)})
     return out
 
 

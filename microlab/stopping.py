@@ -24,6 +24,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from microlab.errors import SettingsError
+from microlab.loop import segment_stats
+
 if TYPE_CHECKING:
     from microlab.project import Project
 
@@ -88,12 +91,10 @@ def segment_verdicts(project: Project, *, coverage_target: float = 0.95) -> list
         One :class:`SegmentVerdict` per segment, in clip order.
 
     Raises:
-        ValueError: when ``coverage_target`` is not in (0, 1].
+        SettingsError: when ``coverage_target`` is not in (0, 1] (a ``ValueError``).
     """
-    from microlab.loop import segment_stats
-
     if not 0.0 < coverage_target <= 1.0:
-        raise ValueError(f"coverage_target must be in (0, 1], but got {coverage_target!r}")
+        raise SettingsError(f"coverage_target must be in (0, 1], but got {coverage_target!r}")
     segments = project.segments()
     confidence = project.frame_confidence()
     stats = segment_stats(project, segments, confidence)

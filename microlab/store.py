@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from microlab.boxes import Detections
-from microlab.errors import AnnotationError, FrameIndexError, StoreError
+from microlab.errors import AnnotationError, StoreError
+from microlab.frames import frame_index
 
 SCHEMA_VERSION = 1
 APP_ID = "microlab"
@@ -157,16 +158,6 @@ class ActionRecord:
     box_id: int | None
     cost: int
     detail: dict[str, Any] | None
-
-
-def _frame_index(frame: object, n: int) -> int:
-    """``frame`` as an int in ``0..n-1``, or :class:`FrameIndexError` naming the value."""
-    # int() alone would read 1.7 as frame 1 and True as frame 1.
-    if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)):
-        raise FrameIndexError(f"frame must be an int index, but got {frame!r}")
-    if not 0 <= int(frame) < n:
-        raise FrameIndexError(f"frame {frame} is out of range: this project has frames 0..{n - 1}")
-    return int(frame)
 
 
 def _box_id(box_id: object) -> int:
@@ -392,7 +383,7 @@ class Store:
 
     # ------------------------------------------------------------------ human actions
     def _check_frame(self, db: sqlite3.Connection, frame: int) -> int:
-        return _frame_index(frame, db.execute("SELECT COUNT(*) FROM frames").fetchone()[0])
+        return frame_index(frame, db.execute("SELECT COUNT(*) FROM frames").fetchone()[0])
 
     def _box_row(self, db: sqlite3.Connection, box_id: int) -> sqlite3.Row:
         row = db.execute("SELECT * FROM boxes WHERE id = ?", (_box_id(box_id),)).fetchone()
@@ -537,7 +528,7 @@ class Store:
         """
         for name in [source, *(n for names in (box_sources or {}).values() for n in names)]:
             if name not in MACHINE_SOURCES:
-                raise ValueError(f"source must be one of {MACHINE_SOURCES}, but got {name!r}")
+                raise AnnotationError(f"source must be one of {MACHINE_SOURCES}, but got {name!r}")
         now = time.time()
         with self.transaction() as db:
             it = int(db.execute("SELECT MAX(idx) FROM iterations").fetchone()[0])
@@ -575,7 +566,7 @@ class Store:
             else:
                 machine.setdefault(box.frame, []).append(box)
         # Frames are 0..n-1, so the dict of all frames also gives n.
-        wanted = sorted(verified) if frames is None else [_frame_index(f, len(verified)) for f in frames]
+        wanted = sorted(verified) if frames is None else [frame_index(f, len(verified)) for f in frames]
         out = {}
         for f in wanted:
             if verified[f]:
@@ -589,7 +580,7 @@ class Store:
         rows = self._query(
             "SELECT * FROM boxes WHERE frame = ? AND status = 'active' "
             "AND source IN ('model', 'interpolated', 'tracker') ORDER BY id",
-            (_frame_index(frame, self.n_frames),),
+            (frame_index(frame, self.n_frames),),
         )
         return [_box_from_row(r) for r in rows]
 

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from microlab.boxes import box_iou
+from microlab.errors import SettingsError
+
 
 def create_tracker(kind: str = "csrt", *, fast: bool = False) -> cv2.Tracker:
     """A fresh OpenCV tracker.  ``fast`` trades a little accuracy for ~3x speed (CSRT only)."""
@@ -21,7 +24,7 @@ def create_tracker(kind: str = "csrt", *, fast: bool = False) -> cv2.Tracker:
         return cv2.TrackerCSRT_create(params)
     if kind == "kcf":
         return cv2.TrackerKCF_create()
-    raise ValueError(f"tracker kind must be 'csrt' or 'kcf', but got {kind!r}")
+    raise SettingsError(f"tracker kind must be 'csrt' or 'kcf', but got {kind!r}")
 
 
 def _rect(xyxy: Sequence[float], image_size: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -121,8 +124,6 @@ def keyframe_tracks(
     labeller how far to trust it.  ``cache`` (a dict kept by the caller) saves re-running
     unchanged spans in later iterations.
     """
-    from microlab.boxes import box_iou
-
     n = len(frames)
     keys = sorted(keyframes)
     bounds = sorted(set(cuts))

@@ -400,3 +400,46 @@ def test_missing_paths(project: Project, workdir: Path, name: str, suffix: str) 
     assert not (workdir / "missing.mlab").exists()
     expect_error(project, lambda: Project.open(project.path, video=path),
                  error=FramesError, names=names_path)
+
+
+# ------------------------------------------------------------------ the error family
+def _bad_strategy() -> None:
+    from microlab.loop import LoopSettings
+
+    LoopSettings(strategy="shots")
+
+
+def _bad_tracker() -> None:
+    from microlab.tracking import create_tracker
+
+    create_tracker("mosse")
+
+
+def _frame_in_no_segment() -> None:
+    from microlab.segments import Segment, segment_of
+
+    segment_of([Segment(0, 9)], 10)
+
+
+def _bad_image_format() -> None:
+    from microlab.widgets._common import encode_image
+
+    encode_image(np.zeros((4, 4, 3), np.uint8), fmt="gif")
+
+
+@pytest.mark.parametrize(
+    ("call", "builtin", "message"),
+    [
+        (_bad_strategy, ValueError, "strategy must be 'clip' or 'segments'"),
+        (_bad_tracker, ValueError, "tracker kind must be 'csrt' or 'kcf'"),
+        (_frame_in_no_segment, IndexError, r"frame 10 is in no segment \(segments cover 0\.\.9\)"),
+        (_bad_image_format, ValueError, "fmt must be 'jpeg' or 'png'"),
+    ],
+)
+def test_user_errors_are_microlab_errors_and_still_builtins(
+    call: Callable[[], None], builtin: type[Exception], message: str
+) -> None:
+    # The widgets show a MicrolabError as the user's mistake and anything else as a bug to report.
+    with pytest.raises(MicrolabError, match=message) as info:
+        call()
+    assert isinstance(info.value, builtin)

@@ -10,8 +10,13 @@ import pytest
 from microlab.boxes import (
     Detections,
     box_iou,
+    class_index,
+    interpolate_boxes,
     is_absent,
     nms,
+    paired_giou,
+    paired_iou,
+    present_mask,
     validate_xyxy,
     xywh_to_xyxy,
     xyxy_to_xywh,
@@ -183,3 +188,86 @@ def test_detections_rejects_mismatched_lengths() -> None:
 )
 def test_is_absent(box: object, absent: bool) -> None:
     assert is_absent(box) is absent
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "iou"),
+    [
+        ((0, 0, 10, 10), (0, 0, 10, 10), 1.0),
+        ((0, 0, 10, 10), (5, 0, 15, 10), 50 / 150),
+        ((0, 0, 10, 10), (20, 20, 30, 30), 0.0),
+        ((0, 0, 10, 10), (NAN, NAN, NAN, NAN), 0.0),
+        ((0, 0, 0, 0), (0, 0, 0, 0), 0.0),  # no area, no union: 0, not NaN
+    ],
+)
+def test_paired_iou_is_the_diagonal_of_box_iou(a: tuple, b: tuple, iou: float) -> None:
+    rows_a = np.array([a, (0, 0, 4, 4)], dtype=float)
+    rows_b = np.array([b, (2, 2, 6, 6)], dtype=float)
+    out = paired_iou(rows_a, rows_b)
+    assert out.shape == (2,)
+    assert out[0] == pytest.approx(iou)
+    np.testing.assert_allclose(out, np.diag(box_iou(rows_a, rows_b)))
+
+
+def test_paired_iou_needs_rows_on_both_sides() -> None:
+    with pytest.raises(AnnotationError, match="2 and 3"):
+        paired_iou(np.zeros((2, 4)), np.zeros((3, 4)))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "giou"),
+    [
+        ((0, 0, 10, 10), (0, 0, 10, 10), 1.0),
+        ((0, 0, 10, 10), (5, 0, 15, 10), 50 / 150),  # the hull is the union: GIoU = IoU
+        ((0, 0, 10, 10), (10, 0, 20, 10), 0.0),  # touching
+        ((0, 0, 10, 10), (20, 0, 30, 10), -1 / 3),  # union 200 in a hull of 300
+    ],
+)
+def test_paired_giou_hand_computed(a: tuple, b: tuple, giou: float) -> None:
+    assert paired_giou([a], [b])[0] == pytest.approx(giou)
+
+
+def test_paired_giou_keeps_falling_as_boxes_move_apart() -> None:
+    near, far = paired_giou([(0, 0, 10, 10)] * 2, [(20, 0, 30, 10), (40, 0, 50, 10)])
+    assert far < near < 0
+
+
+@pytest.mark.parametrize(
+    ("rows", "present"),
+    [
+        ([(0, 0, 1, 1), (NAN, NAN, NAN, NAN)], [True, False]),
+        ([(0, 0, 1, NAN)], [False]),  # one NaN coordinate is enough
+        (np.zeros((0, 4)), []),
+        ((0, 0, 1, 1), [True]),  # one box reads as one row
+    ],
+)
+def test_present_mask(rows: object, present: list[bool]) -> None:
+    assert present_mask(rows).tolist() == present
+
+
+@pytest.mark.parametrize(
+    ("frames", "expected"),
+    [
+        ([0], [(0, 0, 10, 10)]),
+        ([10], [(10, 20, 30, 50)]),
+        ([5], [(5, 10, 20, 30)]),
+        ([2, 8], [(2, 4, 14, 18), (8, 16, 26, 42)]),
+    ],
+)
+def test_interpolate_boxes_is_linear_between_keyframes(frames: list[int], expected: list[tuple]) -> None:
+    out = interpolate_boxes(0, np.array([0, 0, 10, 10]), 10, np.array([10, 20, 30, 50]), frames)
+    np.testing.assert_allclose(out, expected)
+
+
+@pytest.mark.parametrize(
+    ("label", "index"),
+    [("cat", 0), ("dog", 1), (1, 1), (np.int64(0), 0)],
+)
+def test_class_index_accepts_names_and_indices(label: object, index: int) -> None:
+    assert class_index(label, ["cat", "dog"]) == index
+
+
+@pytest.mark.parametrize("label", ["bird", 2, -1, True, 1.0, None])
+def test_class_index_names_the_known_classes(label: object) -> None:
+    with pytest.raises(AnnotationError, match=r"unknown class .*\['cat', 'dog'\]"):
+        class_index(label, ["cat", "dog"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,10 +11,11 @@ import numpy as np
 import pytest
 from media import synthetic_frames, write_image_folder, write_video
 
-from microlab.errors import AnnotationError, FramesError
+from microlab.errors import AnnotationError, FrameIndexError, FramesError
 from microlab.frames import (
     ImageFolderFrames,
     VideoFrames,
+    frame_index,
     open_frames,
     resize_long_side,
     thumbnail,
@@ -324,3 +326,30 @@ def test_shared_sequences_open(shared_sequences: Path, name: str, n: int, size: 
     assert last.shape == (size[1], size[0], 3)
     assert last.std() > 5  # a real picture, not a blank
     assert cv2.imread(str(src.files[n - 1])) is not None
+
+
+@pytest.mark.parametrize(
+    ("index", "negative", "expected"),
+    [(0, False, 0), (9, False, 9), (np.int64(4), False, 4), (-1, True, 9), (-10, True, 0)],
+)
+def test_frame_index_accepts_ints(index: object, negative: bool, expected: int) -> None:
+    got = frame_index(index, 10, negative=negative)
+    assert (got, type(got)) == (expected, int)
+
+
+@pytest.mark.parametrize(
+    ("index", "negative", "message"),
+    [
+        (10, False, "frame 10 is out of range: clip.mp4 has frames 0..9"),
+        (-1, False, "frame -1 is out of range"),
+        (-11, True, "frame -11 is out of range"),
+        (True, False, "bool True"),
+        (1.0, False, "float 1.0"),
+        ("3", False, "str '3'"),
+        (None, False, "NoneType None"),
+    ],
+)
+def test_frame_index_rejects_with_the_value(index: object, negative: bool, message: str) -> None:
+    with pytest.raises(FrameIndexError, match=re.escape(message)) as info:
+        frame_index(index, 10, clip="clip.mp4", negative=negative)
+    assert isinstance(info.value, IndexError)  # still an IndexError for Python callers

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from microlab.datasets import demo_clip
-from microlab.loop import LoopSettings
+from microlab.loop import CONFIDENT, LoopSettings, covered_mask
 from microlab.model import MicroModelConfig
 from microlab.project import Project
 from microlab.simulate import FIVE_KEYS, Oracle, SimulationSettings, format_table, simulate
@@ -109,3 +110,17 @@ def test_micro_model_beats_interpolation_at_equal_actions(shared_sequences, tmp_
     # such as otb_crossing is interpolated perfectly by 4 keyframes, so it cannot show the gap).
     assert first["correct_frac"] >= at_equal + 0.2
     assert first["frames_viewed"] == 5 < result["baselines"]["interpolation"]["frames_viewed_to_95"]
+
+
+@pytest.mark.parametrize(
+    ("confidence", "human", "covered"),
+    [
+        ([0.0, CONFIDENT, 0.99, CONFIDENT - 0.01], [], [False, True, True, False]),
+        ([0.0, 0.0, 0.5, 0.5], [0, 2], [True, False, True, False]),  # a human frame counts
+        ([1.0, 1.0], {1}, [True, True]),
+    ],
+)
+def test_covered_mask(confidence: list[float], human: object, covered: list[bool]) -> None:
+    conf = np.array(confidence)
+    assert covered_mask(conf, human).tolist() == covered
+    assert conf.tolist() == confidence  # the caller's confidence is not changed

@@ -142,7 +142,7 @@ def test_absent_back_and_free_resubmit(project: Project) -> None:
     annotator.submit([BOX])
     assert annotator.done
     assert "all 2 frames done" in annotator.header.value
-    with pytest.raises(AnnotationError, match="all 2 frames are done"):
+    with pytest.raises(RuntimeError, match="all 2 frames are done"):
         annotator.submit()
 
 

@@ -7,7 +7,9 @@ are thin wrappers:
 >>> project.export("cvat_video", "labels.xml")                    # human-verified labels
 >>> project.export("coco", "all.json", verified_only=False, min_score=0.6)
 >>> project.import_labels("otb", "SEQ_DIR/groundtruth.txt")
->>> project = import_project("new.mlab", "SEQ_DIR", "otb", "SEQ_DIR/groundtruth.txt")
+
+A new project made from a label file is a project verb, so it lives in :mod:`microlab.project`
+(this package sits below it): ``import_project("new.mlab", "SEQ_DIR", "otb", "SEQ_DIR/groundtruth.txt")``.
 
 Each module's docstring says what its format preserves and what it loses.
 """
@@ -27,9 +29,7 @@ from microlab.interop.core import (
     apply_labels,
     export_project,
     get_format,
-    import_into,
     import_labels,
-    import_project,
     labels_from_project,
     load_labels,
     save_labels,
@@ -53,9 +53,7 @@ __all__ = [
     "apply_labels",
     "export_project",
     "get_format",
-    "import_into",
     "import_labels",
-    "import_project",
     "labels_from_project",
     "labelstudio_config",
     "load_coco",

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from microlab.errors import MicrolabError
 from microlab.interop.core import DEFAULT_MIN_SCORE, FORMATS, get_format
+from microlab.project import Project, import_into
 
 
 def _format_help() -> str:
@@ -55,8 +56,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     """Handler of ``microlab export``; returns the exit code."""
-    from microlab.project import Project
-
     try:
         with Project.open(args.project, video=args.frames) as project:
             path = project.export(args.fmt, args.out, verified_only=not args.include_machine,
@@ -71,8 +70,6 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     """Handler of ``microlab import``; returns the exit code."""
-    from microlab.interop.core import import_into
-
     try:
         project, summary = import_into(args.project, args.frames, args.fmt, args.labels)
         project.close()

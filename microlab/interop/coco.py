@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from microlab import __version__
+from microlab._version import __version__
 from microlab.errors import FormatError
 from microlab.interop.core import (
     ALL_SOURCES,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from microlab.boxes import Detections, validate_xyxy
-from microlab.errors import AnnotationError, FormatError
+from microlab.errors import AnnotationError, FormatError, SettingsError
 from microlab.frames import FrameSource
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class ClipInfo:
 
     def __post_init__(self) -> None:
         if len(self.file_names) != self.n_frames:
-            raise ValueError(
+            raise SettingsError(
                 f"ClipInfo needs one file name per frame: {self.n_frames} frames but "
                 f"{len(self.file_names)} names"
             )
@@ -275,7 +275,7 @@ def labels_from_project(
         min_score: threshold for machine boxes, in [0, 1].
     """
     if not 0.0 <= float(min_score) <= 1.0:
-        raise ValueError(f"min_score must be in [0, 1], but got {min_score!r}")
+        raise SettingsError(f"min_score must be in [0, 1], but got {min_score!r}")
     classes = list(project.classes)
     frames: dict[int, list[LabelBox]] = {}
     for frame, label in project.store.labels().items():
@@ -485,70 +485,3 @@ def import_labels(project: Project, fmt: str, path: str | Path) -> ImportSummary
     """Read a label file and add it to ``project`` as human labels (one transaction)."""
     labels = load_labels(fmt, path, ClipInfo.from_frames(project.frames))
     return apply_labels(project, labels, source=str(path))
-
-
-def import_into(
-    project_path: str | Path,
-    frames: str | Path | None,
-    fmt: str,
-    labels_path: str | Path,
-    *,
-    classes: Iterable[str] | None = None,
-) -> tuple[Project, ImportSummary]:
-    """Like :func:`import_project`, also returning the :class:`ImportSummary`."""
-    from microlab.frames import open_frames
-    from microlab.project import Project
-
-    project_path = Path(project_path).expanduser()
-    if project_path.exists():
-        project = Project.open(project_path, video=frames)
-        try:
-            return project, import_labels(project, fmt, labels_path)
-        except BaseException:
-            project.close()
-            raise
-    if frames is None:
-        raise FormatError(
-            f"project {project_path} does not exist yet; give the clip (a video or a folder of "
-            "frames) to create it"
-        )
-    # Read the file before creating anything, so a malformed file leaves no project behind.
-    clip = ClipInfo.from_frames(open_frames(frames))
-    labels = load_labels(fmt, labels_path, clip)
-    names = list(classes) if classes is not None else (labels.class_names() or ["object"])
-    project = Project.open(project_path, video=frames, classes=names)
-    try:
-        summary = apply_labels(project, labels, source=str(labels_path))
-    except BaseException:
-        project.close()
-        for leftover in (project_path, Path(f"{project_path}-wal"), Path(f"{project_path}-shm")):
-            leftover.unlink(missing_ok=True)
-        raise
-    return project, summary
-
-
-def import_project(
-    project_path: str | Path,
-    frames: str | Path | None,
-    fmt: str,
-    labels_path: str | Path,
-    *,
-    classes: Iterable[str] | None = None,
-) -> Project:
-    """Import a label file into a project, creating the project for ``frames`` if it is new.
-
-    Args:
-        project_path: the project file (``something.mlab``).
-        frames: the clip (video file or folder of frames); needed when the project is new.
-        fmt: a format name (see :data:`FORMATS`).
-        labels_path: the label file or folder.
-        classes: classes of a new project; default the class names the file uses.
-
-    Returns:
-        The open project (close it when done).
-
-    Example:
-        >>> project = import_project("seq.mlab", "SEQ_DIR", "otb", "SEQ_DIR/groundtruth.txt")
-    """
-    return import_into(project_path, frames, fmt, labels_path, classes=classes)[0]
-

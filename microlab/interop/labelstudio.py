@@ -15,13 +15,15 @@ not cancelled, else the last prediction; rotated rectangles are refused.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from microlab import __version__
-from microlab.errors import FormatError
+from microlab._version import __version__
+from microlab.errors import FormatError, FrameIndexError
+from microlab.frames import frame_index
 from microlab.interop.coco import load_json
 from microlab.interop.core import (
     ClipInfo,
@@ -128,8 +130,8 @@ def _frame_of(task: dict[str, Any], clip: ClipInfo, where: str) -> int:
     if not isinstance(data, dict):
         raise FormatError(f"{where}: a task needs a 'data' object with the image, but got {data!r}")
     frame = data.get("frame")
-    if isinstance(frame, int) and not isinstance(frame, bool) and 0 <= frame < clip.n_frames:
-        return frame
+    with contextlib.suppress(FrameIndexError):
+        return frame_index(frame, clip.n_frames)  # else the frame is named by its image
     for value in data.values():
         if isinstance(value, str) and clip.frame_index(value) is not None:
             return clip.frame_index(value)  # type: ignore[return-value]

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from microlab.boxes import Detections, box_iou
+from microlab.boxes import Detections, nms
 from microlab.errors import ModelError
 from microlab.model.config import MicroModelConfig
 from microlab.model.network import STRIDE, MicroDetector, build_backbone
@@ -222,14 +222,8 @@ class MicroModel:
         out_s = np.zeros((len(batch), k), np.float32)
         out_c = np.zeros((len(batch), k), np.int64)
         for i in range(len(batch)):
-            # Greedy NMS: one object gives one candidate, so the k slots hold k different places.
-            kept: list[int] = []
-            for j in range(boxes.shape[1]):
-                if len(kept) == k:
-                    break
-                if kept and box_iou(boxes[i, j], boxes[i, kept]).max() > 0.3:
-                    continue
-                kept.append(j)
+            # NMS: one object gives one candidate, so the k slots hold k different places.
+            kept = nms(boxes[i], scores[i], iou_threshold=0.3)[:k]
             out_b[i, : len(kept)] = boxes[i, kept]
             out_s[i, : len(kept)] = scores[i, kept]
             out_c[i, : len(kept)] = cls[i, kept]

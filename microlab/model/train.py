@@ -135,8 +135,8 @@ def train_micro_model(
     if pretrained:
         _freeze_early_layers(net.backbone, config.freeze_blocks)
 
-    # Measured on the demo clip from random init (2 seeds): 120 steps at 2e-3 reach 83-89% correct,
-    # the scratch defaults (240 steps at 6e-3) 94-96%; pretrained backbones need neither.
+    # From random init the network needs more and faster steps (the scratch defaults) to fit the
+    # demo clip; pretrained backbones need neither.  BENCHMARKS.md has the current figures.
     steps, lr = (config.steps, config.lr) if pretrained else (config.scratch_steps, config.scratch_lr)
     epochs = max(1, math.ceil(steps / config.steps_per_epoch))
     length = config.steps_per_epoch * config.batch_size

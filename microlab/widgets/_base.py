@@ -12,7 +12,7 @@ import ipywidgets as W
 import numpy as np
 from jupyter_bbox_widget import BBoxWidget
 
-from microlab.errors import AnnotationError, FrameIndexError, MicrolabError
+from microlab.errors import AnnotationError, FrameIndexError, MicrolabError, StateError
 from microlab.project import Project, SubmitResult
 from microlab.widgets._common import (
     ZOOM_FACTORS,
@@ -339,7 +339,7 @@ class FrameStepper:
             )
         frame = self.frame
         if frame is None:
-            raise AnnotationError(
+            raise StateError(
                 f"cannot {what}: all {len(self.frames)} frames are done (use back() to revisit, "
                 "or the scrubber and 'Box this frame' to label another)"
             )

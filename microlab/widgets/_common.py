@@ -18,7 +18,8 @@ import cv2
 import ipywidgets as W
 import numpy as np
 
-from microlab.errors import AnnotationError, MicrolabError
+from microlab.boxes import class_index
+from microlab.errors import AnnotationError, MicrolabError, SettingsError
 from microlab.frames import thumbnail
 from microlab.store import BoxRecord
 
@@ -37,7 +38,7 @@ def encode_image(image: np.ndarray, *, fmt: str = "jpeg", quality: int = 90) -> 
     ``ipywidgets.Image`` display)."""
     ext = {"jpeg": ".jpg", "jpg": ".jpg", "png": ".png"}.get(fmt)
     if ext is None:
-        raise ValueError(f"fmt must be 'jpeg' or 'png', but got {fmt!r}")
+        raise SettingsError(f"fmt must be 'jpeg' or 'png', but got {fmt!r}")
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if ext == ".jpg" else []
     ok, data = cv2.imencode(ext, cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR), params)
     if not ok:
@@ -107,11 +108,7 @@ def xyxy_to_bbox_widget(boxes: Iterable[Any], classes: Sequence[str]) -> list[di
 
 
 def _class_name(label: Any, classes: Sequence[str]) -> str:
-    if isinstance(label, (int, np.integer)) and not isinstance(label, bool) and 0 <= int(label) < len(classes):
-        return classes[int(label)]
-    if isinstance(label, str) and label in classes:
-        return label
-    raise AnnotationError(f"unknown class {label!r}; this project's classes are {list(classes)}")
+    return classes[class_index(label, classes)]
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import ipywidgets as W
 import numpy as np
 
 from microlab import plots
+from microlab.errors import AnnotationError
 from microlab.project import Project
 from microlab.sequences import Sequence
 from microlab.widgets._common import Guard, StatusArea, plural, reported
@@ -157,7 +158,7 @@ class Dashboard:
         elif truth is not None:
             self.truth = np.asarray(truth, float)
         if self.truth is not None and self.truth.shape != (project.n_frames, 4):
-            raise ValueError(
+            raise AnnotationError(
                 f"truth must have one xyxy row per frame, shape ({project.n_frames}, 4), "
                 f"but got {self.truth.shape}"
             )

@@ -14,8 +14,7 @@ import pytest
 
 from microlab.boxes import Detections
 from microlab.datasets import demo_clip
-from microlab.interop import import_project
-from microlab.project import Project
+from microlab.project import Project, import_project
 from microlab.sequences import Sequence
 
 from .helpers import DEMO_FRAMES, DEMO_SIZE, REAL_SEQUENCE

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from microlab.errors import AnnotationError, FormatError, MicrolabError
-from microlab.interop import import_into, import_project
-from microlab.project import Project
+from microlab.project import Project, import_into, import_project
 from microlab.store import Store
 
 from .helpers import OUT_NAMES

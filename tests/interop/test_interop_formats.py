@@ -18,13 +18,12 @@ from microlab.interop import (
     LabelBox,
     LabelSet,
     get_format,
-    import_into,
     labels_from_project,
     load_labels,
     save_labels,
 )
 from microlab.interop.core import link_tracks
-from microlab.project import Project
+from microlab.project import Project, import_into
 
 from .helpers import FORMATS, OUT_NAMES, assert_same_labels, human_labels
 
