@@ -1,7 +1,6 @@
 """The ``microlab`` command line: demo, simulate, benchmark, edited scenes (and label formats).
 
-``import microlab`` loads torch (the project imports its engine), so every command, ``--help``
-included, starts in about 3 s; the commands still import what only they need when they run.
+Heavy imports (torch, fastai) happen inside the commands, so ``microlab --help`` is instant.
 """
 
 from __future__ import annotations

@@ -16,19 +16,31 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from microlab import interop, loop, metrics
+from microlab import interop, metrics
 from microlab.boxes import Detections, box_iou, class_index, validate_xyxy
 from microlab.errors import AnnotationError, FormatError, StoreError
 from microlab.frames import FrameSource, open_frames
 from microlab.interop.core import ClipInfo, ImportSummary
-from microlab.loop import IterationReport, LoopSettings, LoopState
 from microlab.sampling import ReviewItem
 from microlab.segments import Segment
 from microlab.store import ACTION_COSTS, ActionRecord, BoxRecord, FrameLabel, Store
+
+if TYPE_CHECKING:
+    from microlab.loop import IterationReport, LoopSettings, LoopState
+
+
+def _loop() -> ModuleType:
+    """The loop module, imported on first use: it loads torch, which ``import microlab`` (and the
+    spline lesson, the CLI's ``--help``) must not wait for."""
+    from microlab import loop
+
+    return loop
+
 
 BoxInput = Sequence[float] | np.ndarray
 
@@ -263,14 +275,14 @@ class Project:
     def loop_state(self) -> LoopState:
         """Caches of the active-learning loop for this session (signatures, tracker runs, models)."""
         if self._loop_state is None:
-            self._loop_state = LoopState(self)
+            self._loop_state = _loop().LoopState(self)
         return self._loop_state
 
     @property
     def settings(self) -> LoopSettings:
         """The :class:`~microlab.loop.LoopSettings` used by train/predict/step/review_queue."""
         if self._settings is None:
-            self._settings = LoopSettings()
+            self._settings = _loop().LoopSettings()
         return self._settings
 
     @settings.setter
@@ -279,7 +291,7 @@ class Project:
 
     def initial_frames(self, k: int = 5, *, progress: bool = False) -> list[int]:
         """The ``k`` frames worth labelling first: spread over the clip and its appearance."""
-        return loop.choose_initial_frames(self, k, progress=progress)
+        return _loop().choose_initial_frames(self, k, progress=progress)
 
     def search_frames(self, k: int = 5) -> list[int]:
         """``k`` frames from shots nobody has looked at, least like the frames seen so far.
@@ -287,14 +299,14 @@ class Project:
         For when every frame labelled so far was "absent": the object is elsewhere.  The
         Annotator proposes these on its own; the widgets' scrubber reaches any other frame.
         """
-        return loop.choose_search_frames(self, self.settings, k)
+        return _loop().choose_search_frames(self, self.settings, k)
 
     def train(self, *, progress: bool = True) -> list[int]:
         """Train the micro-model(s) on the human frames (fastai, with a progress bar).
 
         Returns the new model versions.  Call :meth:`predict` next (or :meth:`step` for both).
         """
-        versions, _, _ = loop.train(self, self.settings, progress=progress)
+        versions, _, _ = _loop().train(self, self.settings, progress=progress)
         return versions
 
     def predict(self, *, progress: bool = True) -> IterationReport:
@@ -303,19 +315,19 @@ class Project:
 
         Returns an :class:`~microlab.loop.IterationReport` (coverage per segment, timings).
         """
-        return loop.predict_and_store(self, self.settings, progress=progress)
+        return _loop().predict_and_store(self, self.settings, progress=progress)
 
     def step(self, *, progress: bool = True) -> IterationReport:
         """One iteration of the loop: :meth:`train` then :meth:`predict`."""
-        return loop.step(self, self.settings, progress=progress)
+        return _loop().step(self, self.settings, progress=progress)
 
     def review_queue(self, n: int | None = None) -> list[ReviewItem]:
         """The frames most worth a human look now (:class:`~microlab.sampling.ReviewItem`)."""
-        return loop.review_queue(self, self.settings, n)
+        return _loop().review_queue(self, self.settings, n)
 
     def frame_confidence(self) -> np.ndarray:
         """Confidence in [0, 1] of every frame's current label (1 = human)."""
-        return loop.frame_confidence(self)
+        return _loop().frame_confidence(self)
 
     def segments(self) -> list[Segment]:
         """The clip's segments (the spline pieces) under the current settings."""
