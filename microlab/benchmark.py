@@ -128,6 +128,17 @@ def _strategy_table(results: list[dict[str, Any]], per_segment: list[dict[str, A
     return lines
 
 
+#: What a reader of the tables should know before comparing them with a run elsewhere.
+MACHINE_DEPENDENCE = [
+    "Which figures depend on the machine: a run repeats exactly on one machine with the same thread",
+    "count (tests/test_model.py checks it), but training on a CPU is not bit-identical across thread",
+    "counts or CPU kernels (oneDNN picks AVX2 or AVX-512 code, and a different summation order changes",
+    "the training path). Accuracy and action counts can then move by a few points or actions, most",
+    "on clips where the first model is weak; timings depend on the CPU and on other load. The README",
+    "gives the spread of the demo over seeds and thread counts.",
+]
+
+
 def write_markdown(results: list[dict[str, Any]], out: Path, machine: str, scene_names: set[str],
                    per_segment: list[dict[str, Any]] | None = None) -> None:
     lines = [
@@ -141,6 +152,8 @@ def write_markdown(results: list[dict[str, Any]], out: Path, machine: str, scene
         "defaults (one model per clip, review batch 2% of the clip, pretrained backbone weights).",
         "",
         f"Machine: {machine}.",
+        "",
+        *MACHINE_DEPENDENCE,
         "",
         "Data: sequences from OTB-2015 (Wu et al., TPAMI 2015), VOT2015 (Kristan et al., ICCV-W 2015),",
         "DAVIS-2016 (Perazzi et al., CVPR 2016), DTB70 (Li & Yeung, AAAI 2017), UAV123 (Mueller et al.,",
