@@ -97,3 +97,13 @@ def make_video(tmp_path: Path) -> Callable[..., Path]:
         return write_video(tmp_path / name, synthetic_frames(n, size), fourcc=fourcc)
 
     return make
+
+
+@pytest.fixture
+def predicted(project: Project) -> Project:
+    """The small project with one human frame and machine boxes on frames 2, 6 and 9."""
+    from fakes import BOX, fake_prediction  # imports the loop (torch): only where it is used
+
+    project.draw_box(0, BOX)
+    fake_prediction(project, {2: BOX, 6: (20, 12, 50, 52), 9: (60, 5, 90, 40)}, confidence=0.4)
+    return project

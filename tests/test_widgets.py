@@ -6,18 +6,14 @@ messages; ``press`` sends the same message, so the callback path is exercised to
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
-from fakes import fake_prediction
+from fakes import BOX, fake_prediction, fake_simulation_result
 
-from microlab import plots
 from microlab.errors import AnnotationError
 from microlab.project import Project
-from microlab.stopping import _verdict, segment_verdicts, should_stop
 from microlab.widgets import Annotator, Dashboard, Review
 from microlab.widgets._common import (
     DEBOUNCE_S,
@@ -26,8 +22,6 @@ from microlab.widgets._common import (
     describe_kinds,
     encode_image,
 )
-
-BOX = (10.0, 10.0, 40.0, 50.0)  # inside the 96x64 test clip
 
 
 def press(widget, key: str) -> None:
@@ -194,14 +188,6 @@ def test_annotator_displays_as_its_box(project: Project) -> None:
 
 
 # ---------------------------------------------------------------------- review
-@pytest.fixture
-def predicted(project: Project) -> Project:
-    """The small project with one human frame and machine boxes on frames 2, 6 and 9."""
-    project.draw_box(0, BOX)
-    fake_prediction(project, {2: BOX, 6: (20, 12, 50, 52), 9: (60, 5, 90, 40)}, confidence=0.4)
-    return project
-
-
 def test_review_shows_model_boxes_scores_and_reason(predicted: Project) -> None:
     review = Review(predicted, frames=[2, 6, 9])
     assert review.boxes == [{"xyxy": list(BOX), "label": "object"}]
@@ -256,45 +242,6 @@ def test_review_before_any_prediction_says_so(project: Project) -> None:
     review = Review(project)
     assert review.done
     assert "Nothing to review" in review.status.text
-
-
-# ---------------------------------------------------------------------- stopping rule
-@pytest.mark.parametrize(
-    ("args", "verdict"),
-    [
-        ((1.0, 0.95, False, 0, 0, None, 0), "label"),
-        ((0.5, 0.95, True, 0, 0, None, 1), "continue"),
-        ((1.0, 0.95, True, 0, 0, None, 1), "check"),
-        ((1.0, 0.95, True, 3, 1, 1, 2), "continue"),
-        ((0.9, 0.95, True, 3, 0, 1, 2), "continue"),
-        ((0.96, 0.95, True, 3, 0, 1, 2), "done"),
-    ],
-)
-def test_verdict_table(args: tuple, verdict: str) -> None:
-    assert _verdict(*args)[0] == verdict
-
-
-def test_segment_verdicts_follow_the_review_log(project: Project) -> None:
-    assert [v.verdict for v in segment_verdicts(project)] == ["label"]
-    project.draw_box(0, BOX)
-    fake_prediction(project, {f: BOX for f in range(1, 12)}, confidence=0.99)
-    (v,) = segment_verdicts(project)
-    assert (v.verdict, v.reviewed) == ("check", 0)
-    project.submit(3, [(12, 10, 42, 50)])  # a correction after the prediction
-    (v,) = segment_verdicts(project)
-    assert (v.verdict, v.reviewed, v.corrected, v.review_iteration) == ("continue", 1, 1, 1)
-    assert "retrain" in v.reason
-    fake_prediction(project, {f: BOX for f in range(1, 12) if f != 3}, confidence=0.99)
-    project.accept(5)
-    project.accept(7)
-    (v,) = segment_verdicts(project)
-    assert (v.verdict, v.reviewed, v.corrected) == ("done", 2, 0)
-    assert should_stop(project)
-
-
-def test_segment_verdicts_reject_a_bad_target(project: Project) -> None:
-    with pytest.raises(ValueError, match="coverage_target"):
-        segment_verdicts(project, coverage_target=0)
 
 
 # ---------------------------------------------------------------------- dashboard and plots
@@ -371,51 +318,11 @@ def test_dashboard_shows_a_failed_iteration(predicted: Project, monkeypatch: pyt
     assert not dashboard.run_button.disabled
 
 
-def _fake_result(n: int = 100) -> dict:
-    curve = [{"actions": a, "frames_viewed": n, "correct_frac": min(1.0, a / 10)} for a in range(11)]
-    base = {"actions_to_95": 10, "actions_to_100": 10, "frames_viewed_to_95": n, "frames_viewed_to_100": n,
-            "label_efficiency": 0.9, "labels_per_action": 10.0, "curve": curve}
-    seg = [{"start": 0, "end": 49, "coverage": 0.9, "correct_frac": 0.8, "actions": 3},
-           {"start": 50, "end": 99, "coverage": 0.5, "correct_frac": 0.4, "actions": 2}]
-    return {
-        "sequence": "fake", "n_frames": n,
-        "iterations": [{"iteration": 1, "actions": 5, "frames_viewed": 5, "correct_frac": 0.6, "coverage": 0.7,
-                        "segments": seg},
-                       {"iteration": 2, "actions": 8, "frames_viewed": 15, "correct_frac": 0.8, "coverage": 0.8,
-                        "segments": seg}],
-        "final": {**base, "actions_to_95": 20, "actions_to_100": 25, "labels_per_action": 4.0},
-        "baselines": {"interpolation": base, "tracker": base},
-    }
-
-
-@pytest.mark.parametrize("make", [plots.simulation_figure, plots.summary_figure, plots.simulation_segments_figure])
-def test_simulation_figures_render(make) -> None:
-    png = plots.to_png(make(_fake_result()))
-    assert png[:4] == b"\x89PNG"
-    assert len(png) > 5_000
-
-
 def test_dashboard_takes_baselines_from_a_simulation_result(predicted: Project) -> None:
-    dashboard = Dashboard(predicted, truth=_fake_result(), interactive=False)
+    dashboard = Dashboard(predicted, truth=fake_simulation_result(), interactive=False)
     assert set(dashboard.baselines) == {"interpolation", "tracker"}
     labels = [t.get_text() for ax in dashboard.progress_fig.axes for t in ax.get_legend().get_texts()]
     assert any("tracker" in label for label in labels)
-
-
-def test_figures_draw_into_a_given_figure(predicted: Project) -> None:
-    fig = plots.clip_figure_of_project(predicted)
-    again = plots.clip_figure_of_project(predicted, fig=fig)
-    assert again is fig
-    assert len(fig.axes) == 3  # bands, strip, colour bar
-
-
-def test_engine_and_plots_do_not_import_widget_libraries() -> None:
-    code = (
-        "import sys, microlab, microlab.loop, microlab.stopping, microlab.plots, microlab.metrics\n"
-        "bad = [m for m in ('ipywidgets', 'jupyter_bbox_widget', 'ipympl') if m in sys.modules]\n"
-        "assert not bad, bad\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 # ---------------------------------------------------------------------- engine helpers they use
@@ -428,23 +335,6 @@ def test_review_items_carry_doubt_and_reason(predicted: Project) -> None:
         (6, 0.6, "low score"), (0, 0.0, "labelled by a person")]
     with pytest.raises(FrameIndexError, match=r"0\.\.11"):
         review_items(predicted, [12])
-
-
-def test_correctness_history_follows_predictions_and_reviews(predicted: Project) -> None:
-    from microlab.metrics import correctness_history, segment_correctness
-
-    truth = np.full((predicted.n_frames, 4), np.nan)
-    truth[[0, 2]] = BOX  # present on frames 0 and 2 only
-    history = correctness_history(predicted, truth)
-    # Predicted: frame 0 (human) and 2 right, 6 and 9 wrong boxes, the other 8 absent and right.
-    assert history[0] == {"iteration": 1, "actions": 1, "frames_viewed": 1, "correct_frac": 10 / 12}
-    predicted.submit(6, [])  # delete the false positive
-    assert history[-1]["iteration"] == "now"
-    now = correctness_history(predicted, truth)[-1]
-    assert (now["actions"], now["correct_frac"]) == (2, 11 / 12)
-    assert segment_correctness(predicted, truth) == [11 / 12]
-    with pytest.raises(ValueError, match=r"\(12, 4\)"):
-        correctness_history(predicted, truth[:5])
 
 
 # ---------------------------------------------------------------------- scrubber and zoom
