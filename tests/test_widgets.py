@@ -6,8 +6,6 @@ messages; ``press`` sends the same message, so the callback path is exercised to
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from fakes import BOX, fake_prediction, fake_simulation_result
@@ -29,8 +27,18 @@ def press(widget, key: str) -> None:
     widget.bbox._handle_custom_msg({"type": key}, [])
 
 
-def settle() -> None:
-    time.sleep(DEBOUNCE_S + 0.05)
+class FakeClock:
+    """The widgets' debounce clock, moved by the test instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def settle(self) -> None:
+        """As if a person waited long enough after a new frame appeared."""
+        self.now += DEBOUNCE_S + 0.05
 
 
 def reopen(project: Project) -> Project:
@@ -95,8 +103,9 @@ def test_annotator_submit_is_committed_before_it_moves_on(project: Project) -> N
 
 
 def test_annotator_enter_in_the_browser_submits_the_drawn_box(project: Project) -> None:
-    annotator = Annotator(project, frames=[1, 3])
-    settle()
+    clock = FakeClock()
+    annotator = Annotator(project, frames=[1, 3], clock=clock)
+    clock.settle()
     annotator.bbox.bboxes = [{"x": 10, "y": 10, "width": 30, "height": 40, "label": "object"}]
     press(annotator, "submit")
     assert [b.xyxy for b in project.label(1).boxes] == [BOX]
@@ -104,8 +113,9 @@ def test_annotator_enter_in_the_browser_submits_the_drawn_box(project: Project) 
 
 
 def test_a_second_enter_right_after_the_frame_changed_is_ignored(project: Project) -> None:
-    annotator = Annotator(project, frames=[1, 3, 4])
-    settle()
+    clock = FakeClock()
+    annotator = Annotator(project, frames=[1, 3, 4], clock=clock)
+    clock.settle()
     annotator.boxes = [BOX]
     press(annotator, "submit")
     press(annotator, "submit")  # the same key pressed twice: must not mark frame 3 absent
@@ -115,8 +125,9 @@ def test_a_second_enter_right_after_the_frame_changed_is_ignored(project: Projec
 
 
 def test_space_skips_without_actions(project: Project) -> None:
-    annotator = Annotator(project, frames=[1, 3])
-    settle()
+    clock = FakeClock()
+    annotator = Annotator(project, frames=[1, 3], clock=clock)
+    clock.settle()
     press(annotator, "skip")
     assert annotator.frame == 3
     assert project.action_totals() == {"actions": 0, "frames_viewed": 1}
@@ -152,8 +163,9 @@ def test_engine_errors_show_in_the_status_and_keep_the_frame(project: Project) -
 
 
 def test_errors_from_a_key_press_are_shown_not_raised(project: Project) -> None:
-    annotator = Annotator(project, frames=[1])
-    settle()
+    clock = FakeClock()
+    annotator = Annotator(project, frames=[1], clock=clock)
+    clock.settle()
     annotator.bbox.bboxes = [{"x": 10, "y": 10, "width": 500, "height": 40, "label": "object"}]
     press(annotator, "submit")  # must not raise inside the comm callback
     assert annotator.status.level == "error"
@@ -211,8 +223,9 @@ def test_review_accept_correct_delete_draw_cost(predicted: Project) -> None:
 
 
 def test_review_unchanged_enter_is_an_accept(predicted: Project) -> None:
-    review = Review(predicted, frames=[2])
-    settle()
+    clock = FakeClock()
+    review = Review(predicted, frames=[2], clock=clock)
+    clock.settle()
     press(review, "submit")
     assert review.results[2].kinds == ("accept",)
     assert predicted.action_totals()["actions"] == 1

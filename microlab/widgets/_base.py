@@ -38,7 +38,8 @@ class FrameStepper:
 
     title = "microlab"
 
-    def __init__(self, project: Project, frames: Iterable[int]) -> None:
+    def __init__(self, project: Project, frames: Iterable[int], *,
+                 clock: Callable[[], float] | None = None) -> None:
         self.project = project
         self.frames: list[int] = [int(f) for f in frames]
         self.position = 0
@@ -47,7 +48,7 @@ class FrameStepper:
         #: frame -> ``"ok"`` (no action needed), ``"fixed"`` (cost actions) or ``"skipped"``
         self.states: dict[int, str] = {}
         self.status = StatusArea()
-        self._guard = Guard(self.status)
+        self._guard = Guard(self.status) if clock is None else Guard(self.status, clock=clock)
         self._listeners: list[Callable[[FrameStepper], None]] = []
 
         self.bbox = BBoxWidget(classes=list(project.classes), label=project.classes[0])

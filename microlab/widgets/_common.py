@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -269,16 +270,18 @@ class Guard:
     :data:`DEBOUNCE_S`).
     """
 
-    def __init__(self, status: StatusArea) -> None:
+    def __init__(self, status: StatusArea, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.status = status
-        self.last_change = 0.0
+        #: seconds from an arbitrary start; tests inject a fake one instead of sleeping
+        self.clock = clock
+        self.last_change = -math.inf
 
     def mark_change(self) -> None:
         """Note that the widget just showed a new frame."""
-        self.last_change = time.monotonic()
+        self.last_change = self.clock()
 
     def too_soon(self) -> bool:
-        return time.monotonic() - self.last_change < DEBOUNCE_S
+        return self.clock() - self.last_change < DEBOUNCE_S
 
     def run(self, action: Callable[[], Any]) -> None:
         try:

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from microlab.project import Project
 from microlab.widgets._base import FrameStepper
@@ -38,17 +38,20 @@ class Annotator(FrameStepper):
         frames: the clip frames to show; default the sampler's ``k`` suggestions
             (:meth:`Project.initial_frames`), which skip frames a person already labelled.
         k: how many frames the sampler suggests when ``frames`` is not given.
+        clock: seconds for the key-press debounce (default ``time.monotonic``; tests pass a
+            fake one).
     """
 
     title = "Annotator"
 
-    def __init__(self, project: Project, frames: Iterable[int] | None = None, *, k: int = 5) -> None:
+    def __init__(self, project: Project, frames: Iterable[int] | None = None, *, k: int = 5,
+                 clock: Callable[[], float] | None = None) -> None:
         # The first call scans the clip's frames once (a progress bar on long clips).
         chosen = project.initial_frames(k, progress=True) if frames is None else list(frames)
         self.k = k
         #: extend the list with frames from unseen shots while no box exists (sampler mode only)
         self.search = frames is None
-        super().__init__(project, chosen)
+        super().__init__(project, chosen, clock=clock)
         self._build()
         if not self.frames:
             self.status.info("Nothing to label: every suggested frame already has a human label.")

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import ipywidgets as W
 
@@ -39,17 +39,20 @@ class Review(FrameStepper):
         project: a project with at least one prediction.
         frames: frames to review; default the loop's queue (:meth:`Project.review_queue`).
         n: size of the default queue (default: the loop's batch size).
+        clock: seconds for the key-press debounce (default ``time.monotonic``; tests pass a
+            fake one).
     """
 
     title = "Review"
 
-    def __init__(self, project: Project, frames: Iterable[int] | None = None, *, n: int | None = None) -> None:
+    def __init__(self, project: Project, frames: Iterable[int] | None = None, *, n: int | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
         from microlab.loop import review_items
 
         self.items: list[ReviewItem] = (
             project.review_queue(n) if frames is None else review_items(project, list(frames))
         )
-        super().__init__(project, [item.frame for item in self.items])
+        super().__init__(project, [item.frame for item in self.items], clock=clock)
         self.accept_button = W.Button(description="Accept", icon="check", button_style="success",
                                       tooltip="the boxes shown are right (0 actions)")
         self.next_button = W.Button(description="Next", icon="arrow-right",
