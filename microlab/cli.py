@@ -66,7 +66,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"frames labelled:        {len(seq)} ({int(present.sum())} with a box, {int((~present).sum())} absent)")
             print(f"correct (IoU >= 0.5):   {ok.mean() * 100:.1f}% of all frames, "
                   f"{ok[rest].mean() * 100:.1f}% of the {len(rest)} frames nobody labelled")
-            print(f"time from 5 labels to a labelled clip: {elapsed:.0f} s "
+            print(f"time from {len(picks)} labels to a labelled clip: {elapsed:.0f} s "
                   f"(train {report.train_s:.0f} s, predict {report.predict_s:.0f} s); total {time.perf_counter() - started:.0f} s")
             print(f"weights: {project.loop_state.latest_clip_model().info['pretrained']}")
             review = project.review_queue(5)
