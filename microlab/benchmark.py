@@ -217,7 +217,32 @@ def write_markdown(results: list[dict[str, Any]], out: Path, machine: str, scene
             + (f", model alone {i['model_correct_frac'] * 100:.1f}%" if "model_correct_frac" in i else "")
             for i in r["iterations"]))
         lines.append("")
+    lines += _calibration_table(results)
     out.write_text("\n".join(lines) + "\n")
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _calibration_table(results: list[dict[str, Any]]) -> list[str]:
+    """Is a label called confident right?  Per clip and iteration, over the machine-labelled
+    frames (results written before these fields existed are left out)."""
+    rows = [(r["sequence"], i) for r in results for i in r["iterations"] if "confident_frac" in i]
+    if not rows:
+        return []
+    lines = ["## Is \"confident\" right?", "",
+             "Over the frames no person labelled: the share with confidence >= 0.8 (\"confident\"),",
+             "the share of those that are correct (target: >= 97% after every iteration), the expected",
+             "calibration error, and the share of the review batch that needed a fix.", "",
+             "| clip | iteration | confident | confident and correct | ECE | review frames needing a fix |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for name, it in rows:
+        lines.append(f"| {name} | {it['iteration']} | {_pct(it['confident_frac'])} | "
+                     f"{_pct(it['confident_correct_frac'])} | "
+                     f"{'—' if it['ece'] is None else format(it['ece'], '.3f')} | "
+                     f"{_pct(it.get('review_hit_rate'))} |")
+    return [*lines, ""]
 
 
 def run_benchmark(

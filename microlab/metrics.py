@@ -147,3 +147,49 @@ def correctness_history(project: Project, truth: np.ndarray, *, iou: float = 0.5
     out.append({"iteration": "now", "actions": totals["actions"], "frames_viewed": totals["frames_viewed"],
                 "correct_frac": float(ok.mean())})
     return out
+
+
+def confidence_report(
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    *,
+    threshold: float = 0.8,
+    bins: int = 10,
+) -> dict[str, float | None]:
+    """How far per-frame confidence can be trusted, measured against ground truth.
+
+    Returns:
+        ``confident_frac``: the share of frames with confidence >= ``threshold``;
+        ``confident_correct_frac``: the share of those that are correct (the precision of
+        "confident"; ``None`` when no frame is confident);
+        ``ece``: the expected calibration error, over ``bins`` equal-width confidence bins, the
+        frame-weighted mean of |share correct - mean confidence| per bin (``None`` without
+        frames).
+
+    Pass the machine-labelled frames only: human frames are right by definition and would
+    make any confidence look calibrated.
+    """
+    conf = np.asarray(confidence, dtype=np.float64).reshape(-1)
+    ok = np.asarray(correct, dtype=bool).reshape(-1)
+    if conf.shape != ok.shape:
+        raise AnnotationError(
+            f"confidence and correct need one value per frame, but got {conf.shape} and {ok.shape}"
+        )
+    if np.any((conf < 0) | (conf > 1)) or not np.all(np.isfinite(conf)):
+        raise AnnotationError("confidence must be finite values in [0, 1]")
+    n = conf.size
+    if n == 0:
+        return {"confident_frac": 0.0, "confident_correct_frac": None, "ece": None}
+    confident = conf >= threshold
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            ece += members.sum() / n * abs(float(ok[members].mean()) - float(conf[members].mean()))
+    return {
+        "confident_frac": round(float(confident.mean()), 4),
+        "confident_correct_frac": round(float(ok[confident].mean()), 4) if confident.any() else None,
+        "ece": round(ece, 4),
+    }

@@ -22,8 +22,8 @@ import numpy as np
 from microlab.baselines import interpolation_baseline, tracker_baseline
 from microlab.boxes import is_absent
 from microlab.errors import ModelError
-from microlab.loop import LoopSettings, latest_labelling, segment_stats
-from microlab.metrics import correct_mask, efficiency_summary, project_boxes
+from microlab.loop import CONFIDENT, LoopSettings, latest_labelling, segment_stats
+from microlab.metrics import confidence_report, correct_mask, efficiency_summary, project_boxes
 from microlab.project import Project
 from microlab.sequences import Sequence, load_sequence
 
@@ -134,6 +134,8 @@ def simulate(
             ok7 = correct_mask(boxes, truth, 0.7)
             totals = project.store.action_totals(up_to_iteration=report.iteration - 1)
             confidence = project.frame_confidence()
+            machine = np.setdiff1d(np.arange(n), project.human_frames())
+            trust = confidence_report(confidence[machine], ok[machine], threshold=CONFIDENT)
             arrays = latest_labelling(project)
             # The micro-model alone (its best candidate above threshold), before the labeller.
             alone = np.where((arrays["candidates_scores"][:, 0] >= float(arrays["threshold"]))[:, None],
@@ -150,6 +152,9 @@ def simulate(
                 "predict_s": round(report.predict_s, 2),
                 "inference_fps": round(report.inference_fps, 1),
                 "human_frames": report.n_human_frames,
+                # Over the machine-labelled frames: is a label called confident right?
+                **trust,
+                "review_hit_rate": None,  # filled in once this iteration's review batch is answered
                 "segments": _segment_report(project, project.segments(), truth, boxes, confidence, report.iteration),
             }
             iterations.append(entry)
@@ -157,7 +162,11 @@ def simulate(
             log(
                 f"  iteration {entry['iteration']}: {entry['actions']} actions, {entry['frames_viewed']} frames "
                 f"viewed -> {entry['correct_frac'] * 100:.1f}% correct (IoU 0.7: "
-                f"{entry['correct_frac_iou07'] * 100:.1f}%), train {entry['train_s']:.0f}s, "
+                f"{entry['correct_frac_iou07'] * 100:.1f}%); confident {entry['confident_frac'] * 100:.0f}% "
+                f"of the other frames, "
+                + ("none" if entry["confident_correct_frac"] is None
+                   else f"{entry['confident_correct_frac'] * 100:.1f}% of them right")
+                + f"; train {entry['train_s']:.0f}s, "
                 f"predict {entry['predict_s']:.0f}s"
             )
             if ok.all():
@@ -167,7 +176,10 @@ def simulate(
             batch = project.review_queue()
             if not batch:
                 break
-            spent = sum(oracle.review(project, item.frame) for item in batch)
+            costs = [oracle.review(project, item.frame) for item in batch]
+            spent = sum(costs)
+            # The share of proposed frames that needed a fix: high early means review finds errors.
+            entry["review_hit_rate"] = round(sum(c > 0 for c in costs) / len(batch), 4)
             if spent == 0 and settings.stop_when_all_accepted:
                 # Record what the accepted review cost in views, then stop.
                 totals = project.action_totals()

@@ -90,4 +90,9 @@ def test_simulate_writes_json(tmp_path: Path, capsys) -> None:
     result = json.loads(target.read_text())
     assert result["n_frames"] == 40
     assert set(result["baselines"]) == {"interpolation", "tracker"}
+    for it in result["iterations"]:  # is "confident" right? (over the machine-labelled frames)
+        assert 0 <= it["confident_frac"] <= 1
+        assert it["confident_correct_frac"] is None or 0 <= it["confident_correct_frac"] <= 1
+        assert 0 <= it["ece"] <= 1
+        assert "review_hit_rate" in it
     assert "wrote" in capsys.readouterr().out
