@@ -140,7 +140,9 @@ class Trainer(Protocol):
     """Trains a model on labelled frames (:func:`~microlab.model.train_micro_model` is one).
 
     ``labelled`` holds every human frame, absent ones (no boxes) included; ``init`` is the
-    model to start from (a warm start), or ``None`` for a fresh one.
+    model to start from (a warm start), or ``None`` for a fresh one.  The loop only passes as
+    ``init`` a model this trainer made or the loop's :data:`ModelLoader` loaded, of the same
+    ``config.backbone``.
     """
 
     def __call__(
