@@ -1,7 +1,10 @@
 """The active-learning loop: train -> predict -> label the clip -> propose a review batch.
 
 Everything here works on a :class:`~microlab.project.Project` and goes through its store, so
-the widgets, the CLI and the simulated annotator all drive the same code.
+the widgets, the CLI and the simulated annotator all drive the same code.  :class:`Loop` holds
+the parts, each replaceable: a :class:`Trainer` that makes a :class:`Predictor` (the micro-model
+by default), a :data:`ModelLoader` for stored checkpoints, and a :class:`ReviewRanker`
+(:func:`~microlab.sampling.rank_review` by default).  ``project.loop`` is the project's.
 
 Two ways to fit the clip (``LoopSettings.strategy``):
 
@@ -19,9 +22,9 @@ clips of many segments they multiply the training time.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -36,7 +39,7 @@ from microlab.model import (
     MicroModelConfig,
     train_micro_model,
 )
-from microlab.sampling import ReviewItem, frames_in_unseen_segments, initial_frames, rank_for_review
+from microlab.sampling import ReviewItem, frames_in_unseen_segments, initial_frames, rank_review
 from microlab.segments import Segment, detect_cuts, frame_signatures, split_clip
 from microlab.tracking import keyframe_tracks
 
@@ -102,27 +105,114 @@ class IterationReport:
     inference_fps: float = 0.0
 
 
-class LoopState:
-    """Per-project caches of the loop (frame signatures, cuts, tracker runs, last models)."""
+class Predictor(Protocol):
+    """What the loop needs of a trained model (:class:`~microlab.model.MicroModel` is one).
 
-    def __init__(self, project: Project) -> None:
+    A fake with these members can stand in for the micro-model in tests.
+    """
+
+    config: MicroModelConfig  # ``config.backbone`` decides whether a warm start is possible
+    threshold: float  # score above which a candidate counts as a detection
+    info: dict[str, Any]  # training facts; the loop stores ``info["train_s"]``
+
+    def predict(
+        self,
+        frames: Sequence[np.ndarray],
+        indices: Iterable[int] | None = None,
+        *,
+        k: int = 5,
+        progress: bool = True,
+        description: str = "predict",
+    ) -> Candidates:
+        """``k`` candidates (boxes, scores, class ids) for each of the given frames."""
+        ...
+
+    def metadata(self) -> dict[str, Any]:
+        """JSON-ready settings stored next to the checkpoint."""
+        ...
+
+    def to_bytes(self) -> bytes:
+        """The checkpoint, as a :class:`ModelLoader` reads it back."""
+        ...
+
+
+class Trainer(Protocol):
+    """Trains a model on labelled frames (:func:`~microlab.model.train_micro_model` is one).
+
+    ``labelled`` holds every human frame, absent ones (no boxes) included; ``init`` is the
+    model to start from (a warm start), or ``None`` for a fresh one.  The loop only passes as
+    ``init`` a model this trainer made or the loop's :data:`ModelLoader` loaded, of the same
+    ``config.backbone``.
+    """
+
+    def __call__(
+        self,
+        labelled: Sequence[LabelledFrame],
+        config: MicroModelConfig,
+        *,
+        init: Predictor | None = None,
+        progress: bool = True,
+    ) -> Predictor: ...
+
+
+ModelLoader = Callable[[bytes], Predictor]
+"""Reads a stored checkpoint (what :meth:`Predictor.to_bytes` wrote) back into a model."""
+
+
+class ReviewRanker(Protocol):
+    """The acquisition function: which frames to review (:func:`~microlab.sampling.rank_review`
+    is the default; see it for the arguments)."""
+
+    def __call__(
+        self,
+        doubt: np.ndarray,
+        reasons: Sequence[str],
+        segments: Sequence[tuple[int, int]],
+        human_frames: Sequence[int],
+        *,
+        n: int,
+        verified: np.ndarray | None = None,
+        explore: float = 0.5,
+        segment_checks: float = 1.0,
+    ) -> list[ReviewItem]: ...
+
+
+class Training(NamedTuple):
+    """What :meth:`Loop.train` made: model versions (the clip model first), seconds, and the
+    model version responsible for each segment index."""
+
+    versions: list[int]
+    seconds: float
+    responsible: dict[int, int]
+
+
+class LoopState:
+    """Per-project caches of the loop (frame signatures, cuts, tracker runs, last models).
+
+    Args:
+        project: the project whose store holds the checkpoints and signatures.
+        load_model: reads a stored checkpoint (default :meth:`MicroModel.from_bytes`).
+    """
+
+    def __init__(self, project: Project, *, load_model: ModelLoader | None = None) -> None:
         self.project = project
+        self.load_model: ModelLoader = load_model or MicroModel.from_bytes
         self._signatures: np.ndarray | None = None
         self._tracks: dict[tuple, dict[int, np.ndarray]] = {}
-        self._models: dict[int, MicroModel] = {}
-        self.last_training: tuple[list[int], float, dict[int, int]] | None = None
+        self._models: dict[int, Predictor] = {}
+        self.last_training: Training | None = None
 
-    def model(self, version: int) -> MicroModel:
+    def model(self, version: int) -> Predictor:
         """A stored checkpoint, loaded once per session."""
         if version not in self._models:
             _, _, weights = self.project.store.load_model(version)
-            self._models[version] = MicroModel.from_bytes(weights)
+            self._models[version] = self.load_model(weights)
         return self._models[version]
 
-    def remember(self, version: int, model: MicroModel) -> None:
+    def remember(self, version: int, model: Predictor) -> None:
         self._models[version] = model
 
-    def latest_clip_model(self) -> MicroModel | None:
+    def latest_clip_model(self) -> Predictor | None:
         """The newest model trained on the whole clip (the warm start of the next one)."""
         clip_models = [m["version"] for m in self.project.store.models() if m["segment_start"] is None]
         return self.model(clip_models[-1]) if clip_models else None
@@ -162,136 +252,10 @@ def _labelled_frames(project: Project, frames: Sequence[int]) -> list[LabelledFr
     return [LabelledFrame(project.frame(f), human[f]) for f in frames]
 
 
-def choose_initial_frames(project: Project, k: int = 5, *, progress: bool = False) -> list[int]:
-    """The ``k`` frames to label first (spread over time and appearance); excludes human frames."""
-    state = project.loop_state
-    done = project.human_frames()
-    picks = initial_frames(state.signatures(progress=progress), k + len(done), exclude=done)
-    return [f for f in picks if f not in done][:k]
-
-
-def choose_search_frames(project: Project, settings: LoopSettings, k: int = 5) -> list[int]:
-    """``k`` frames from shots nobody has looked at yet: where to look for an object not found
-    so far (see :func:`~microlab.sampling.frames_in_unseen_segments`)."""
-    state = project.loop_state
-    segments = [(s.start, s.end) for s in state.segments(settings)]
-    return frames_in_unseen_segments(state.signatures(), segments, project.viewed_frames(), k)
-
-
-def train(project: Project, settings: LoopSettings, *, progress: bool = True) -> tuple[list[int], float, dict[int, int]]:
-    """Train the micro-model(s) on the human frames; returns model versions, seconds, and the
-    model version responsible for each segment index."""
-    state = project.loop_state
-    human = project.human_labels()
-    if not any(len(d) for d in human.values()):
-        seen = len(human)
-        raise ModelError(
-            f"no human box yet ({seen} frame{'s' if seen != 1 else ''} marked absent): a micro-model "
-            "needs at least one box of the object. Box it on a frame where it is visible: "
-            "project.search_frames() proposes frames from shots nobody has seen, the Annotator's "
-            "scrubber reaches any frame, and project.draw_box(frame, (x0, y0, x1, y1)) records it"
-        )
-    started = time.perf_counter()
-    config = replace(settings.model, classes=list(project.classes))
-    frames = sorted(human)
-    labelled = _labelled_frames(project, frames)
-    previous = state.latest_clip_model() if settings.warm_start else None
-    if settings.warm_start and previous is not None and previous.config.backbone == config.backbone:
-        warm = replace(config, steps=max(config.steps_per_epoch, round(config.steps * settings.warm_steps_fraction)))
-        clip_model = train_micro_model(labelled, warm, init=previous, progress=progress)
-    else:
-        clip_model = train_micro_model(labelled, config, progress=progress)
-    clip_version = project.store.save_model(
-        config=clip_model.metadata(), weights=clip_model.to_bytes(), segment=None,
-        train_s=clip_model.info["train_s"], n_labels=len(labelled),
-    )
-    state.remember(clip_version, clip_model)
-    versions = [clip_version]
-    responsible: dict[int, int] = {}
-    segments = state.segments(settings)
-    if settings.strategy == "segments":
-        for i, seg in enumerate(segments):
-            own = [f for f in frames if f in seg]
-            if not any(len(human[f]) for f in own):
-                responsible[i] = clip_version
-                continue
-            near = [f for f in frames if segments[max(0, i - 1)].start <= f <= segments[min(len(segments) - 1, i + 1)].end]
-            fine = replace(config, steps=max(config.steps_per_epoch, config.steps // 2), seed=config.seed + i + 1)
-            model = train_micro_model(_labelled_frames(project, near), fine, init=clip_model, progress=progress)
-            version = project.store.save_model(
-                config=model.metadata(), weights=model.to_bytes(), segment=(seg.start, seg.end),
-                train_s=model.info["train_s"], n_labels=len(near),
-            )
-            state.remember(version, model)
-            versions.append(version)
-            responsible[i] = version
-    else:
-        responsible = {i: clip_version for i in range(len(segments))}
-    state.last_training = (versions, time.perf_counter() - started, responsible)
-    return state.last_training
-
-
-def predict_labels(
-    project: Project,
-    settings: LoopSettings,
-    responsible: dict[int, int],
-    *,
-    progress: bool = True,
-) -> tuple[Labelling, Candidates, float, float]:
-    """Run the models over their segments, then the labeller over the whole clip; stores nothing
-    (:func:`predict_and_store` does).
-
-    Returns the labelling, the raw candidates, total seconds and model-inference seconds."""
-    state = project.loop_state
-    started = time.perf_counter()
-    n = project.n_frames
-    segments = state.segments(settings)
-    k = settings.candidates
-    xyxy = np.full((n, k, 4), np.nan, np.float32)
-    scores = np.zeros((n, k), np.float32)
-    class_ids = np.zeros((n, k), np.int64)
-    thresholds = np.zeros(n, np.float32)
-    by_model: dict[int, list[int]] = {}
-    for i, seg in enumerate(segments):
-        by_model.setdefault(responsible[i], []).extend(seg.frames)
-    inference_s = 0.0
-    for version, frames in by_model.items():
-        model = state.model(version)
-        tic = time.perf_counter()
-        cand = model.predict(project.frames, frames, k=k, progress=progress,
-                             description=f"predict (model {version})")
-        xyxy[frames], scores[frames], class_ids[frames] = cand.xyxy, cand.scores, cand.class_ids
-        thresholds[frames] = model.threshold
-        inference_s += time.perf_counter() - tic
-    candidates = Candidates(np.arange(n), xyxy, scores, class_ids, float(np.median(thresholds)))
-
-    human = project.human_labels()
-    cuts = state.cuts()
-    labellings = []
-    for cls in range(len(project.classes)):
-        keyframes: dict[int, np.ndarray | None] = {}
-        for f, det in human.items():
-            mine = det.xyxy[det.class_ids == cls]
-            keyframes[f] = mine[0] if len(mine) else None
-        tracks = state.tracks_from(keyframes, cuts, settings.track_span) if settings.use_tracker else {}
-        mask = class_ids == cls
-        labellings.append(label_clip(
-            n,
-            candidates_xyxy=np.where(mask[..., None], xyxy, np.nan),
-            candidates_scores=np.where(mask, scores, 0.0),
-            threshold=float(np.median(thresholds)),
-            keyframes=keyframes,
-            tracks=tracks,
-            cuts=cuts,
-            settings=settings.labeller,
-        ))
-    return _combine(labellings), candidates, time.perf_counter() - started, inference_s
-
-
 def _combine(labellings: list[Labelling]) -> Labelling:
     """One labelling per class -> the first class's labelling with per-frame minimum confidence.
 
-    (Multi-class labels are written per class by :func:`write_labels`; confidence and doubt
+    (Multi-class labels are written per class by :func:`_write_labels`; confidence and doubt
     take the weakest class.)"""
     if len(labellings) == 1:
         return labellings[0]
@@ -305,7 +269,7 @@ def _combine(labellings: list[Labelling]) -> Labelling:
     return combined
 
 
-def write_labels(project: Project, labelling: Labelling, model_version: int) -> None:
+def _write_labels(project: Project, labelling: Labelling, model_version: int) -> None:
     """Store the labeller's boxes as the machine labels of every frame."""
     per_class = getattr(labelling, "per_class", [labelling])
     width, height = project.frame_size
@@ -357,61 +321,6 @@ def segment_stats(
     return out
 
 
-def predict_and_store(project: Project, settings: LoopSettings, *, progress: bool = True) -> IterationReport:
-    """Label every frame with the latest models, store it, and open the next iteration."""
-    state = project.loop_state
-    if state.last_training is None:
-        models = project.store.models()
-        if not models:
-            raise ModelError("no micro-model yet: call project.train() first")
-        latest_iteration = models[-1]["iteration"]
-        fresh = [m for m in models if m["iteration"] == latest_iteration]
-        clip_version = next(m["version"] for m in fresh if m["segment_start"] is None)
-        responsible = {}
-        for i, seg in enumerate(state.segments(settings)):
-            own = [m["version"] for m in fresh if m["segment_start"] == seg.start and m["segment_end"] == seg.end]
-            responsible[i] = own[0] if own else clip_version
-        state.last_training = ([m["version"] for m in fresh], 0.0, responsible)
-    versions, train_s, responsible = state.last_training
-    labelling, candidates, predict_s, inference_s = predict_labels(project, settings, responsible, progress=progress)
-    inference_fps = project.n_frames / max(inference_s, 1e-6)
-    write_labels(project, labelling, versions[0])
-    human = set(project.human_frames())
-    confidence = labelling.confidence.copy()
-    confidence[list(human)] = 1.0
-    segments = state.segments(settings)
-    seg_stats = segment_stats(project, segments, confidence)
-    for i, stats in enumerate(seg_stats):
-        stats["model_version"] = responsible[i]
-    coverage = float(covered_mask(confidence, human).mean())
-    iteration = project.store.start_iteration(
-        model_versions=versions, train_s=train_s, predict_s=predict_s,
-        stats={"coverage": coverage, "segments": seg_stats, "inference_fps": inference_fps,
-               "settings": _settings_summary(settings)},
-    )
-    state.last_training = None
-    project.store.save_segments(iteration, [(s.start, s.end, responsible[i]) for i, s in enumerate(segments)])
-    project.store.save_arrays(iteration, "labelling", {
-        "boxes": labelling.boxes,
-        "confidence": confidence,
-        "source": labelling.source,
-        "score": labelling.score,
-        "reason": np.asarray(labelling.doubt_reason, dtype=str),
-        "verified": labelling.verified,
-        "candidates_xyxy": candidates.xyxy,
-        "candidates_scores": candidates.scores,
-        "candidates_class_ids": candidates.class_ids,
-        "threshold": np.asarray(candidates.threshold),
-    })
-    return IterationReport(iteration, versions, train_s, predict_s, len(human), coverage, seg_stats, inference_fps)
-
-
-def step(project: Project, settings: LoopSettings, *, progress: bool = True) -> IterationReport:
-    """One loop iteration: train, predict, label, store, and open the next iteration."""
-    train(project, settings, progress=progress)
-    return predict_and_store(project, settings, progress=progress)
-
-
 def _settings_summary(settings: LoopSettings) -> dict[str, Any]:
     out = asdict(settings)
     out["model"] = {k: out["model"][k] for k in ("backbone", "steps", "max_input_side")}
@@ -419,7 +328,7 @@ def _settings_summary(settings: LoopSettings) -> dict[str, Any]:
 
 
 def latest_labelling(project: Project) -> dict[str, np.ndarray] | None:
-    """The arrays saved by the latest :func:`step`, or ``None`` before the first one."""
+    """The arrays saved by the latest :meth:`Loop.step`, or ``None`` before the first one."""
     for it in range(project.iteration, 0, -1):
         data = project.store.load_arrays(it, "labelling")
         if data is not None:
@@ -435,74 +344,11 @@ def frame_confidence(project: Project) -> np.ndarray:
     return conf
 
 
-def review_queue(project: Project, settings: LoopSettings, n: int | None = None) -> list[ReviewItem]:
-    """The frames most worth a human look now, most urgent first.
-
-    Doubt is ``1 - confidence`` of each machine label, averaged with its neighbours so that
-    the start of a doubtful stretch (where one correction fixes many frames once the model
-    retrains and the tracker re-propagates) outranks an isolated flicker.  Confidence only
-    compares the cues of one frame: where the model and an unchecked tracker run agree on the
-    wrong object, it is high.  So frames that no confirmed evidence reaches gain priority with
-    their distance from the nearest human frame (exploration), and long unchecked stretches
-    get looked at.  Frames are spaced apart and no segment takes more than half the batch.
-
-    A segment (a shot, after a cut) that no person has looked at yet gets one frame first, its
-    most doubtful: a whole shot can be labelled confidently on the wrong object (a look-alike),
-    and nothing inside it would say so.  Accepting that frame costs no action; it is also what
-    the stopping rule needs to call the segment done.
-    """
-    data = latest_labelling(project)
-    if data is None:
-        return []
-    n_frames = project.n_frames
-    n = settings.batch_size(n_frames) if n is None else n
-    human = project.human_frames()
-    doubt = 1.0 - data["confidence"].astype(float)
-    doubt[human] = 0.0
-    window = np.ones(5) / 5
-    smoothed = np.convolve(doubt, window, mode="same")
-    priority = 0.5 * doubt + 0.5 * smoothed
-    reasons = [str(r) for r in data["reason"]]
-    if "verified" in data and human:
-        distance = np.abs(np.arange(n_frames)[:, None] - np.asarray(human)[None, :]).min(axis=1)
-        scale = max(30.0, n_frames / (2 * max(n, 1)))
-        explore = settings.explore * np.minimum(1.0, distance / scale) * ~data["verified"].astype(bool)
-        for t in np.flatnonzero(explore > priority):
-            reasons[t] = "far from human labels, unconfirmed"
-        priority = priority + explore
-    priority[human] = 0.0
-    segments = project.loop_state.segments(settings)
-    seg_ids = np.zeros(project.n_frames, np.int64)
-    for i, seg in enumerate(segments):
-        seg_ids[seg.start : seg.end + 1] = i
-    gap = max(3, n_frames // (4 * max(n, 1)))
-    checks = _segment_checks(segments, set(human), priority, int(n * settings.segment_checks))
-    for t in checks:
-        reasons[t] = "no one has checked this segment yet"
-    rest = rank_for_review(priority, reasons, n=n - len(checks), exclude=list(human) + checks, min_gap=gap,
-                           segment_ids=seg_ids, per_segment=n if len(segments) == 1 else max(1, (n + 1) // 2))
-    first = [ReviewItem(t, float(priority[t]), reasons[t]) for t in checks]
-    return sorted(first + rest, key=lambda item: -item.priority)
-
-
-def _segment_checks(segments: Sequence[Segment], human: set[int], priority: np.ndarray, n: int) -> list[int]:
-    """One frame (the most doubtful) of each segment without a human frame, at most ``n``,
-    the most doubtful segments first."""
-    picks = []
-    for seg in segments:
-        frames = np.asarray(seg.frames)
-        if any(int(f) in human for f in frames):
-            continue
-        picks.append(int(frames[np.argmax(priority[frames])]))
-    picks.sort(key=lambda t: -priority[t])
-    return picks[:n]
-
-
 def review_items(project: Project, frames: Sequence[int]) -> list[ReviewItem]:
     """Review items for frames a person picked (e.g. clicked on a timeline), in the given order.
 
-    Each carries the same doubt as :func:`review_queue` would give it (``1 - confidence`` of
-    its current label) and the labeller's reason; human frames have doubt 0.
+    Each carries the same doubt as :meth:`Loop.review_queue` would give it (``1 - confidence``
+    of its current label) and the labeller's reason; human frames have doubt 0.
     """
     frames = [frame_index(f, project.n_frames) for f in frames]
     data = latest_labelling(project)
@@ -518,3 +364,284 @@ def review_items(project: Project, frames: Sequence[int]) -> list[ReviewItem]:
             reason = str(data["reason"][f])
         items.append(ReviewItem(f, float(1.0 - confidence[f]), reason))
     return items
+
+
+# ---------------------------------------------------------------------- the loop
+class Loop:
+    """The active-learning loop over a project: train -> predict -> label -> propose a review.
+
+    Its parts are parameters, so any of them can be swapped (a fake model in tests, another
+    acquisition function); ``__init__`` only stores them (scikit-learn's convention) and the
+    defaults are resolved when used.  The caches of the project it works on live in
+    :attr:`state_` (a :class:`LoopState`, made on first use).
+
+    Args:
+        settings: how to train, label and propose frames (default :class:`LoopSettings`).
+        trainer: trains a model on the human frames (default
+            :func:`~microlab.model.train_micro_model`).
+        ranker: orders frames for review (default :func:`~microlab.sampling.rank_review`).
+        load_model: reads a stored checkpoint (default :meth:`MicroModel.from_bytes`).
+
+    Example:
+        >>> project.loop = Loop(LoopSettings(review_batch=4), trainer=my_trainer)
+        >>> project.step()          # trains with my_trainer, labels every frame
+        >>> project.review_queue()  # the injected ranker's picks
+    """
+
+    def __init__(
+        self,
+        settings: LoopSettings | None = None,
+        *,
+        trainer: Trainer | None = None,
+        ranker: ReviewRanker | None = None,
+        load_model: ModelLoader | None = None,
+    ) -> None:
+        self.settings = settings
+        self.trainer = trainer
+        self.ranker = ranker
+        self.load_model = load_model
+
+    def __repr__(self) -> str:
+        parts = {"trainer": self.trainer, "ranker": self.ranker, "load_model": self.load_model}
+        given = [f"{k}={getattr(v, '__name__', v)!r}" for k, v in parts.items() if v is not None]
+        return f"Loop({', '.join([repr(self.settings), *given])})"
+
+    # ------------------------------------------------------------------ parts, resolved
+    def _settings(self) -> LoopSettings:
+        return self.settings if self.settings is not None else LoopSettings()
+
+    def _trainer(self) -> Trainer:
+        return self.trainer if self.trainer is not None else train_micro_model
+
+    def _ranker(self) -> ReviewRanker:
+        return self.ranker if self.ranker is not None else rank_review
+
+    def state(self, project: Project) -> LoopState:
+        """The caches for ``project``: made on first use, and again for another project."""
+        state: LoopState | None = getattr(self, "state_", None)
+        if state is None or state.project is not project:
+            state = self.state_ = LoopState(project, load_model=self.load_model)
+        return state
+
+    # ------------------------------------------------------------------ frames to label
+    def initial_frames(self, project: Project, k: int = 5, *, progress: bool = False) -> list[int]:
+        """The ``k`` frames to label first (spread over time and appearance); excludes human
+        frames."""
+        state = self.state(project)
+        done = project.human_frames()
+        picks = initial_frames(state.signatures(progress=progress), k + len(done), exclude=done)
+        return [f for f in picks if f not in done][:k]
+
+    def search_frames(self, project: Project, k: int = 5) -> list[int]:
+        """``k`` frames from shots nobody has looked at yet: where to look for an object not
+        found so far (see :func:`~microlab.sampling.frames_in_unseen_segments`)."""
+        state = self.state(project)
+        segments = [(s.start, s.end) for s in state.segments(self._settings())]
+        return frames_in_unseen_segments(state.signatures(), segments, project.viewed_frames(), k)
+
+    # ------------------------------------------------------------------ train, predict
+    def train(self, project: Project, *, progress: bool = True) -> Training:
+        """Train the model(s) on the human frames and store them."""
+        settings = self._settings()
+        trainer = self._trainer()
+        state = self.state(project)
+        human = project.human_labels()
+        if not any(len(d) for d in human.values()):
+            seen = len(human)
+            raise ModelError(
+                f"no human box yet ({seen} frame{'s' if seen != 1 else ''} marked absent): a "
+                "micro-model needs at least one box of the object. Box it on a frame where it is "
+                "visible: project.search_frames() proposes frames from shots nobody has seen, the "
+                "Annotator's scrubber reaches any frame, and project.draw_box(frame, (x0, y0, x1, "
+                "y1)) records it"
+            )
+        started = time.perf_counter()
+        config = replace(settings.model, classes=list(project.classes))
+        frames = sorted(human)
+        labelled = _labelled_frames(project, frames)
+        previous = state.latest_clip_model() if settings.warm_start else None
+        if previous is not None and previous.config.backbone == config.backbone:
+            warm = replace(config, steps=max(config.steps_per_epoch,
+                                             round(config.steps * settings.warm_steps_fraction)))
+            clip_model = trainer(labelled, warm, init=previous, progress=progress)
+        else:
+            clip_model = trainer(labelled, config, init=None, progress=progress)
+        clip_version = project.store.save_model(
+            config=clip_model.metadata(), weights=clip_model.to_bytes(), segment=None,
+            train_s=clip_model.info["train_s"], n_labels=len(labelled),
+        )
+        state.remember(clip_version, clip_model)
+        versions = [clip_version]
+        responsible: dict[int, int] = {}
+        segments = state.segments(settings)
+        if settings.strategy == "segments":
+            for i, seg in enumerate(segments):
+                own = [f for f in frames if f in seg]
+                if not any(len(human[f]) for f in own):
+                    responsible[i] = clip_version
+                    continue
+                lo, hi = segments[max(0, i - 1)].start, segments[min(len(segments) - 1, i + 1)].end
+                near = [f for f in frames if lo <= f <= hi]
+                fine = replace(config, steps=max(config.steps_per_epoch, config.steps // 2),
+                               seed=config.seed + i + 1)
+                model = trainer(_labelled_frames(project, near), fine, init=clip_model,
+                                progress=progress)
+                version = project.store.save_model(
+                    config=model.metadata(), weights=model.to_bytes(), segment=(seg.start, seg.end),
+                    train_s=model.info["train_s"], n_labels=len(near),
+                )
+                state.remember(version, model)
+                versions.append(version)
+                responsible[i] = version
+        else:
+            responsible = {i: clip_version for i in range(len(segments))}
+        state.last_training = Training(versions, time.perf_counter() - started, responsible)
+        return state.last_training
+
+    def predict_labels(
+        self,
+        project: Project,
+        responsible: dict[int, int],
+        *,
+        progress: bool = True,
+    ) -> tuple[Labelling, Candidates, float, float]:
+        """Run the models over their segments, then the labeller over the whole clip; stores
+        nothing (:meth:`predict` does).
+
+        Returns the labelling, the raw candidates, total seconds and model-inference seconds."""
+        settings = self._settings()
+        state = self.state(project)
+        started = time.perf_counter()
+        n = project.n_frames
+        segments = state.segments(settings)
+        k = settings.candidates
+        xyxy = np.full((n, k, 4), np.nan, np.float32)
+        scores = np.zeros((n, k), np.float32)
+        class_ids = np.zeros((n, k), np.int64)
+        thresholds = np.zeros(n, np.float32)
+        by_model: dict[int, list[int]] = {}
+        for i, seg in enumerate(segments):
+            by_model.setdefault(responsible[i], []).extend(seg.frames)
+        inference_s = 0.0
+        for version, frames in by_model.items():
+            model = state.model(version)
+            tic = time.perf_counter()
+            cand = model.predict(project.frames, frames, k=k, progress=progress,
+                                 description=f"predict (model {version})")
+            xyxy[frames], scores[frames], class_ids[frames] = cand.xyxy, cand.scores, cand.class_ids
+            thresholds[frames] = model.threshold
+            inference_s += time.perf_counter() - tic
+        candidates = Candidates(np.arange(n), xyxy, scores, class_ids, float(np.median(thresholds)))
+
+        human = project.human_labels()
+        cuts = state.cuts()
+        labellings = []
+        for cls in range(len(project.classes)):
+            keyframes: dict[int, np.ndarray | None] = {}
+            for f, det in human.items():
+                mine = det.xyxy[det.class_ids == cls]
+                keyframes[f] = mine[0] if len(mine) else None
+            tracks = (state.tracks_from(keyframes, cuts, settings.track_span)
+                      if settings.use_tracker else {})
+            mask = class_ids == cls
+            labellings.append(label_clip(
+                n,
+                candidates_xyxy=np.where(mask[..., None], xyxy, np.nan),
+                candidates_scores=np.where(mask, scores, 0.0),
+                threshold=float(np.median(thresholds)),
+                keyframes=keyframes,
+                tracks=tracks,
+                cuts=cuts,
+                settings=settings.labeller,
+            ))
+        return _combine(labellings), candidates, time.perf_counter() - started, inference_s
+
+    def _last_training(self, project: Project) -> Training:
+        """The models of the latest :meth:`train`; after a reopen, the latest stored ones."""
+        state = self.state(project)
+        if state.last_training is not None:
+            return state.last_training
+        models = project.store.models()
+        if not models:
+            raise ModelError("no micro-model yet: call project.train() first")
+        latest_iteration = models[-1]["iteration"]
+        fresh = [m for m in models if m["iteration"] == latest_iteration]
+        clip_version = next(m["version"] for m in fresh if m["segment_start"] is None)
+        responsible = {}
+        for i, seg in enumerate(state.segments(self._settings())):
+            own = [m["version"] for m in fresh
+                   if m["segment_start"] == seg.start and m["segment_end"] == seg.end]
+            responsible[i] = own[0] if own else clip_version
+        state.last_training = Training([m["version"] for m in fresh], 0.0, responsible)
+        return state.last_training
+
+    def predict(self, project: Project, *, progress: bool = True) -> IterationReport:
+        """Label every frame with the latest models, store it, and open the next iteration."""
+        settings = self._settings()
+        state = self.state(project)
+        versions, train_s, responsible = self._last_training(project)
+        labelling, candidates, predict_s, inference_s = self.predict_labels(
+            project, responsible, progress=progress)
+        inference_fps = project.n_frames / max(inference_s, 1e-6)
+        _write_labels(project, labelling, versions[0])
+        human = set(project.human_frames())
+        confidence = labelling.confidence.copy()
+        confidence[list(human)] = 1.0
+        segments = state.segments(settings)
+        seg_stats = segment_stats(project, segments, confidence)
+        for i, stats in enumerate(seg_stats):
+            stats["model_version"] = responsible[i]
+        coverage = float(covered_mask(confidence, human).mean())
+        iteration = project.store.start_iteration(
+            model_versions=versions, train_s=train_s, predict_s=predict_s,
+            stats={"coverage": coverage, "segments": seg_stats, "inference_fps": inference_fps,
+                   "settings": _settings_summary(settings)},
+        )
+        state.last_training = None
+        project.store.save_segments(iteration, [(s.start, s.end, responsible[i])
+                                                for i, s in enumerate(segments)])
+        project.store.save_arrays(iteration, "labelling", {
+            "boxes": labelling.boxes,
+            "confidence": confidence,
+            "source": labelling.source,
+            "score": labelling.score,
+            "reason": np.asarray(labelling.doubt_reason, dtype=str),
+            "verified": labelling.verified,
+            "candidates_xyxy": candidates.xyxy,
+            "candidates_scores": candidates.scores,
+            "candidates_class_ids": candidates.class_ids,
+            "threshold": np.asarray(candidates.threshold),
+        })
+        return IterationReport(iteration, versions, train_s, predict_s, len(human), coverage,
+                               seg_stats, inference_fps)
+
+    def step(self, project: Project, *, progress: bool = True) -> IterationReport:
+        """One loop iteration: train, predict, label, store, and open the next iteration."""
+        self.train(project, progress=progress)
+        return self.predict(project, progress=progress)
+
+    # ------------------------------------------------------------------ review
+    def frame_confidence(self, project: Project) -> np.ndarray:
+        """Confidence of each frame's current label (see :func:`frame_confidence`)."""
+        return frame_confidence(project)
+
+    def review_queue(self, project: Project, n: int | None = None) -> list[ReviewItem]:
+        """The frames most worth a human look now, most urgent first: the ranker's order
+        (:func:`~microlab.sampling.rank_review` by default) over the latest labelling's doubt
+        (``1 - confidence``), reasons and segments.  Empty before the first prediction."""
+        data = latest_labelling(project)
+        if data is None:
+            return []
+        settings = self._settings()
+        n = settings.batch_size(project.n_frames) if n is None else n
+        segments = [(s.start, s.end) for s in self.state(project).segments(settings)]
+        return self._ranker()(
+            1.0 - data["confidence"].astype(float),
+            [str(r) for r in data["reason"]],
+            segments,
+            project.human_frames(),
+            n=n,
+            verified=data.get("verified"),  # absent from stores of older versions
+            explore=settings.explore,
+            segment_checks=settings.segment_checks,
+        )

@@ -31,7 +31,7 @@ from microlab.segments import Segment
 from microlab.store import ACTION_COSTS, ActionRecord, BoxRecord, FrameLabel, Store
 
 if TYPE_CHECKING:
-    from microlab.loop import IterationReport, LoopSettings, LoopState
+    from microlab.loop import IterationReport, Loop, LoopSettings, LoopState
 
 
 def _loop() -> ModuleType:
@@ -66,8 +66,7 @@ class Project:
         self.frames = frames
         meta = store.meta
         self.classes: list[str] = list(meta["classes"])
-        self._loop_state: LoopState | None = None
-        self._settings: LoopSettings | None = None
+        self._loop: Loop | None = None
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -272,26 +271,39 @@ class Project:
 
     # ------------------------------------------------------------------ the loop
     @property
+    def loop(self) -> Loop:
+        """The :class:`~microlab.loop.Loop` behind train/predict/step/review_queue, made on
+        first use with default parts.  Assign one to swap parts, e.g.
+        ``project.loop = Loop(project.settings, trainer=my_trainer)``."""
+        if self._loop is None:
+            self._loop = _loop().Loop(_loop().LoopSettings())
+        return self._loop
+
+    @loop.setter
+    def loop(self, value: Loop) -> None:
+        self._loop = value
+
+    @property
     def loop_state(self) -> LoopState:
         """Caches of the active-learning loop for this session (signatures, tracker runs, models)."""
-        if self._loop_state is None:
-            self._loop_state = _loop().LoopState(self)
-        return self._loop_state
+        return self.loop.state(self)
 
     @property
     def settings(self) -> LoopSettings:
-        """The :class:`~microlab.loop.LoopSettings` used by train/predict/step/review_queue."""
-        if self._settings is None:
-            self._settings = _loop().LoopSettings()
-        return self._settings
+        """The :class:`~microlab.loop.LoopSettings` used by train/predict/step/review_queue
+        (the loop's settings)."""
+        loop = self.loop
+        if loop.settings is None:
+            loop.settings = _loop().LoopSettings()  # kept, so that changing a field sticks
+        return loop.settings
 
     @settings.setter
     def settings(self, value: LoopSettings) -> None:
-        self._settings = value
+        self.loop.settings = value
 
     def initial_frames(self, k: int = 5, *, progress: bool = False) -> list[int]:
         """The ``k`` frames worth labelling first: spread over the clip and its appearance."""
-        return _loop().choose_initial_frames(self, k, progress=progress)
+        return self.loop.initial_frames(self, k, progress=progress)
 
     def search_frames(self, k: int = 5) -> list[int]:
         """``k`` frames from shots nobody has looked at, least like the frames seen so far.
@@ -299,15 +311,14 @@ class Project:
         For when every frame labelled so far was "absent": the object is elsewhere.  The
         Annotator proposes these on its own; the widgets' scrubber reaches any other frame.
         """
-        return _loop().choose_search_frames(self, self.settings, k)
+        return self.loop.search_frames(self, k)
 
     def train(self, *, progress: bool = True) -> list[int]:
         """Train the micro-model(s) on the human frames (fastai, with a progress bar).
 
         Returns the new model versions.  Call :meth:`predict` next (or :meth:`step` for both).
         """
-        versions, _, _ = _loop().train(self, self.settings, progress=progress)
-        return versions
+        return self.loop.train(self, progress=progress).versions
 
     def predict(self, *, progress: bool = True) -> IterationReport:
         """Label every frame with the latest micro-model(s), store the labels and open the next
@@ -315,19 +326,19 @@ class Project:
 
         Returns an :class:`~microlab.loop.IterationReport` (coverage per segment, timings).
         """
-        return _loop().predict_and_store(self, self.settings, progress=progress)
+        return self.loop.predict(self, progress=progress)
 
     def step(self, *, progress: bool = True) -> IterationReport:
         """One iteration of the loop: :meth:`train` then :meth:`predict`."""
-        return _loop().step(self, self.settings, progress=progress)
+        return self.loop.step(self, progress=progress)
 
     def review_queue(self, n: int | None = None) -> list[ReviewItem]:
         """The frames most worth a human look now (:class:`~microlab.sampling.ReviewItem`)."""
-        return _loop().review_queue(self, self.settings, n)
+        return self.loop.review_queue(self, n)
 
     def frame_confidence(self) -> np.ndarray:
         """Confidence in [0, 1] of every frame's current label (1 = human)."""
-        return _loop().frame_confidence(self)
+        return self.loop.frame_confidence(self)
 
     def segments(self) -> list[Segment]:
         """The clip's segments (the spline pieces) under the current settings."""

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from microlab.errors import AnnotationError
+
 
 def initial_frames(
     signatures: np.ndarray,
@@ -98,6 +100,105 @@ def rank_for_review(
         items.append(ReviewItem(frame, float(doubt[frame]), reasons[frame]))
         banned[max(0, frame - min_gap + 1) : frame + min_gap] = True
     return items
+
+
+def segment_check_frames(
+    segments: Sequence[tuple[int, int]],
+    human: set[int],
+    priority: np.ndarray,
+    n: int,
+) -> list[int]:
+    """One frame (the most doubtful) of each segment without a human frame, at most ``n``,
+    the most doubtful segments first.
+
+    Args:
+        segments: ``(start, end)`` frame ranges, ``end`` inclusive.
+        human: frames a person labelled.
+        priority: review priority of every frame of the clip.
+        n: how many frames at most.
+    """
+    picks = []
+    for start, end in segments:
+        frames = np.arange(int(start), int(end) + 1)
+        if any(int(f) in human for f in frames):
+            continue
+        picks.append(int(frames[np.argmax(priority[frames])]))
+    picks.sort(key=lambda t: -priority[t])
+    return picks[:n]
+
+
+def rank_review(
+    doubt: np.ndarray,
+    reasons: Sequence[str],
+    segments: Sequence[tuple[int, int]],
+    human_frames: Sequence[int],
+    *,
+    n: int,
+    verified: np.ndarray | None = None,
+    explore: float = 0.5,
+    segment_checks: float = 1.0,
+) -> list[ReviewItem]:
+    """The ``n`` frames most worth a human look, most urgent first (the loop's acquisition
+    function; :meth:`microlab.loop.Loop.review_queue` calls it).
+
+    Doubt (``1 - confidence`` of each machine label) is averaged with its neighbours so that
+    the start of a doubtful stretch (where one correction fixes many frames once the model
+    retrains and the tracker re-propagates) outranks an isolated flicker.  Confidence only
+    compares the cues of one frame: where the model and an unchecked tracker run agree on the
+    wrong object, it is high.  So frames that no confirmed evidence reaches (not ``verified``)
+    gain priority with their distance from the nearest human frame (exploration, up to
+    ``explore``), and long unchecked stretches get looked at.  Frames are spaced apart and no
+    segment takes more than half the batch.
+
+    A segment (a shot, after a cut) without a human frame gets one frame first, its most
+    doubtful (up to ``segment_checks * n`` of them): a whole shot can be labelled confidently
+    on the wrong object (a look-alike), and nothing inside it would say so.
+
+    Args:
+        doubt: (n_frames,) doubt in [0, 1] of each frame's label; human frames count as 0.
+        reasons: why each frame is doubtful (the labeller's words).
+        segments: ``(start, end)`` frame ranges, ``end`` inclusive, covering the clip.
+        human_frames: frames a person labelled; never proposed.
+        n: how many frames to propose.
+        verified: (n_frames,) whether confirmed evidence (a human box, a checked track) reaches
+            each frame; ``None`` turns exploration off.
+        explore: the largest priority exploration adds.
+        segment_checks: share of the batch that may go to segments without a human frame.
+
+    Example:
+        >>> items = rank_review(1 - confidence, reasons, [(0, 59)], [0, 30], n=4)
+    """
+    doubt = np.asarray(doubt, np.float64).copy()
+    n_frames = len(doubt)
+    human = sorted({int(f) for f in human_frames})
+    reasons = [str(r) for r in reasons]
+    if len(reasons) != n_frames:
+        raise AnnotationError(
+            f"reasons must hold one reason per frame of doubt ({n_frames}), but got {len(reasons)}"
+        )
+    doubt[human] = 0.0
+    smoothed = np.convolve(doubt, np.ones(5) / 5, mode="same")
+    priority = 0.5 * doubt + 0.5 * smoothed
+    if verified is not None and human:
+        distance = np.abs(np.arange(n_frames)[:, None] - np.asarray(human)[None, :]).min(axis=1)
+        scale = max(30.0, n_frames / (2 * max(n, 1)))
+        far = explore * np.minimum(1.0, distance / scale) * ~np.asarray(verified, bool)
+        for t in np.flatnonzero(far > priority):
+            reasons[t] = "far from human labels, unconfirmed"
+        priority = priority + far
+    priority[human] = 0.0
+    seg_ids = np.zeros(n_frames, np.int64)
+    for i, (start, end) in enumerate(segments):
+        seg_ids[int(start) : int(end) + 1] = i
+    gap = max(3, n_frames // (4 * max(n, 1)))
+    checks = segment_check_frames(segments, set(human), priority, int(n * segment_checks))
+    for t in checks:
+        reasons[t] = "no one has checked this segment yet"
+    per_segment = n if len(segments) == 1 else max(1, (n + 1) // 2)
+    rest = rank_for_review(priority, reasons, n=n - len(checks), exclude=human + checks,
+                           min_gap=gap, segment_ids=seg_ids, per_segment=per_segment)
+    first = [ReviewItem(t, float(priority[t]), reasons[t]) for t in checks]
+    return sorted(first + rest, key=lambda item: -item.priority)
 
 
 def frames_in_unseen_segments(

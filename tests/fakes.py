@@ -1,6 +1,6 @@
 """Stand-ins for a trained model, for widget and browser tests that must not train one.
 
-``fake_prediction`` stores what :func:`microlab.loop.predict_and_store` would store after a
+``fake_prediction`` stores what :meth:`microlab.loop.Loop.predict` would store after a
 prediction (machine boxes, a new iteration with its stats, the labelling arrays), with boxes
 and confidences chosen by the test.
 """

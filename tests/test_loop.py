@@ -1,4 +1,5 @@
-"""The loop end to end on a generated clip, the simulation's JSON, and simulate on real video."""
+"""The loop end to end on a generated clip (with the micro-model, and with a fake model injected
+into :class:`~microlab.loop.Loop`), the simulation's JSON, and simulate on real video."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import numpy as np
 import pytest
 
 from microlab.datasets import demo_clip
-from microlab.loop import CONFIDENT, LoopSettings, covered_mask
-from microlab.model import MicroModelConfig
+from microlab.loop import CONFIDENT, Loop, LoopSettings, covered_mask
+from microlab.model import Candidates, LabelledFrame, MicroModelConfig
 from microlab.project import Project
+from microlab.sampling import ReviewItem
 from microlab.simulate import FIVE_KEYS, Oracle, SimulationSettings, format_table, simulate
 
 # Tiny, fast settings: a 60-frame clip and a few dozen training steps (seconds on a CPU).
@@ -67,6 +69,162 @@ def test_loop_end_to_end_on_a_generated_clip(clip, tmp_path):
         project.settings = LoopSettings(model=FAST_MODEL)
         report = project.predict(progress=False)  # predicts with the stored model
         assert report.iteration == 3
+
+
+class NearestBoxModel:
+    """A fake model: each frame gets the box of the nearest labelled frame (none when that one
+    is absent), scored lower the farther it is; saved and loaded as JSON."""
+
+    def __init__(self, config: MicroModelConfig, keyframes: dict[int, list[float] | None],
+                 threshold: float = 0.3) -> None:
+        self.config = config
+        self.keyframes = keyframes
+        self.threshold = threshold
+        self.info = {"train_s": 0.0, "pretrained": "none (fake)"}
+
+    def predict(self, frames, indices=None, *, k=5, progress=True, description="predict"):
+        idx = np.arange(len(frames)) if indices is None else np.asarray(list(indices), np.int64)
+        xyxy = np.full((len(idx), k, 4), np.nan, np.float32)
+        scores = np.zeros((len(idx), k), np.float32)
+        labelled = np.array(sorted(self.keyframes))
+        for row, t in enumerate(idx):
+            near = int(labelled[np.argmin(np.abs(labelled - t))])
+            if self.keyframes[near] is not None:
+                xyxy[row, 0] = self.keyframes[near]
+                scores[row, 0] = 0.95 * np.exp(-abs(int(t) - near) / 10)
+        return Candidates(idx, xyxy, scores, np.zeros((len(idx), k), np.int64), self.threshold)
+
+    def metadata(self) -> dict:
+        return {"config": self.config.to_dict(), "threshold": self.threshold,
+                "keyframes": {str(f): b for f, b in self.keyframes.items()}}
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(self.metadata()).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> NearestBoxModel:
+        meta = json.loads(data)
+        keyframes = {int(f): b for f, b in meta["keyframes"].items()}
+        return cls(MicroModelConfig.from_dict(meta["config"]), keyframes, meta["threshold"])
+
+
+class RecordingTrainer:
+    """Trains :class:`NearestBoxModel`s and records each call: frames, config, init."""
+
+    def __init__(self, frames) -> None:
+        # LabelledFrame carries an image, not its index: find the index by the pixels.
+        self.index = {frames[i].tobytes(): i for i in range(len(frames))}
+        self.calls: list[tuple[list[int], MicroModelConfig, object]] = []
+
+    def __call__(self, labelled: list[LabelledFrame], config, *, init=None, progress=True):
+        frames = [self.index[lf.image.tobytes()] for lf in labelled]
+        self.calls.append((frames, config, init))
+        keyframes = {f: (lf.boxes.xyxy[0].tolist() if len(lf.boxes) else None)
+                     for f, lf in zip(frames, labelled)}
+        return NearestBoxModel(config, keyframes)
+
+
+@pytest.mark.parametrize("warm_start", [True, False])
+def test_the_whole_loop_runs_with_a_fake_model(clip, tmp_path, warm_start):
+    """initial frames -> oracle labels -> step -> review queue -> submit -> step, in seconds."""
+    oracle = Oracle(clip.ground_truth)
+    trainer = RecordingTrainer(clip.frames)
+    settings = LoopSettings(review_batch=4, warm_start=warm_start)
+    with Project.open(tmp_path / "fake.mlab", video=clip.path) as project:
+        project.loop = Loop(settings, trainer=trainer, load_model=NearestBoxModel.from_bytes)
+        assert project.settings is settings
+        picks = project.initial_frames(4)
+        assert len(set(picks)) == 4
+        for f in picks:
+            oracle.label(project, f)
+        absent = 40  # inside the demo clip's second stretch without the object
+        assert absent not in picks
+        oracle.label(project, absent)
+        assert len(project.human_labels()[absent]) == 0
+        human = sorted([*picks, absent])
+
+        report = project.step(progress=False)
+        assert report.iteration == 1
+        assert report.n_human_frames == 5
+        frames, config, init = trainer.calls[0]
+        assert frames == human  # every human frame, the absent one included
+        assert init is None
+        assert config.classes == ["object"]
+        assert [m["version"] for m in project.store.models()] == report.model_versions
+        # Every other frame got the fake model's label from the stored model version.
+        labels = project.labels()
+        assert sorted(labels) == list(range(60))
+        machine = {f: lab for f, lab in labels.items() if f not in human}
+        assert not any(lab.verified for lab in machine.values())
+        boxed = [f for f, lab in machine.items() if lab.boxes]
+        assert boxed
+        versions = {b.model_version for f in boxed for b in labels[f].boxes}
+        assert versions == {report.model_versions[0]}
+        assert not labels[absent + 1].boxes  # the nearest human frame says absent
+
+        queue = project.review_queue()
+        assert 1 <= len(queue) <= 4
+        assert not {q.frame for q in queue} & set(human)
+        assert [q.priority for q in queue] == sorted((q.priority for q in queue), reverse=True)
+        for q in queue:
+            oracle.review(project, q.frame)
+        assert all(oracle.is_correct(project, q.frame) for q in queue)
+        human = sorted(project.human_frames())
+        assert set(human) == {*picks, absent, *(q.frame for q in queue)}
+
+        second = project.step(progress=False)
+        assert second.iteration == 2
+        assert second.n_human_frames == len(human)
+        assert len(project.store.models()) == 2
+        frames, config, init = trainer.calls[1]
+        assert frames == human
+        if warm_start:
+            first_model = project.loop_state.model(report.model_versions[0])
+            assert init is first_model
+            assert config.steps == max(config.steps_per_epoch, round(settings.model.steps * 0.6))
+        else:
+            assert init is None
+            assert config.steps == settings.model.steps
+        assert (project.frame_confidence()[human] == 1).all()
+        assert not {q.frame for q in project.review_queue()} & set(human)
+
+        # A new loop loads the stored model through load_model and predicts without training.
+        project.loop = Loop(settings, trainer=trainer, load_model=NearestBoxModel.from_bytes)
+        third = project.predict(progress=False)
+        assert third.iteration == 3
+        assert third.model_versions == second.model_versions
+        assert len(trainer.calls) == 2
+        loaded = project.loop_state.model(second.model_versions[0])
+        assert isinstance(loaded, NearestBoxModel)
+        assert sorted(loaded.keyframes) == human
+
+
+def test_the_review_ranker_is_injected(clip, tmp_path):
+    seen = {}
+
+    def first_frames(doubt, reasons, segments, human_frames, *, n, **options):
+        seen.update(doubt=doubt, reasons=reasons, segments=segments, human=list(human_frames),
+                    n=n, **options)
+        return [ReviewItem(f, 1.0, "picked by the fake ranker") for f in range(n)]
+
+    with Project.open(tmp_path / "ranker.mlab", video=clip.path) as project:
+        project.loop = Loop(ranker=first_frames)
+        assert project.review_queue() == []  # nothing predicted yet: the ranker is not asked
+        assert project.settings == LoopSettings()  # a loop without settings gets the defaults
+        project.settings = LoopSettings(review_batch=3, explore=0.25)
+        project.draw_box(5, (10, 10, 40, 40))
+        project.loop.trainer = RecordingTrainer(clip.frames)
+        project.step(progress=False)
+        assert [q.frame for q in project.review_queue()] == [0, 1, 2]
+    assert seen["n"] == 3
+    assert seen["human"] == [5]
+    assert seen["doubt"].shape == (60,)
+    assert seen["doubt"][5] == 0  # a human frame is certain
+    assert len(seen["reasons"]) == 60
+    assert seen["segments"][0][0] == 0
+    assert seen["segments"][-1][1] == 59
+    assert seen["explore"] == 0.25
+    assert seen["verified"].shape == (60,)
 
 
 @pytest.mark.slow

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from microlab.sampling import frames_in_unseen_segments, initial_frames, rank_for_review
+from microlab.errors import AnnotationError
+from microlab.sampling import (
+    frames_in_unseen_segments,
+    initial_frames,
+    rank_for_review,
+    rank_review,
+    segment_check_frames,
+)
 from microlab.segments import Segment, detect_cuts, segment_of, split_clip
 
 
@@ -69,16 +77,63 @@ def test_rank_for_review_spaces_frames_and_caps_segments():
 
 
 def test_every_unchecked_segment_gets_its_most_doubtful_frame_first():
-    from microlab.loop import _segment_checks
-
-    segments = [Segment(0, 9), Segment(10, 19), Segment(20, 29), Segment(30, 39)]
+    segments = [(0, 9), (10, 19), (20, 29), (30, 39)]
     priority = np.zeros(40)
     priority[[3, 14, 25, 36]] = [0.9, 0.2, 0.6, 0.4]
     priority[17] = 0.3  # the most doubtful frame of segment 1
     # Segment 0 holds a human frame: it needs no check; the others, most doubtful first.
-    assert _segment_checks(segments, {5}, priority, n=10) == [25, 36, 17]
-    assert _segment_checks(segments, {5}, priority, n=2) == [25, 36]
-    assert _segment_checks(segments, {5, 12, 22, 33}, priority, n=10) == []
+    assert segment_check_frames(segments, {5}, priority, n=10) == [25, 36, 17]
+    assert segment_check_frames(segments, {5}, priority, n=2) == [25, 36]
+    assert segment_check_frames(segments, {5, 12, 22, 33}, priority, n=10) == []
+
+
+# ---------------------------------------------------------------------- the review ranking
+def test_rank_review_prefers_a_doubtful_stretch_over_a_flicker_and_skips_human_frames():
+    doubt = np.zeros(40)
+    doubt[10:15] = 0.8  # a doubtful stretch: its middle averages 0.8 with its neighbours
+    doubt[30] = 0.9  # an isolated flicker: 0.5 * 0.9 + 0.5 * 0.9 / 5 = 0.54
+    doubt[20] = 1.0  # a human frame: never proposed, whatever its doubt
+    reasons = [f"reason {t}" for t in range(40)]
+    items = rank_review(doubt, reasons, [(0, 39)], [0, 20], n=2)
+    assert [i.frame for i in items] == [12, 30]
+    assert [i.priority for i in items] == pytest.approx([0.8, 0.54])
+    assert [i.reason for i in items] == ["reason 12", "reason 30"]
+    assert doubt[20] == 1.0  # the caller's arrays are not changed
+
+
+def test_rank_review_checks_a_segment_no_one_has_seen_first():
+    doubt = np.zeros(40)
+    doubt[10:15] = 0.8
+    doubt[30] = 0.2  # the only doubt in the second segment, which has no human frame
+    segments = [(0, 19), (20, 39)]
+    items = rank_review(doubt, ["low score"] * 40, segments, [5], n=2)
+    assert [(i.frame, i.reason) for i in items] == [
+        (12, "low score"), (30, "no one has checked this segment yet")]
+    assert items[1].priority == pytest.approx(0.5 * 0.2 + 0.5 * 0.2 / 5)
+    # Without segment checks a one-frame batch goes to the most doubtful frame.
+    only = rank_review(doubt, ["low score"] * 40, segments, [5], n=1, segment_checks=0.0)
+    assert [i.frame for i in only] == [12]
+
+
+@pytest.mark.parametrize(
+    ("verified", "explore", "expected"),
+    [
+        (np.zeros(100, bool), 0.5, [(50, 0.5)]),  # 50 frames (the scale) from the human frame
+        (np.zeros(100, bool), 0.2, [(50, 0.2)]),
+        (np.ones(100, bool), 0.5, []),  # confirmed evidence reaches every frame: nothing to do
+        (None, 0.5, []),  # no verified array (an older store): no exploration
+    ],
+)
+def test_rank_review_explores_unconfirmed_frames_far_from_human_labels(verified, explore, expected):
+    items = rank_review(np.zeros(100), ["sure"] * 100, [(0, 99)], [0], n=1, verified=verified,
+                        explore=explore)
+    assert [(i.frame, round(i.priority, 6)) for i in items] == expected
+    assert all(i.reason == "far from human labels, unconfirmed" for i in items)
+
+
+def test_rank_review_wants_one_reason_per_frame():
+    with pytest.raises(AnnotationError, match="one reason per frame of doubt \\(10\\), but got 3"):
+        rank_review(np.zeros(10), ["a", "b", "c"], [(0, 9)], [], n=2)
 
 
 # ---------------------------------------------------------------------- looking for the object
