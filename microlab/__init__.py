@@ -30,15 +30,17 @@ from microlab.frames import ImageFolderFrames, VideoFrames, open_frames
 from microlab.project import Project
 from microlab.sequences import Sequence, load_sequence
 
-_WIDGETS = ("Annotator", "Dashboard", "Review")
+# Loaded on first use: the widgets import ipywidgets, the loop imports torch; `import microlab`
+# itself needs neither.
+_LAZY = {"Annotator": "microlab.widgets", "Dashboard": "microlab.widgets", "Review": "microlab.widgets",
+         "Loop": "microlab.loop", "LoopSettings": "microlab.loop"}
 
 
 def __getattr__(name: str) -> object:
-    # ml.Annotator etc. load on first use: the engine itself never imports ipywidgets.
-    if name in _WIDGETS:
-        from microlab import widgets
+    if name in _LAZY:
+        import importlib
 
-        return getattr(widgets, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'microlab' has no attribute {name!r}")
 
 
@@ -51,6 +53,8 @@ __all__ = [
     "FrameIndexError",
     "FramesError",
     "ImageFolderFrames",
+    "Loop",
+    "LoopSettings",
     "MicrolabError",
     "ModelError",
     "Project",
