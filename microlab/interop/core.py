@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from microlab.actions import Action, Import, ImportAbsent
 from microlab.boxes import Detections, validate_xyxy
 from microlab.errors import AnnotationError, FormatError, SettingsError
 from microlab.frames import FrameSource
@@ -363,7 +364,7 @@ def apply_labels(project: Project, labels: LabelSet, *, source: str = "labels") 
     skipped: list[int] = []
     n_frames = n_boxes = n_absent = n_machine = 0
     predictions: dict[str, dict[int, Detections]] = {}
-    plan: list[tuple[int, list[dict[str, object]]]] = []
+    plan: list[tuple[int, list[Action]]] = []
     for frame, boxes in labels.sorted_frames():
         where = f"{source}, frame {frame}"
         check_frame(frame, clip, where)
@@ -384,9 +385,7 @@ def apply_labels(project: Project, labels: LabelSet, *, source: str = "labels") 
             if frame in verified:
                 skipped.append(frame)
                 continue
-            ops: list[dict[str, object]] = [
-                {"kind": "import", "xyxy": list(b.xyxy), "class_id": class_ids[b.label]} for b in human
-            ] or [{"kind": "import_absent"}]
+            ops: list[Action] = [Import(b.xyxy, class_ids[b.label]) for b in human] or [ImportAbsent()]
             plan.append((frame, ops))
             n_frames += 1
             n_boxes += len(human)
