@@ -382,6 +382,10 @@ class Detections:
             and all(np.array_equal(v, other.data[k]) for k, v in self.data.items())
         )
 
+    def human_mask(self) -> np.ndarray:
+        """Which boxes a human made or checked (their source is in :data:`HUMAN_SOURCES`)."""
+        return np.array([s in HUMAN_SOURCES for s in self.sources], dtype=bool)  # type: ignore[union-attr]
+
     def best(self) -> Detections:
         """The highest-scoring box alone (empty stays empty; a NaN score ranks last)."""
         if not len(self):
