@@ -28,7 +28,8 @@ def _xyxy(value: Sequence[float] | np.ndarray) -> tuple[float, float, float, flo
     try:
         box = tuple(float(v) for v in np.asarray(value, dtype=np.float64).reshape(-1))
     except (TypeError, ValueError) as exc:
-        raise AnnotationError(f"a box must be 4 numbers (x0, y0, x1, y1), but got {value!r}") from exc
+        message = f"a box must be 4 numbers (x0, y0, x1, y1), but got {value!r}"
+        raise AnnotationError(message) from exc
     if len(box) != 4:
         raise AnnotationError(f"a box must be 4 numbers (x0, y0, x1, y1), but got {value!r}")
     return box  # type: ignore[return-value]

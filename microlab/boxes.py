@@ -248,7 +248,7 @@ def _per_box(name: str, values: object, n: int, dtype: type, default: object) ->
     if values is None:
         return np.full(n, default, dtype=dtype)
     if dtype is object:  # sources: one Source per box
-        items = [values] if isinstance(values, str) else list(values)  # type: ignore[call-overload]
+        items = [values] if isinstance(values, str) else list(values)
         arr = np.empty(len(items), dtype=object)
         arr[:] = [Source.parse(v) for v in items]
     else:
@@ -294,10 +294,11 @@ class Detections:
     """
 
     xyxy: np.ndarray
-    scores: np.ndarray | None = None
-    class_ids: np.ndarray | None = None
-    track_ids: np.ndarray | None = None
-    sources: np.ndarray | None = None
+    # None means "the default per box"; after __post_init__ every field is an (n,) array.
+    scores: np.ndarray = None  # type: ignore[assignment]
+    class_ids: np.ndarray = None  # type: ignore[assignment]
+    track_ids: np.ndarray = None  # type: ignore[assignment]
+    sources: np.ndarray = None  # type: ignore[assignment]
     data: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -349,10 +350,10 @@ class Detections:
                 index = index.astype(np.int64)
         return Detections(
             self.xyxy[index],
-            scores=self.scores[index],  # type: ignore[index]
-            class_ids=self.class_ids[index],  # type: ignore[index]
-            track_ids=self.track_ids[index],  # type: ignore[index]
-            sources=self.sources[index],  # type: ignore[index]
+            scores=self.scores[index],
+            class_ids=self.class_ids[index],
+            track_ids=self.track_ids[index],
+            sources=self.sources[index],
             data={k: v[index] for k, v in self.data.items()},
         )
 
@@ -374,23 +375,23 @@ class Detections:
         return (
             len(self) == len(other)
             and np.allclose(self.xyxy, other.xyxy, rtol=0.0, atol=atol)
-            and np.allclose(self.scores, other.scores, rtol=0.0, atol=atol, equal_nan=True)  # type: ignore[arg-type]
-            and np.array_equal(self.class_ids, other.class_ids)  # type: ignore[arg-type]
-            and np.array_equal(self.track_ids, other.track_ids)  # type: ignore[arg-type]
-            and list(self.sources) == list(other.sources)  # type: ignore[arg-type]
+            and np.allclose(self.scores, other.scores, rtol=0.0, atol=atol, equal_nan=True)
+            and np.array_equal(self.class_ids, other.class_ids)
+            and np.array_equal(self.track_ids, other.track_ids)
+            and list(self.sources) == list(other.sources)
             and self.data.keys() == other.data.keys()
             and all(np.array_equal(v, other.data[k]) for k, v in self.data.items())
         )
 
     def human_mask(self) -> np.ndarray:
         """Which boxes a human made or checked (their source is in :data:`HUMAN_SOURCES`)."""
-        return np.array([s in HUMAN_SOURCES for s in self.sources], dtype=bool)  # type: ignore[union-attr]
+        return np.array([s in HUMAN_SOURCES for s in self.sources], dtype=bool)
 
     def best(self) -> Detections:
         """The highest-scoring box alone (empty stays empty; a NaN score ranks last)."""
         if not len(self):
             return self
-        scores = np.where(np.isnan(self.scores), -np.inf, self.scores)  # type: ignore[arg-type]
+        scores = np.where(np.isnan(self.scores), -np.inf, self.scores)
         return self[int(np.argmax(scores))]
 
     @staticmethod
@@ -411,10 +412,10 @@ class Detections:
                 )
         return Detections(
             np.concatenate([d.xyxy for d in items]),
-            scores=np.concatenate([d.scores for d in items]),  # type: ignore[arg-type]
-            class_ids=np.concatenate([d.class_ids for d in items]),  # type: ignore[arg-type]
-            track_ids=np.concatenate([d.track_ids for d in items]),  # type: ignore[arg-type]
-            sources=np.concatenate([d.sources for d in items]),  # type: ignore[arg-type]
+            scores=np.concatenate([d.scores for d in items]),
+            class_ids=np.concatenate([d.class_ids for d in items]),
+            track_ids=np.concatenate([d.track_ids for d in items]),
+            sources=np.concatenate([d.sources for d in items]),
             data={k: np.concatenate([d.data[k] for d in items]) for k in keys},
         )
 

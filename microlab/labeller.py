@@ -153,13 +153,15 @@ def _merge(states: list[_State], iou_limit: float, geometry: str = "model", mode
             if m.box is not None and box_iou(m.box, st.box) >= iou_limit:
                 m.evidence = 1 - (1 - m.evidence) * (1 - st.evidence)
                 m.sources |= st.sources
-                m.votes.append((st.box, st.evidence * (model_weight if st.source == Source.MODEL else 1.0)))
+                weight = model_weight if st.source == Source.MODEL else 1.0
+                m.votes.append((st.box, st.evidence * weight))
                 if st.source == Source.MODEL and m.source != Source.MODEL:
                     # The detector's box is drawn from the frame itself; prefer its geometry.
                     m.box, m.source, m.score = st.box, Source.MODEL, st.score
                 break
         else:
-            st.votes = [(st.box, st.evidence * (model_weight if st.source == Source.MODEL else 1.0))]
+            weight = model_weight if st.source == Source.MODEL else 1.0
+            st.votes = [(st.box, st.evidence * weight)]
             merged.append(st)
     if geometry == "weighted":
         for m in merged:
@@ -244,12 +246,14 @@ def label_clip(
     for t in range(n_frames):
         if t in keyframes:
             box = keyframes[t]
-            states.append([_State(None if box is None else np.asarray(box, float), 1.0, Source.HUMAN, 0.0, {Source.HUMAN})])
+            fixed = None if box is None else np.asarray(box, float)
+            states.append([_State(fixed, 1.0, Source.HUMAN, 0.0, {Source.HUMAN})])
             continue
         frame_states = [_State(None, absent_evidence, "absent", 0.0, {"absent"})]
         for box, score in zip(candidates_xyxy[t], candidates_scores[t]):
             if score > 0 and np.isfinite(box).all():
-                frame_states.append(_State(np.asarray(box, float), float(score), Source.MODEL, float(score), {Source.MODEL}))
+                frame_states.append(_State(np.asarray(box, float), float(score), Source.MODEL,
+                                           float(score), {Source.MODEL}))
         for box, distance, status in tracks.get(t, ()):
             if status == "verified":
                 ev = s.tracker_verified

@@ -488,7 +488,8 @@ class Store:
                     db, frame, xyxy, source=Source.HUMAN, iteration=it, replaces=old["id"],
                     class_id=old["class_id"] if class_id is None else class_id,
                 )
-                self._log(db, op.kind, frame, it, box_id, {"xyxy": list(xyxy), "replaces": old["id"]})
+                detail = {"xyxy": list(xyxy), "replaces": old["id"]}
+                self._log(db, op.kind, frame, it, box_id, detail)
             case Delete(box_id=old_id):
                 old = self._own_box(db, old_id, frame)
                 db.execute("UPDATE boxes SET status = 'deleted' WHERE id = ?", (old["id"],))

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from microlab.actions import Accept, Correct, Delete, Draw, Import, MarkAbsent, Skip
-from microlab.boxes import Detections
+from microlab.actions import (
+    Accept,
+    Action,
+    Correct,
+    Delete,
+    Draw,
+    Import,
+    ImportAbsent,
+    MarkAbsent,
+    Skip,
+)
+from microlab.boxes import Detections, Source
 from microlab.errors import AnnotationError, StoreError
 from microlab.store import SCHEMA_VERSION, Store
 
@@ -259,3 +270,79 @@ def test_load_model_errors(store: Store) -> None:
     with pytest.raises(StoreError, match="model 3 does not exist"):
         store.load_model(3)
 
+
+
+@pytest.mark.parametrize(
+    ("op", "kind", "cost"),
+    [
+        (Draw((1, 1, 5, 5)), "draw", 1),
+        (Correct(1, (1, 1, 5, 5)), "correct", 1),
+        (Delete(1), "delete", 1),
+        (MarkAbsent(), "absent", 1),
+        (Accept((1, 2)), "accept", 0),
+        (Skip(), "skip", 0),
+        (Import((1, 1, 5, 5), 0), "import", 0),
+        (ImportAbsent(), "import", 0),
+    ],
+)
+def test_typed_actions_know_their_kind_and_cost(op: Action, kind: str, cost: int) -> None:
+    assert (op.kind, op.cost) == (kind, cost)
+    assert op == op.__class__(**{f.name: getattr(op, f.name) for f in dataclasses.fields(op)})
+    with pytest.raises(AttributeError):
+        op.kind = "paint"  # type: ignore[misc]
+
+
+def test_typed_actions_normalise_and_check_boxes() -> None:
+    assert Draw(np.array([1, 2, 3, 4])).xyxy == (1.0, 2.0, 3.0, 4.0)
+    assert Accept([3, 4]).box_ids == (3, 4)
+    with pytest.raises(AnnotationError, match="a box must be 4 numbers"):
+        Draw((1, 2, 3))
+
+
+def test_typed_actions_write_the_same_rows_as_before(store: Store) -> None:
+    """The action log keeps its kinds, costs and details: old project files read the same."""
+    [drawn] = store.apply_actions(0, [Draw((1, 1, 5, 5), class_id=0)])
+    [fixed] = store.apply_actions(0, [Correct(drawn, (2, 2, 6, 6))])
+    store.apply_actions(0, [Delete(fixed)])
+    store.write_predictions({1: _dets((5, 5, 20, 20))})
+    model_box = store.labels([1])[1].boxes[0].id
+    store.apply_actions(1, [Accept((model_box,))])
+    store.apply_actions(2, [MarkAbsent(), Skip()])
+    [imported] = store.apply_actions(3, [Import((3, 3, 9, 9), 0)])
+    store.apply_actions(4, [ImportAbsent()])
+    log = [(a.kind, a.frame, a.box_id, a.cost, a.detail) for a in store.actions()]
+    assert log == [
+        ("draw", 0, drawn, 1, {"xyxy": [1.0, 1.0, 5.0, 5.0]}),
+        ("correct", 0, fixed, 1, {"xyxy": [2.0, 2.0, 6.0, 6.0], "replaces": drawn}),
+        ("delete", 0, fixed, 1, None),
+        ("accept", 1, None, 0, {"box_ids": [model_box]}),
+        ("absent", 2, None, 1, None),
+        ("skip", 2, None, 0, None),
+        ("import", 3, imported, 0, None),
+        ("import", 4, None, 0, {"absent": True}),
+    ]
+    assert store.verified_frames() == [0, 1, 2, 3, 4]
+    assert store.box(imported).source == "imported"
+    assert store.box(fixed).source == Source.HUMAN
+
+
+@pytest.mark.parametrize("op", [{"kind": "absent"}, "absent", None])
+def test_apply_actions_refuses_what_is_not_an_action(store: Store, op: object) -> None:
+    with pytest.raises(AnnotationError, match=r"unknown action .*expected one of Draw, Correct"):
+        store.apply_actions(0, [op])  # type: ignore[list-item]
+    assert store.actions() == []
+
+
+def test_records_convert_to_detections(store: Store) -> None:
+    store.write_predictions({0: _dets((1, 1, 5, 5), (7, 7, 12, 12))}, model_version=3)
+    store.apply_actions(1, [Draw((2, 2, 4, 4), class_id=0)])
+    labels = store.labels([0, 1])
+    model = labels[0].detections()
+    np.testing.assert_array_equal(model.xyxy, [[1, 1, 5, 5], [7, 7, 12, 12]])
+    np.testing.assert_allclose(model.scores, [0.8, 0.8])
+    assert list(model.sources) == [Source.MODEL, Source.MODEL]
+    np.testing.assert_array_equal(model.data["box_id"], [b.id for b in labels[0].boxes])
+    human = labels[1].boxes[0].to_detections()
+    assert human == labels[1].detections()
+    assert np.isnan(human.scores).all()
+    assert list(human.sources) == [Source.HUMAN]

@@ -47,7 +47,7 @@ def coco_dict(labels: LabelSet) -> dict[str, Any]:
         images.append({"id": frame + 1, "file_name": labels.clip.file_names[frame],
                        "width": width, "height": height})
         for xywh, class_id, source, score in zip(
-            xyxy_to_xywh(boxes.xyxy), boxes.class_ids, boxes.sources, boxes.scores  # type: ignore[arg-type]
+            xyxy_to_xywh(boxes.xyxy), boxes.class_ids, boxes.sources, boxes.scores
         ):
             x, y, w, h = (_round(v) for v in xywh)
             ann: dict[str, Any] = {
@@ -176,7 +176,8 @@ def load_coco(path: str | Path, clip: ClipInfo) -> LabelSet:
             source = "model" if score is not None else "human"
         track = attributes.get("track_id")
         frames[image_frame[image_id]].append(label_box(
-            check_box((x, y, x + w, y + h), clip, where), class_id_of(classes, categories[category]),
-            source=source, score=score, track_id=track if isinstance(track, int) else None,
+            check_box((x, y, x + w, y + h), clip, where),
+            class_id_of(classes, categories[category]), source=source, score=score,
+            track_id=track if isinstance(track, int) else None,
         ))
     return LabelSet.from_boxes(clip, classes, frames)

@@ -154,10 +154,10 @@ class LabelSet:
                     f"LabelSet.frames[{frame}] must be a Detections (boxes.Detections), but got "
                     f"{type(boxes).__name__}; build a frame's boxes with interop.label_box"
                 )
-            bad = (boxes.class_ids < 0) | (boxes.class_ids >= n_classes)  # type: ignore[operator]
+            bad = (boxes.class_ids < 0) | (boxes.class_ids >= n_classes)
             if bad.any():
                 raise AnnotationError(
-                    f"LabelSet.frames[{frame}] has class id {int(boxes.class_ids[bad][0])}, but "  # type: ignore[index]
+                    f"LabelSet.frames[{frame}] has class id {int(boxes.class_ids[bad][0])}, but "
                     f"the label set's classes are {self.classes or '(unnamed: only class 0)'}"
                 )
 
@@ -182,7 +182,7 @@ class LabelSet:
 
     def class_names(self) -> list[str]:
         """The classes the boxes use, in the label set's order (for a project made from a file)."""
-        used = {int(c) for boxes in self.frames.values() for c in boxes.class_ids}  # type: ignore[union-attr]
+        used = {int(c) for boxes in self.frames.values() for c in boxes.class_ids}
         return [c for i, c in enumerate(self.classes) if i in used]
 
     def sorted_frames(self) -> list[tuple[int, Detections]]:
@@ -267,12 +267,12 @@ def link_tracks(labels: LabelSet) -> dict[tuple[int, int], int]:
     last_centre: dict[int, dict[int, np.ndarray]] = {}
     for frame, boxes in labels.sorted_frames():
         by_class: dict[int, list[int]] = {}
-        for i, class_id in enumerate(boxes.class_ids):  # type: ignore[arg-type]
+        for i, class_id in enumerate(boxes.class_ids):
             by_class.setdefault(int(class_id), []).append(i)
         for class_id, indices in by_class.items():
             tracks = last_centre.setdefault(class_id, {})
             xyxy = boxes.xyxy[indices]
-            centres = np.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2, (xyxy[:, 1] + xyxy[:, 3]) / 2], axis=1)
+            centres = (xyxy[:, :2] + xyxy[:, 2:]) / 2
             assigned: dict[int, int] = {}
             if tracks:
                 track_ids = list(tracks)
@@ -311,10 +311,10 @@ def labels_from_project(
         boxes = label.detections()
         if label.verified:
             # A machine box on a verified frame is one a human accepted.
-            sources = np.where(boxes.human_mask(), boxes.sources, Source.ACCEPTED)  # type: ignore[call-overload]
+            sources = np.where(boxes.human_mask(), boxes.sources, Source.ACCEPTED)
             frames[frame] = replace(boxes, sources=sources)
         elif not verified_only:
-            kept = boxes[boxes.scores >= min_score]  # type: ignore[operator]
+            kept = boxes[boxes.scores >= min_score]
             if len(kept):
                 frames[frame] = kept
     return LabelSet(ClipInfo.from_frames(project.frames), classes, frames)
@@ -391,8 +391,8 @@ def apply_labels(project: Project, labels: LabelSet, *, source: str = "labels") 
         human, machine = boxes[human_mask], boxes[~human_mask]
         if len(machine):
             # write_predictions takes one source per call; a frame's boxes share the first's.
-            kind = machine.sources[0]  # type: ignore[index]
-            scores = np.where(np.isnan(machine.scores), 1.0, machine.scores)  # type: ignore[call-overload]
+            kind = machine.sources[0]
+            scores = np.where(np.isnan(machine.scores), 1.0, machine.scores)
             predictions.setdefault(kind, {})[frame] = Detections(
                 machine.xyxy, scores, machine.class_ids, sources=machine.sources
             )
@@ -402,7 +402,7 @@ def apply_labels(project: Project, labels: LabelSet, *, source: str = "labels") 
                 skipped.append(frame)
                 continue
             ops: list[Action] = [
-                Import(b, int(c)) for b, c in zip(human.xyxy, human.class_ids)  # type: ignore[arg-type]
+                Import(b, int(c)) for b, c in zip(human.xyxy, human.class_ids)
             ] or [ImportAbsent()]
             plan.append((frame, ops))
             n_frames += 1

@@ -97,7 +97,7 @@ def cvat_tree(labels: LabelSet) -> ET.Element:
     absent = labels.absent_frames
     for track_id in sorted(tracks):
         boxes = sorted(tracks[track_id], key=lambda fb: fb[0])
-        label = classes[int(boxes[0][1].class_ids[0])]  # type: ignore[index]
+        label = classes[int(boxes[0][1].class_ids[0])]
         machine = not any(b.human_mask()[0] for _, b in boxes)
         track = sub(root, "track", id=str(track_id), label=label, source="auto" if machine else "manual")
         # Outside keyframes take the coordinates of the nearest earlier box (CVAT needs some).
@@ -109,8 +109,8 @@ def cvat_tree(labels: LabelSet) -> ET.Element:
                 _box_element(track, frame, last, outside=True, source=Source.HUMAN, score=None)
             else:
                 last = box.xyxy[0]
-                _box_element(track, frame, last, outside=False, source=box.sources[0],  # type: ignore[index]
-                             score=score_or_none(box.scores[0]))  # type: ignore[index]
+                _box_element(track, frame, last, outside=False, source=box.sources[0],
+                             score=score_or_none(box.scores[0]))
     if not tracks and absent:
         # Only absent frames: one track of the first class that is outside on each of them.
         track = sub(root, "track", id="0", label=classes[0], source="manual")

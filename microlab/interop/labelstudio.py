@@ -73,10 +73,10 @@ def _region(box: Detections, frame: int, n: int, size: tuple[int, int], classes:
             "width": 100.0 * (x1 - x0) / width,
             "height": 100.0 * (y1 - y0) / height,
             "rotation": 0,
-            "rectanglelabels": [classes[int(box.class_ids[0])]],  # type: ignore[index]
+            "rectanglelabels": [classes[int(box.class_ids[0])]],
         },
     }
-    score = score_or_none(box.scores[0])  # type: ignore[index]
+    score = score_or_none(box.scores[0])
     if with_score and score is not None:
         region["score"] = score
     return region
@@ -103,7 +103,7 @@ def labelstudio_tasks(labels: LabelSet, *, image_url: str = "{name}") -> list[di
                 "ground_truth": False,
             }]
         elif boxes is not None:
-            scores = [float(s) for s in boxes.scores if score_or_none(s) is not None]  # type: ignore[union-attr]
+            scores = [float(s) for s in boxes.scores if score_or_none(s) is not None]
             task["predictions"] = [{
                 "model_version": f"microlab {__version__}",
                 "score": min(scores) if scores else None,

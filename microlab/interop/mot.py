@@ -85,7 +85,7 @@ def save_mot(labels: LabelSet, path: str | Path) -> Path:
     for frame, boxes in labels.sorted_frames():
         human = boxes.human_mask()
         for i, (xywh, class_id, score) in enumerate(
-            zip(xyxy_to_xywh(boxes.xyxy), boxes.class_ids, boxes.scores)  # type: ignore[arg-type]
+            zip(xyxy_to_xywh(boxes.xyxy), boxes.class_ids, boxes.scores)
         ):
             x, y, w, h = (fmt_number(v) for v in xywh)
             conf = "1" if human[i] or np.isnan(score) else fmt_number(score, 6)

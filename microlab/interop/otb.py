@@ -34,7 +34,7 @@ def save_otb(labels: LabelSet, path: str | Path) -> Path:
         if len(boxes) > 1:
             crowded.append(frame)
         # Human boxes (no score) first, then the most confident machine box.
-        rank = np.where(np.isnan(boxes.scores), 2.0, boxes.scores)  # type: ignore[call-overload]
+        rank = np.where(np.isnan(boxes.scores), 2.0, boxes.scores)
         rows[frame] = boxes.xyxy[int(np.argmax(rank))]
     if crowded:
         warnings.warn(

@@ -69,7 +69,7 @@ def save_voc(labels: LabelSet, path: str | Path) -> Path:
         sub(size, "depth", "3")
         sub(doc, "segmented", "0")
         for xyxy, class_id, source, score in zip(
-            boxes.xyxy, boxes.class_ids, boxes.sources, boxes.scores  # type: ignore[arg-type]
+            boxes.xyxy, boxes.class_ids, boxes.sources, boxes.scores
         ):
             obj = sub(doc, "object")
             sub(obj, "name", classes[int(class_id)])

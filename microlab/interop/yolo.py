@@ -59,7 +59,7 @@ def save_yolo(
     classes = list(labels.classes) or ["object"]
     for frame, boxes in labels.sorted_frames():
         lines = []
-        for (x0, y0, x1, y1), class_id in zip(boxes.xyxy, boxes.class_ids):  # type: ignore[arg-type]
+        for (x0, y0, x1, y1), class_id in zip(boxes.xyxy, boxes.class_ids):
             cx, cy = (x0 + x1) / 2 / width, (y0 + y1) / 2 / height
             w, h = (x1 - x0) / width, (y1 - y0) / height
             lines.append(f"{int(class_id)} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}\n")

@@ -63,8 +63,10 @@ class Candidates:
                 if present[j] and self.scores[row, j] >= thr and counts.get(cls, 0) < max_per_class:
                     keep.append(j)
                     counts[cls] = counts.get(cls, 0) + 1
-            out[int(frame)] = Detections(self.xyxy[row, keep], self.scores[row, keep],
-                                         self.class_ids[row, keep], sources=[Source.MODEL] * len(keep))
+            out[int(frame)] = Detections(
+                self.xyxy[row, keep], self.scores[row, keep], self.class_ids[row, keep],
+                sources=[Source.MODEL] * len(keep),
+            )
         return out
 
     def row(self, frame: int) -> int:
