@@ -13,7 +13,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from microlab._version import __version__
-from microlab.boxes import Detections, box_iou, xywh_to_xyxy, xyxy_to_xywh
+from microlab.boxes import Detections, Source, box_iou, xywh_to_xyxy, xyxy_to_xywh
 from microlab.datasets import demo_clip, edited_scene
 from microlab.errors import (
     AnnotationError,
@@ -61,6 +61,7 @@ __all__ = [
     "Review",
     "Sequence",
     "SettingsError",
+    "Source",
     "StateError",
     "StoreError",
     "VideoFrames",

@@ -296,7 +296,7 @@ def cut_to_close_up(sequence: Sequence, at: int, *, zoom: float = 2.2, smooth: i
     truth = np.asarray(sequence.ground_truth, dtype=np.float64)
     first = sequence.frames[0]
     w, h = first.shape[1], first.shape[0]
-    present = ~np.isnan(truth).any(axis=1)
+    present = present_mask(truth)
     frames_idx = np.arange(n)
     centres = np.tile([w / 2, h / 2], (n, 1)).astype(np.float64)
     if present.any():

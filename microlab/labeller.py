@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from microlab.boxes import Detections, box_iou, interpolate_boxes, present_mask
+from microlab.boxes import Detections, Source, box_iou, interpolate_boxes, present_mask
 
-SOURCES = ("absent", "human", "model", "tracker", "interpolated")
+#: The codes of :attr:`Labelling.source`: 0 is "no box", the others the sources of the cues.
+SOURCES = ("absent", Source.HUMAN, Source.MODEL, Source.TRACKER, Source.INTERPOLATED)
 SOURCE_CODE = {name: i for i, name in enumerate(SOURCES)}
 
 
@@ -102,7 +103,8 @@ class Labelling:
     def detections(self, frame: int, class_id: int = 0) -> Detections:
         if not self.present[frame]:
             return Detections.empty()
-        return Detections(self.boxes[frame][None], [self.confidence[frame]], [class_id])
+        return Detections(self.boxes[frame][None], [self.confidence[frame]], [class_id],
+                          sources=[SOURCES[int(self.source[frame])]])
 
     def source_name(self, frame: int) -> str:
         return SOURCES[int(self.source[frame])]
@@ -112,7 +114,7 @@ class Labelling:
 class _State:
     box: np.ndarray | None  # None = absent
     evidence: float
-    source: str
+    source: Source
     score: float = 0.0
     sources: set[str] = field(default_factory=set)
     votes: list[tuple[np.ndarray, float]] = field(default_factory=list)
@@ -151,13 +153,15 @@ def _merge(states: list[_State], iou_limit: float, geometry: str = "model", mode
             if m.box is not None and box_iou(m.box, st.box) >= iou_limit:
                 m.evidence = 1 - (1 - m.evidence) * (1 - st.evidence)
                 m.sources |= st.sources
-                m.votes.append((st.box, st.evidence * (model_weight if st.source == "model" else 1.0)))
-                if st.source == "model" and m.source != "model":
+                weight = model_weight if st.source == Source.MODEL else 1.0
+                m.votes.append((st.box, st.evidence * weight))
+                if st.source == Source.MODEL and m.source != Source.MODEL:
                     # The detector's box is drawn from the frame itself; prefer its geometry.
-                    m.box, m.source, m.score = st.box, "model", st.score
+                    m.box, m.source, m.score = st.box, Source.MODEL, st.score
                 break
         else:
-            st.votes = [(st.box, st.evidence * (model_weight if st.source == "model" else 1.0))]
+            weight = model_weight if st.source == Source.MODEL else 1.0
+            st.votes = [(st.box, st.evidence * weight)]
             merged.append(st)
     if geometry == "weighted":
         for m in merged:
@@ -242,12 +246,14 @@ def label_clip(
     for t in range(n_frames):
         if t in keyframes:
             box = keyframes[t]
-            states.append([_State(None if box is None else np.asarray(box, float), 1.0, "human", 0.0, {"human"})])
+            fixed = None if box is None else np.asarray(box, float)
+            states.append([_State(fixed, 1.0, Source.HUMAN, 0.0, {Source.HUMAN})])
             continue
         frame_states = [_State(None, absent_evidence, "absent", 0.0, {"absent"})]
         for box, score in zip(candidates_xyxy[t], candidates_scores[t]):
             if score > 0 and np.isfinite(box).all():
-                frame_states.append(_State(np.asarray(box, float), float(score), "model", float(score), {"model"}))
+                frame_states.append(_State(np.asarray(box, float), float(score), Source.MODEL,
+                                           float(score), {Source.MODEL}))
         for box, distance, status in tracks.get(t, ()):
             if status == "verified":
                 ev = s.tracker_verified
@@ -255,12 +261,12 @@ def label_clip(
                 ev = s.tracker_failed * math.exp(-distance / s.tracker_failed_decay)
             else:
                 ev = s.tracker_confidence * math.exp(-distance / s.tracker_decay)
-            tags = {"tracker", "verified"} if status == "verified" else {"tracker"}
-            frame_states.append(_State(np.asarray(box, float), ev, "tracker", 0.0, tags))
+            tags = {Source.TRACKER, "verified"} if status == "verified" else {Source.TRACKER}
+            frame_states.append(_State(np.asarray(box, float), ev, Source.TRACKER, 0.0, tags))
         if t in interp:
             box, distance = interp[t]
             ev = s.interpolation_confidence * math.exp(-distance / s.interpolation_decay)
-            frame_states.append(_State(box, ev, "interpolated", 0.0, {"interpolated"}))
+            frame_states.append(_State(box, ev, Source.INTERPOLATED, 0.0, {Source.INTERPOLATED}))
         states.append(_merge(frame_states, s.merge_iou, s.geometry, s.model_geometry_weight))
 
     unary = [np.array([-math.log(max(st.evidence, 1e-4)) for st in fs]) for fs in states]
@@ -288,7 +294,7 @@ def label_clip(
     reasons: list[str] = []
     for t in range(n_frames):
         st = states[t][path[t]]
-        verified[t] = bool(st.sources & {"human", "verified"})
+        verified[t] = bool(st.sources & {Source.HUMAN, "verified"})
         marginal = fwd[t] + bwd[t]
         weights = np.exp(-(marginal - marginal.min()))
         confidence[t] = float(weights[path[t]] / weights.sum())
@@ -298,24 +304,24 @@ def label_clip(
         score[t] = st.score
         reasons.append(_reason(states[t], path[t], weights))
     if s.smooth_window > 0:
-        boxes = _smooth_sizes(boxes, source != SOURCE_CODE["human"], s.smooth_window)
+        boxes = _smooth_sizes(boxes, source != SOURCE_CODE[Source.HUMAN], s.smooth_window)
     return Labelling(boxes, confidence, source, score, reasons, verified)
 
 
 def _reason(frame_states: list[_State], chosen: int, weights: np.ndarray) -> str:
     st = frame_states[chosen]
-    if st.source == "human":
+    if st.source == Source.HUMAN:
         return "human label"
     order = np.argsort(-weights)
     runner = next((frame_states[i] for i in order if i != chosen), None)
     if runner is not None and weights[order[0]] > 0 and weights[next(i for i in order if i != chosen)] / weights.sum() > 0.25:
         if (runner.box is None) != (st.box is None):
             return "present or absent?"
-        if "tracker" in runner.sources and "tracker" not in st.sources:
+        if Source.TRACKER in runner.sources and Source.TRACKER not in st.sources:
             return "model and tracker disagree"
         return "two places look right"
     if st.box is None:
         return "judged absent"
-    if st.sources == {"model"} and st.evidence < 0.5:
+    if st.sources == {Source.MODEL} and st.evidence < 0.5:
         return "low model score"
     return "confident"

@@ -53,7 +53,7 @@ def project_boxes(project: Project, class_id: int = 0) -> np.ndarray:
     for f, lab in project.labels().items():
         boxes = [b for b in lab.boxes if b.class_id == class_id]
         if boxes:
-            best = max(boxes, key=lambda b: -1.0 if b.score is None and b.source not in ("human", "imported")
+            best = max(boxes, key=lambda b: -1.0 if b.score is None and not b.source.is_human
                        else (2.0 if b.score is None else b.score))
             out[f] = best.xyxy
     return out

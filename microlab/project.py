@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from microlab import interop, metrics
+from microlab.actions import Accept, Action, Correct, Delete, Draw, MarkAbsent, Skip
 from microlab.boxes import Detections, box_iou, class_index, validate_xyxy
 from microlab.errors import AnnotationError, FormatError, StoreError
 from microlab.frames import FrameSource, open_frames
@@ -176,33 +177,32 @@ class Project:
     # ------------------------------------------------------------------ human actions
     def draw_box(self, frame: int, xyxy: BoxInput, *, label: str | int = 0) -> int:
         """Record a box a human drew (1 action); returns its id."""
-        op = {"kind": "draw", "xyxy": self._box(xyxy), "class_id": self.class_id(label)}
+        op = Draw(self._box(xyxy), self.class_id(label))
         return self.store.apply_actions(frame, [op])[0]
 
     def correct_box(self, box_id: int, xyxy: BoxInput, *, label: str | int | None = None) -> int:
         """Replace a box (a model's or a human's) with a corrected one (1 action); returns the new id."""
         old = self.store.box(box_id)
-        op = {"kind": "correct", "box_id": box_id, "xyxy": self._box(xyxy),
-              "class_id": None if label is None else self.class_id(label)}
+        op = Correct(box_id, self._box(xyxy), None if label is None else self.class_id(label))
         return self.store.apply_actions(old.frame, [op])[0]
 
     def delete_box(self, box_id: int) -> None:
         """Delete a false positive or a wrong human box (1 action)."""
         old = self.store.box(box_id)
-        self.store.apply_actions(old.frame, [{"kind": "delete", "box_id": box_id}])
+        self.store.apply_actions(old.frame, [Delete(box_id)])
 
     def mark_absent(self, frame: int) -> None:
         """Say the object is not in this frame (1 action)."""
-        self.store.apply_actions(frame, [{"kind": "absent"}])
+        self.store.apply_actions(frame, [MarkAbsent()])
 
     def accept(self, frame: int) -> None:
         """Accept the frame's current machine label as correct (0 actions; the frame counts as viewed)."""
         label = self.label(frame)
-        self.store.apply_actions(frame, [{"kind": "accept", "box_ids": [b.id for b in label.boxes]}])
+        self.store.apply_actions(frame, [Accept(tuple(b.id for b in label.boxes))])
 
     def skip(self, frame: int) -> None:
         """Look at a frame and move on without a verdict (0 actions, counts as viewed)."""
-        self.store.apply_actions(frame, [{"kind": "skip"}])
+        self.store.apply_actions(frame, [Skip()])
 
     def submit(self, frame: int, boxes: Iterable[BoxInput | Mapping[str, Any]]) -> SubmitResult:
         """Record the boxes a person left on a frame, as the fewest actions that explain them.
@@ -236,7 +236,7 @@ class Project:
         ops = plan_submit(shown, wanted, verified=label.verified,
                           predicted=self.store.iteration > 0 or bool(shown))
         new_ids = self.store.apply_actions(frame, ops)
-        return SubmitResult(frame, tuple(op["kind"] for op in ops), tuple(new_ids))
+        return SubmitResult(frame, tuple(op.kind for op in ops), tuple(new_ids))
 
     # ------------------------------------------------------------------ reading
     def label(self, frame: int) -> FrameLabel:
@@ -380,18 +380,18 @@ def plan_submit(
     verified: bool,
     predicted: bool,
     tolerance_px: float = 0.5,
-) -> list[dict[str, Any]]:
+) -> list[Action]:
     """The actions that turn the shown boxes into the wanted ones (see :meth:`Project.submit`)."""
     from scipy.optimize import linear_sum_assignment
 
-    ops: list[dict[str, Any]] = []
+    ops: list[Action] = []
     if not wanted and not shown:
         if verified:
-            return [{"kind": "skip"}]
-        return [{"kind": "accept", "box_ids": []}] if predicted else [{"kind": "absent"}]
+            return [Skip()]
+        return [Accept()] if predicted else [MarkAbsent()]
     if not wanted and len(shown) > 1:
         # Clearing a frame of several boxes is one "absent", not one delete per box.
-        return [{"kind": "absent"}]
+        return [MarkAbsent()]
     pairs: list[tuple[int, int]] = []
     if shown and wanted:
         iou = box_iou(np.array([b.xyxy for b in shown]), np.array([w[0] for w in wanted]))
@@ -410,18 +410,18 @@ def plan_submit(
         if unchanged:
             accepted.append(box.id)
         else:
-            ops.append({"kind": "correct", "box_id": box.id, "xyxy": xyxy, "class_id": cls})
+            ops.append(Correct(box.id, xyxy, cls))
     for r, box in enumerate(shown):
         if r not in matched_shown:
-            ops.append({"kind": "delete", "box_id": box.id})
+            ops.append(Delete(box.id))
     for c, (xyxy, cls) in enumerate(wanted):
         if c not in matched_wanted:
-            ops.append({"kind": "draw", "xyxy": xyxy, "class_id": cls})
-    if accepted and not all(b.source in ("human", "imported") or b.status == "accepted"
+            ops.append(Draw(xyxy, cls))
+    if accepted and not all(b.source.is_human or b.status == "accepted"
                             for b in shown if b.id in accepted):
-        ops.insert(0, {"kind": "accept", "box_ids": accepted})
+        ops.insert(0, Accept(tuple(accepted)))
     if not ops:
-        ops.append({"kind": "skip"} if verified else {"kind": "accept", "box_ids": accepted})
+        ops.append(Skip() if verified else Accept(tuple(accepted)))
     return ops
 
 

@@ -26,16 +26,29 @@ from typing import Any
 
 import numpy as np
 
-from microlab.boxes import Detections
+from microlab.actions import (
+    ACTION_COSTS,
+    ACTIONS,
+    Accept,
+    Action,
+    Correct,
+    Delete,
+    Draw,
+    Import,
+    ImportAbsent,
+    MarkAbsent,
+    Skip,
+)
+from microlab.boxes import HUMAN_SOURCES, MACHINE_SOURCES, Detections, Source
 from microlab.errors import AnnotationError, StoreError
 from microlab.frames import frame_index
 
 SCHEMA_VERSION = 1
 APP_ID = "microlab"
 
-HUMAN_SOURCES = ("human", "imported")
-MACHINE_SOURCES = ("model", "interpolated", "tracker")
-ACTION_COSTS = {"draw": 1, "correct": 1, "delete": 1, "absent": 1, "accept": 0, "skip": 0, "import": 0}
+# The sources as SQL lists, for queries (the schema below spells them out: it must not change).
+_HUMAN_SQL = ", ".join(f"'{s.value}'" for s in HUMAN_SOURCES)
+_MACHINE_SQL = ", ".join(f"'{s.value}'" for s in MACHINE_SOURCES)
 
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -110,17 +123,21 @@ CREATE TABLE segments(
 
 @dataclass(frozen=True)
 class BoxRecord:
-    """One stored box."""
+    """One stored box (a row of the ``boxes`` table); see :meth:`to_detections`."""
 
     id: int
     frame: int
     xyxy: tuple[float, float, float, float]
     class_id: int
-    source: str
+    source: Source
     model_version: int | None
     score: float | None
     status: str
     iteration: int
+
+    def to_detections(self) -> Detections:
+        """This box alone as :class:`~microlab.boxes.Detections` (``data["box_id"]`` = its id)."""
+        return Detections.from_records([self])
 
 
 @dataclass(frozen=True)
@@ -137,13 +154,8 @@ class FrameLabel:
         return not self.boxes
 
     def detections(self) -> Detections:
-        if not self.boxes:
-            return Detections.empty()
-        return Detections(
-            np.array([b.xyxy for b in self.boxes]),
-            np.array([1.0 if b.score is None else b.score for b in self.boxes]),
-            np.array([b.class_id for b in self.boxes]),
-        )
+        """The label's boxes (see :meth:`~microlab.boxes.Detections.from_records`)."""
+        return Detections.from_records(self.boxes)
 
 
 @dataclass(frozen=True)
@@ -175,7 +187,7 @@ def _box_from_row(row: sqlite3.Row) -> BoxRecord:
         frame=row["frame"],
         xyxy=(row["x0"], row["y0"], row["x1"], row["y1"]),
         class_id=row["class_id"],
-        source=row["source"],
+        source=Source(row["source"]),
         model_version=row["model_version"],
         score=row["score"],
         status=row["status"],
@@ -431,85 +443,85 @@ class Store:
         cur = db.execute(
             "INSERT INTO boxes(frame, x0, y0, x1, y1, class_id, source, model_version, score, "
             "status, iteration, created_at, replaces) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (frame, x0, y0, x1, y1, int(class_id), source, model_version,
+            (frame, x0, y0, x1, y1, int(class_id), str(source), model_version,
              None if score is None else float(score), status, iteration, time.time(), replaces),
         )
         return int(cur.lastrowid)
 
-    def apply_actions(self, frame: int, operations: Sequence[Mapping[str, Any]]) -> list[int]:
+    def _own_box(self, db: sqlite3.Connection, box_id: int, frame: int) -> sqlite3.Row:
+        """A live box of ``frame``, or :class:`AnnotationError`."""
+        row = self._box_row(db, box_id)
+        if row["frame"] != frame:
+            raise AnnotationError(f"box {box_id} belongs to frame {row['frame']}, not {frame}")
+        return row
+
+    def apply_actions(self, frame: int, operations: Sequence[Action]) -> list[int]:
         """Record a frame's review as one atomic transaction; returns the new box ids.
 
-        Each operation is a dict with ``kind`` in ``draw`` (``xyxy``, ``class_id``), ``correct``
-        (``box_id``, ``xyxy``, ``class_id``), ``delete`` (``box_id``), ``absent``, ``accept``
-        (``box_ids``) or ``skip``.  Boxes must already be validated by the caller.
+        Each operation is an :mod:`microlab.actions` dataclass: :class:`~microlab.actions.Draw`,
+        ``Correct``, ``Delete``, ``MarkAbsent``, ``Accept``, ``Skip``, ``Import`` or
+        ``ImportAbsent``.  Boxes must already be validated by the caller.
         """
         new_ids: list[int] = []
         with self.transaction() as db:
             frame = self._check_frame(db, frame)
             it = int(db.execute("SELECT MAX(idx) FROM iterations").fetchone()[0])
             for op in operations:
-                kind = op["kind"]
-                if kind == "draw":
-                    box_id = self._insert_box(
-                        db, frame, op["xyxy"], class_id=op.get("class_id", 0), source="human", iteration=it
-                    )
-                    self._log(db, "draw", frame, it, box_id, {"xyxy": list(map(float, op["xyxy"]))})
-                    self._verify(db, frame)
+                box_id = self._apply(db, frame, it, op)
+                if box_id is not None:
                     new_ids.append(box_id)
-                elif kind == "correct":
-                    old = self._box_row(db, op["box_id"])
-                    if old["frame"] != frame:
-                        raise AnnotationError(f"box {op['box_id']} belongs to frame {old['frame']}, not {frame}")
-                    db.execute("UPDATE boxes SET status = 'replaced' WHERE id = ?", (old["id"],))
-                    class_id = op.get("class_id")
-                    box_id = self._insert_box(
-                        db, frame, op["xyxy"], source="human", iteration=it, replaces=old["id"],
-                        class_id=old["class_id"] if class_id is None else class_id,
-                    )
-                    self._log(db, "correct", frame, it, box_id,
-                              {"xyxy": list(map(float, op["xyxy"])), "replaces": old["id"]})
-                    self._verify(db, frame)
-                    new_ids.append(box_id)
-                elif kind == "delete":
-                    old = self._box_row(db, op["box_id"])
-                    if old["frame"] != frame:
-                        raise AnnotationError(f"box {op['box_id']} belongs to frame {old['frame']}, not {frame}")
-                    db.execute("UPDATE boxes SET status = 'deleted' WHERE id = ?", (old["id"],))
-                    self._log(db, "delete", frame, it, old["id"])
-                    self._verify(db, frame)
-                elif kind == "absent":
-                    db.execute(
-                        "UPDATE boxes SET status = 'deleted' WHERE frame = ? AND status IN ('active', 'accepted') "
-                        "AND (source IN ('human', 'imported') OR status = 'accepted')",
-                        (frame,),
-                    )
-                    self._log(db, "absent", frame, it)
-                    self._verify(db, frame)
-                elif kind == "accept":
-                    for bid in op.get("box_ids", ()):
-                        old = self._box_row(db, bid)
-                        if old["frame"] != frame:
-                            raise AnnotationError(f"box {bid} belongs to frame {old['frame']}, not {frame}")
-                        db.execute("UPDATE boxes SET status = 'accepted' WHERE id = ?", (old["id"],))
-                    self._log(db, "accept", frame, it, None, {"box_ids": [int(b) for b in op.get("box_ids", ())]})
-                    self._verify(db, frame)
-                elif kind == "skip":
-                    self._log(db, "skip", frame, it)
-                elif kind == "import":
-                    box_id = self._insert_box(
-                        db, frame, op["xyxy"], class_id=op.get("class_id", 0), source="imported", iteration=it
-                    )
-                    self._log(db, "import", frame, it, box_id)
-                    self._verify(db, frame)
-                    new_ids.append(box_id)
-                elif kind == "import_absent":
-                    self._log(db, "import", frame, it, None, {"absent": True})
-                    self._verify(db, frame)
-                else:
-                    raise AnnotationError(
-                        f"unknown action kind {kind!r}; expected one of draw, correct, delete, absent, accept, skip"
-                    )
         return new_ids
+
+    def _apply(self, db: sqlite3.Connection, frame: int, it: int, op: Action) -> int | None:
+        """Record one action; returns the id of the box it made, if any."""
+        match op:
+            case Draw(xyxy=xyxy, class_id=class_id) | Import(xyxy=xyxy, class_id=class_id):
+                source = Source.HUMAN if isinstance(op, Draw) else Source.IMPORTED
+                box_id = self._insert_box(db, frame, xyxy, class_id=class_id, source=source,
+                                          iteration=it)
+                detail = {"xyxy": list(xyxy)} if isinstance(op, Draw) else None
+                self._log(db, op.kind, frame, it, box_id, detail)
+            case Correct(box_id=old_id, xyxy=xyxy, class_id=class_id):
+                old = self._own_box(db, old_id, frame)
+                db.execute("UPDATE boxes SET status = 'replaced' WHERE id = ?", (old["id"],))
+                box_id = self._insert_box(
+                    db, frame, xyxy, source=Source.HUMAN, iteration=it, replaces=old["id"],
+                    class_id=old["class_id"] if class_id is None else class_id,
+                )
+                detail = {"xyxy": list(xyxy), "replaces": old["id"]}
+                self._log(db, op.kind, frame, it, box_id, detail)
+            case Delete(box_id=old_id):
+                old = self._own_box(db, old_id, frame)
+                db.execute("UPDATE boxes SET status = 'deleted' WHERE id = ?", (old["id"],))
+                self._log(db, op.kind, frame, it, old["id"])
+                box_id = None
+            case MarkAbsent():
+                db.execute(
+                    "UPDATE boxes SET status = 'deleted' WHERE frame = ? AND status IN ('active', "
+                    f"'accepted') AND (source IN ({_HUMAN_SQL}) OR status = 'accepted')",
+                    (frame,),
+                )
+                self._log(db, op.kind, frame, it)
+                box_id = None
+            case Accept(box_ids=box_ids):
+                for bid in box_ids:
+                    old = self._own_box(db, bid, frame)
+                    db.execute("UPDATE boxes SET status = 'accepted' WHERE id = ?", (old["id"],))
+                self._log(db, op.kind, frame, it, None, {"box_ids": [int(b) for b in box_ids]})
+                box_id = None
+            case Skip():
+                self._log(db, op.kind, frame, it)
+                return None  # looked at, not verified
+            case ImportAbsent():
+                self._log(db, op.kind, frame, it, None, {"absent": True})
+                box_id = None
+            case _:
+                hint = (" (action dicts were replaced by microlab.actions.Draw(xyxy, class_id) "
+                        "and its siblings)" if isinstance(op, Mapping) else "")
+                names = ", ".join(a.__name__ for a in ACTIONS)
+                raise AnnotationError(f"unknown action {op!r}{hint}; expected one of {names}")
+        self._verify(db, frame)
+        return box_id
 
     # ------------------------------------------------------------------ machine labels
     def write_predictions(
@@ -528,21 +540,23 @@ class Store:
         """
         for name in [source, *(n for names in (box_sources or {}).values() for n in names)]:
             if name not in MACHINE_SOURCES:
-                raise AnnotationError(f"source must be one of {MACHINE_SOURCES}, but got {name!r}")
+                raise AnnotationError(
+                    f"source must be one of {', '.join(MACHINE_SOURCES)}, but got {str(name)!r}"
+                )
         now = time.time()
         with self.transaction() as db:
             it = int(db.execute("SELECT MAX(idx) FROM iterations").fetchone()[0])
             frames = [int(f) for f in predictions]
             db.executemany(
                 "UPDATE boxes SET status = 'replaced' WHERE frame = ? AND status = 'active' "
-                "AND source IN ('model', 'interpolated', 'tracker')",
+                f"AND source IN ({_MACHINE_SQL})",
                 [(f,) for f in frames],
             )
             rows = []
             for f, det in predictions.items():
                 names = (box_sources or {}).get(f) or [source] * len(det)
                 for box, score, cls, name in zip(det.xyxy, det.scores, det.class_ids, names):
-                    rows.append((int(f), *map(float, box), int(cls), name, model_version,
+                    rows.append((int(f), *map(float, box), int(cls), str(name), model_version,
                                  float(score), "active", it, now))
             db.executemany(
                 "INSERT INTO boxes(frame, x0, y0, x1, y1, class_id, source, model_version, score, "
@@ -579,7 +593,7 @@ class Store:
         """The current (active) machine boxes of a frame, even on a verified frame."""
         rows = self._query(
             "SELECT * FROM boxes WHERE frame = ? AND status = 'active' "
-            "AND source IN ('model', 'interpolated', 'tracker') ORDER BY id",
+            f"AND source IN ({_MACHINE_SQL}) ORDER BY id",
             (frame_index(frame, self.n_frames),),
         )
         return [_box_from_row(r) for r in rows]

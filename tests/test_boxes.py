@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from microlab.boxes import (
+    HUMAN_SOURCES,
+    MACHINE_SOURCES,
     Detections,
+    Source,
     box_iou,
     class_index,
     interpolate_boxes,
@@ -271,3 +274,158 @@ def test_class_index_accepts_names_and_indices(label: object, index: int) -> Non
 def test_class_index_names_the_known_classes(label: object) -> None:
     with pytest.raises(AnnotationError, match=r"unknown class .*\['cat', 'dog'\]"):
         class_index(label, ["cat", "dog"])
+
+
+@pytest.mark.parametrize(
+    ("xyxy", "message"),
+    [
+        (np.arange(8.0), "xyxy must be an array of shape (n, 4), but got shape (8,)"),
+        ([[0, 0, 1]], "xyxy must be an array of shape (n, 4), but got shape (1, 3)"),
+        (np.zeros((2, 2, 4)), "xyxy must be an array of shape (n, 4), but got shape (2, 2, 4)"),
+        ([[0, 0, 1, 1], [0, 0, NAN, 1]], "box 1 of xyxy, (0.0, 0.0, nan, 1.0), has NaN"),
+        ([[0, 0, math.inf, 1]], "box 0 of xyxy, (0.0, 0.0, inf, 1.0), has NaN or infinite"),
+        ([[5, 0, 1, 1]], "box 0 of xyxy, (5.0, 0.0, 1.0, 1.0), needs x0 <= x1 and y0 <= y1"),
+        ([[0, 0, 1, 1], [0, 3, 1, 2]], "box 1 of xyxy, (0.0, 3.0, 1.0, 2.0), needs x0 <= x1"),
+        ([["a", 0, 1, 1]], "xyxy must be an array of shape (n, 4) of numbers"),
+    ],
+)
+def test_detections_rejects_bad_xyxy_saying_expected_and_actual(xyxy: object, message: str) -> None:
+    with pytest.raises(AnnotationError) as info:
+        Detections(xyxy)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"scores": [0.5, 0.4, 0.3]}, "scores must have shape (2,) like xyxy, but got shape (3,)"),
+        ({"class_ids": [[0, 1]]}, "class_ids must have shape (2,) like xyxy, but got shape (1, 2)"),
+        ({"track_ids": [1]}, "track_ids must have shape (2,) like xyxy, but got shape (1,)"),
+        ({"sources": ["human", "robot"]}, "source must be one of human, imported, accepted"),
+        ({"sources": ["human"]}, "sources must have shape (2,) like xyxy, but got shape (1,)"),
+        ({"data": {"box_id": [1, 2, 3]}}, "data['box_id'] must have one entry per box (2)"),
+    ],
+)
+def test_detections_rejects_per_box_arrays_of_the_wrong_length(kwargs: dict, message: str) -> None:
+    with pytest.raises(AnnotationError) as info:
+        Detections(np.zeros((2, 4)), **kwargs)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("empty", [[], np.zeros(0), np.zeros((0, 4)), ()])
+def test_detections_of_nothing_is_empty(empty: object) -> None:
+    det = Detections(empty)
+    assert len(det) == 0
+    assert det.xyxy.shape == (0, 4)
+    assert det == Detections.empty()
+
+
+def test_detections_list_of_lists_and_defaults() -> None:
+    det = Detections([[0, 0, 10, 10], [1, 2, 3, 4]])
+    np.testing.assert_array_equal(det.xyxy, [[0, 0, 10, 10], [1, 2, 3, 4]])
+    np.testing.assert_array_equal(det.scores, [1.0, 1.0])
+    np.testing.assert_array_equal(det.class_ids, [0, 0])
+    np.testing.assert_array_equal(det.track_ids, [-1, -1])
+    assert list(det.sources) == [Source.MODEL, Source.MODEL]
+    assert det.data == {}
+
+
+def _three() -> Detections:
+    return Detections(
+        [[0, 0, 1, 1], [2, 2, 3, 3], [4, 4, 5, 5]],
+        scores=[0.2, NAN, 0.5],
+        class_ids=[0, 1, 2],
+        track_ids=[7, -1, 9],
+        sources=["model", Source.HUMAN, "tracker"],
+        data={"box_id": np.array([10, 11, 12])},
+    )
+
+
+@pytest.mark.parametrize(
+    ("index", "rows"),
+    [
+        (np.array([True, False, True]), [0, 2]),
+        (np.array([2, 0]), [2, 0]),
+        ([1], [1]),
+        (slice(1, None), [1, 2]),
+        (1, [1]),
+        (-1, [2]),
+        (np.array([], dtype=np.int64), []),
+        (np.zeros(3, dtype=bool), []),
+    ],
+)
+def test_indexing_slices_every_field(index: object, rows: list[int]) -> None:
+    det = _three()
+    got = det[index]
+    np.testing.assert_array_equal(got.xyxy, det.xyxy[rows].reshape(-1, 4))
+    np.testing.assert_array_equal(got.scores, det.scores[rows])
+    np.testing.assert_array_equal(got.class_ids, det.class_ids[rows])
+    np.testing.assert_array_equal(got.track_ids, det.track_ids[rows])
+    assert list(got.sources) == [det.sources[r] for r in rows]
+    np.testing.assert_array_equal(got.data["box_id"], det.data["box_id"][rows])
+
+
+def test_int_index_out_of_range_and_iteration() -> None:
+    det = _three()
+    with pytest.raises(IndexError, match="box 3 is out of range: there are 3 boxes"):
+        det[3]
+    assert [len(d) for d in det] == [1, 1, 1]
+    assert Detections.merge(list(det)) == det
+    assert list(Detections.empty()) == []
+
+
+def test_merge_concatenates_every_field_and_checks_data_keys() -> None:
+    det = _three()
+    merged = Detections.merge([det[:1], Detections.empty(), det[1:]])
+    assert merged == det
+    both = Detections.merge([det, det])
+    assert len(both) == 6
+    np.testing.assert_array_equal(both.track_ids, [7, -1, 9, 7, -1, 9])
+    assert list(both.sources) == [Source.MODEL, Source.HUMAN, Source.TRACKER] * 2
+    np.testing.assert_array_equal(both.data["box_id"], [10, 11, 12, 10, 11, 12])
+    with pytest.raises(AnnotationError, match=r"data keys \['box_id'\] and \[\]"):
+        Detections.merge([det, Detections([[0, 0, 1, 1]])])
+
+
+def test_equality_treats_nan_scores_as_equal_and_compares_all_fields() -> None:
+    det = _three()
+    assert det == _three()
+    assert det != Detections(det.xyxy, scores=det.scores, class_ids=det.class_ids)
+    assert det != det[:2]
+    shifted = Detections(det.xyxy + 0.01, scores=det.scores, class_ids=det.class_ids,
+                         track_ids=det.track_ids, sources=det.sources, data=det.data)
+    assert det != shifted
+    assert det.equals(shifted, atol=0.05)
+    assert det.best().class_ids.tolist() == [2]  # a NaN score ranks last
+    np.testing.assert_array_equal(det.human_mask(), [False, True, False])
+
+
+def test_from_records_keeps_ids_and_makes_missing_scores_nan() -> None:
+    class Record:
+        def __init__(self, id: int, source: str, score: float | None) -> None:
+            self.id, self.xyxy, self.class_id, self.source, self.score = (
+                id, (1.0, 2.0, 3.0, 4.0), 1, source, score)
+
+    det = Detections.from_records([Record(5, "human", None), Record(6, "model", 0.7)])
+    np.testing.assert_array_equal(det.scores, [NAN, 0.7])
+    np.testing.assert_array_equal(det.class_ids, [1, 1])
+    assert list(det.sources) == [Source.HUMAN, Source.MODEL]
+    np.testing.assert_array_equal(det.data["box_id"], [5, 6])
+    assert len(Detections.from_records([])) == 0
+
+
+@pytest.mark.parametrize("source", list(Source))
+def test_source_is_its_stored_string(source: Source) -> None:
+    assert source == source.value
+    assert str(source) == f"{source}" == source.value
+    assert Source(source.value) is source
+    assert Source.parse(source.value) is source
+    assert source.is_human is (source in HUMAN_SOURCES)
+    assert (source in HUMAN_SOURCES) != (source in MACHINE_SOURCES)
+
+
+def test_source_groups_and_unknown_sources() -> None:
+    assert {s.value for s in HUMAN_SOURCES} == {"human", "imported", "accepted"}
+    assert {s.value for s in MACHINE_SOURCES} == {"model", "tracker", "interpolated"}
+    with pytest.raises(AnnotationError, match=r"source must be one of human, .* but got 'robot'"):
+        Source.parse("robot")

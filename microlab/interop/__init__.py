@@ -2,7 +2,12 @@
 
 Each format is a module of plain functions, ``save_<format>(labels, path)`` and
 ``load_<format>(path, clip)``, over one plain intermediate, :class:`LabelSet`.  The project verbs
-are thin wrappers:
+are thin wrappers.  A frame's boxes are a :class:`~microlab.boxes.Detections`:
+
+>>> labels = LabelSet(clip, ["cat"], {0: label_box((10, 20, 60, 90), 0), 1: Detections.empty()})
+>>> save_labels(labels, "coco", "labels.json")
+
+and on a project:
 
 >>> project.export("cvat_video", "labels.xml")                    # human-verified labels
 >>> project.export("coco", "all.json", verified_only=False, min_score=0.6)
@@ -23,13 +28,13 @@ from microlab.interop.core import (
     MACHINE_SOURCES,
     ClipInfo,
     ImportSummary,
-    LabelBox,
     LabelFormat,
     LabelSet,
     apply_labels,
     export_project,
     get_format,
     import_labels,
+    label_box,
     labels_from_project,
     load_labels,
     save_labels,
@@ -47,13 +52,13 @@ __all__ = [
     "MACHINE_SOURCES",
     "ClipInfo",
     "ImportSummary",
-    "LabelBox",
     "LabelFormat",
     "LabelSet",
     "apply_labels",
     "export_project",
     "get_format",
     "import_labels",
+    "label_box",
     "labels_from_project",
     "labelstudio_config",
     "load_coco",

@@ -18,16 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from microlab._version import __version__
+from microlab.boxes import Detections, xyxy_to_xywh
 from microlab.errors import FormatError
 from microlab.interop.core import (
     ALL_SOURCES,
     ClipInfo,
-    LabelBox,
     LabelSet,
     check_box,
     check_score,
     check_source,
+    class_id_of,
     frame_from_name,
+    label_box,
+    score_or_none,
 )
 
 
@@ -43,20 +46,22 @@ def coco_dict(labels: LabelSet) -> dict[str, Any]:
     for frame, boxes in labels.sorted_frames():
         images.append({"id": frame + 1, "file_name": labels.clip.file_names[frame],
                        "width": width, "height": height})
-        for box in boxes:
-            x, y, w, h = (_round(v) for v in box.xywh)
+        for xywh, class_id, source, score in zip(
+            xyxy_to_xywh(boxes.xyxy), boxes.class_ids, boxes.sources, boxes.scores
+        ):
+            x, y, w, h = (_round(v) for v in xywh)
             ann: dict[str, Any] = {
                 "id": len(annotations) + 1,
                 "image_id": frame + 1,
-                "category_id": labels.class_index(box.label) + 1,
+                "category_id": int(class_id) + 1,
                 "bbox": [x, y, w, h],
                 "area": round(w * h, 3),
                 "iscrowd": 0,
                 "segmentation": [],
-                "attributes": {"source": box.source, "occluded": False},
+                "attributes": {"source": source.value, "occluded": False},
             }
-            if box.score is not None:
-                ann["score"] = round(float(box.score), 6)
+            if score_or_none(score) is not None:
+                ann["score"] = round(float(score), 6)
             annotations.append(ann)
     return {
         "info": {"description": f"{labels.clip.name}, exported by microlab {__version__}",
@@ -124,7 +129,8 @@ def load_coco(path: str | Path, clip: ClipInfo) -> LabelSet:
         if not isinstance(cat, dict) or not isinstance(cat.get("name"), str):
             raise FormatError(f"{where}: expected an object with 'id' and 'name', but got {cat!r}")
         categories[_int(cat, "id", where)] = cat["name"]
-    frames: dict[int, list[LabelBox]] = {}
+    frames: dict[int, list[Detections]] = {}
+    classes = [categories[k] for k in sorted(categories)]
     image_frame: dict[int, int] = {}
     for i, image in enumerate(_list(doc, "images", path)):
         where = f"{path}: images[{i}]"
@@ -169,9 +175,9 @@ def load_coco(path: str | Path, clip: ClipInfo) -> LabelSet:
         else:
             source = "model" if score is not None else "human"
         track = attributes.get("track_id")
-        frames[image_frame[image_id]].append(LabelBox(
-            check_box((x, y, x + w, y + h), clip, where), categories[category], source=source,
-            score=score, track_id=track if isinstance(track, int) else None,
+        frames[image_frame[image_id]].append(label_box(
+            check_box((x, y, x + w, y + h), clip, where),
+            class_id_of(classes, categories[category]), source=source, score=score,
+            track_id=track if isinstance(track, int) else None,
         ))
-    classes = [categories[k] for k in sorted(categories)]
-    return LabelSet(clip, classes, frames)
+    return LabelSet.from_boxes(clip, classes, frames)

@@ -1,9 +1,11 @@
 """The plain intermediate every format module reads and writes, and its bridge to a project.
 
 A :class:`LabelSet` is what a label file holds, whatever its format: the clip it describes
-(:class:`ClipInfo`: frame count, size, file names) and, per labelled frame, a list of
-:class:`LabelBox` (``xyxy`` in image pixels, class name, source, score).  A frame missing from
-``LabelSet.frames`` is unlabelled; a frame mapped to an empty list is labelled "object absent".
+(:class:`ClipInfo`: frame count, size, file names), its class names, and per labelled frame a
+:class:`~microlab.boxes.Detections` (``xyxy`` in image pixels, ``class_ids`` into
+``LabelSet.classes``, ``sources``, ``scores`` with NaN for "no score", ``track_ids``).  A frame
+missing from ``LabelSet.frames`` is unlabelled; a frame mapped to no box is labelled "object
+absent".
 
 >>> labels = labels_from_project(project, verified_only=True)
 >>> save_coco(labels, "labels.json")
@@ -14,26 +16,26 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from microlab.boxes import Detections, validate_xyxy
+from microlab.actions import Action, Import, ImportAbsent
+from microlab.boxes import HUMAN_SOURCES, MACHINE_SOURCES, Detections, Source, validate_xyxy
 from microlab.errors import AnnotationError, FormatError, SettingsError
 from microlab.frames import FrameSource
 
 if TYPE_CHECKING:
     from microlab.project import Project
 
-#: Sources written for human-verified boxes: drawn or corrected, imported, or a machine box
-#: a human accepted.  Any other source a file names (or none) also imports as human.
-HUMAN_SOURCES = ("human", "imported", "accepted")
-#: Sources of boxes no human has checked; they import as machine predictions, not labels.
-MACHINE_SOURCES = ("model", "tracker", "interpolated")
-ALL_SOURCES = HUMAN_SOURCES + MACHINE_SOURCES
+#: Every source a label file may name (:class:`~microlab.boxes.Source` values).  Human ones
+#: (:data:`~microlab.boxes.HUMAN_SOURCES`: drawn or corrected, imported, or a machine box a
+#: human accepted) import as labels, as does a box whose file names no source; machine ones
+#: (:data:`~microlab.boxes.MACHINE_SOURCES`) import as predictions.
+ALL_SOURCES = tuple(s.value for s in (*HUMAN_SOURCES, *MACHINE_SOURCES))
 
 DEFAULT_MIN_SCORE = 0.5
 
@@ -100,64 +102,91 @@ def video_frame_name(index: int) -> str:
     return f"frame_{index:06d}.jpg"
 
 
-@dataclass(frozen=True)
-class LabelBox:
-    """One box of a label file.
+def label_box(
+    xyxy: Sequence[float],
+    class_id: int = 0,
+    *,
+    source: Source | str = Source.HUMAN,
+    score: float | None = None,
+    track_id: int | None = None,
+) -> Detections:
+    """One box of a label file as a one-box :class:`~microlab.boxes.Detections` (a loader
+    collects these per frame; :meth:`LabelSet.from_boxes` merges them)."""
+    return Detections(
+        np.asarray([xyxy], dtype=np.float64),
+        scores=[np.nan if score is None else float(score)],
+        class_ids=[int(class_id)],
+        track_ids=[-1 if track_id is None else int(track_id)],
+        sources=[source],
+    )
 
-    Attributes:
-        xyxy: ``(x0, y0, x1, y1)`` in image pixels.
-        label: class name; ``None`` when the format has no class names (the project's first class).
-        source: who made it: one of :data:`HUMAN_SOURCES` or :data:`MACHINE_SOURCES`.
-        score: model confidence when known.
-        track_id: the object identity in track formats (CVAT, MOT), when the file gives one.
-    """
 
-    xyxy: tuple[float, float, float, float]
-    label: str | None = "object"
-    source: str = "human"
-    score: float | None = None
-    track_id: int | None = None
+def class_id_of(classes: list[str], name: str) -> int:
+    """The index of class ``name`` in ``classes``, appending it when new (loaders grow their
+    class list in order of first appearance)."""
+    if name not in classes:
+        classes.append(name)
+    return classes.index(name)
 
-    @property
-    def is_machine(self) -> bool:
-        """True for boxes that no human checked (they import as predictions)."""
-        return self.source in MACHINE_SOURCES
 
-    @property
-    def xywh(self) -> tuple[float, float, float, float]:
-        x0, y0, x1, y1 = self.xyxy
-        return (x0, y0, x1 - x0, y1 - y0)
+def score_or_none(score: float) -> float | None:
+    """A ``scores`` entry as a file writes it: NaN (no score) -> ``None``."""
+    return None if math.isnan(score) else float(score)
 
 
 @dataclass
 class LabelSet:
-    """Labels of one clip: ``frames`` maps a frame index to its boxes (empty list = absent)."""
+    """Labels of one clip: ``frames`` maps a frame index to its boxes (no box = absent).
+
+    ``classes`` names the boxes' ``class_ids``; it is empty when the file names no classes
+    (OTB, YOLO without ``data.yaml``): every box is then class 0, the project's first class.
+    """
 
     clip: ClipInfo
     classes: list[str]
-    frames: dict[int, list[LabelBox]] = field(default_factory=dict)
+    frames: dict[int, Detections] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n_classes = max(1, len(self.classes))
+        for frame, boxes in self.frames.items():
+            if not isinstance(boxes, Detections):
+                raise AnnotationError(
+                    f"LabelSet.frames[{frame}] must be a Detections (boxes.Detections), but got "
+                    f"{type(boxes).__name__}; build a frame's boxes with interop.label_box"
+                )
+            bad = (boxes.class_ids < 0) | (boxes.class_ids >= n_classes)
+            if bad.any():
+                raise AnnotationError(
+                    f"LabelSet.frames[{frame}] has class id {int(boxes.class_ids[bad][0])}, but "
+                    f"the label set's classes are {self.classes or '(unnamed: only class 0)'}"
+                )
+
+    @classmethod
+    def from_boxes(
+        cls, clip: ClipInfo, classes: list[str], frames: Mapping[int, Sequence[Detections]]
+    ) -> LabelSet:
+        """A label set from per-frame lists of boxes (e.g. of :func:`label_box`)."""
+        return cls(clip, classes, {f: Detections.merge(list(b)) for f, b in frames.items()})
 
     @property
     def absent_frames(self) -> list[int]:
-        return sorted(f for f, boxes in self.frames.items() if not boxes)
+        return sorted(f for f, boxes in self.frames.items() if not len(boxes))
 
     @property
     def n_boxes(self) -> int:
         return sum(len(b) for b in self.frames.values())
 
+    def class_name(self, class_id: int) -> str | None:
+        """The name of class ``class_id``; ``None`` when the classes are unnamed."""
+        return self.classes[int(class_id)] if self.classes else None
+
     def class_names(self) -> list[str]:
-        """The classes the boxes use, declared ones first (for a project created from a file)."""
-        used = {b.label for boxes in self.frames.values() for b in boxes if b.label is not None}
-        return [c for c in self.classes if c in used] + sorted(used - set(self.classes))
+        """The classes the boxes use, in the label set's order (for a project made from a file)."""
+        used = {int(c) for boxes in self.frames.values() for c in boxes.class_ids}
+        return [c for i, c in enumerate(self.classes) if i in used]
 
-    def class_index(self, label: str | None) -> int:
-        """Index of ``label`` in :attr:`classes` (``None`` -> 0)."""
-        if label is None:
-            return 0
-        return self.classes.index(label)
-
-    def sorted_frames(self) -> list[tuple[int, list[LabelBox]]]:
-        return sorted(self.frames.items())
+    def sorted_frames(self) -> list[tuple[int, Detections]]:
+        return sorted(self.frames.items(), key=lambda item: item[0])
 
 
 # ---------------------------------------------------------------------- checks used by loaders
@@ -235,15 +264,15 @@ def link_tracks(labels: LabelSet) -> dict[tuple[int, int], int]:
 
     ids: dict[tuple[int, int], int] = {}
     next_id = 0
-    last_centre: dict[str | None, dict[int, np.ndarray]] = {}
+    last_centre: dict[int, dict[int, np.ndarray]] = {}
     for frame, boxes in labels.sorted_frames():
-        by_class: dict[str | None, list[int]] = {}
-        for i, box in enumerate(boxes):
-            by_class.setdefault(box.label, []).append(i)
-        for label, indices in by_class.items():
-            tracks = last_centre.setdefault(label, {})
-            centres = np.array([[(boxes[i].xyxy[0] + boxes[i].xyxy[2]) / 2,
-                                 (boxes[i].xyxy[1] + boxes[i].xyxy[3]) / 2] for i in indices])
+        by_class: dict[int, list[int]] = {}
+        for i, class_id in enumerate(boxes.class_ids):
+            by_class.setdefault(int(class_id), []).append(i)
+        for class_id, indices in by_class.items():
+            tracks = last_centre.setdefault(class_id, {})
+            xyxy = boxes.xyxy[indices]
+            centres = (xyxy[:, :2] + xyxy[:, 2:]) / 2
             assigned: dict[int, int] = {}
             if tracks:
                 track_ids = list(tracks)
@@ -277,26 +306,17 @@ def labels_from_project(
     if not 0.0 <= float(min_score) <= 1.0:
         raise SettingsError(f"min_score must be in [0, 1], but got {min_score!r}")
     classes = list(project.classes)
-    frames: dict[int, list[LabelBox]] = {}
+    frames: dict[int, Detections] = {}
     for frame, label in project.store.labels().items():
+        boxes = label.detections()
         if label.verified:
-            frames[frame] = [
-                LabelBox(
-                    tuple(float(v) for v in b.xyxy),  # type: ignore[arg-type]
-                    classes[b.class_id],
-                    source=b.source if b.source in HUMAN_SOURCES else "accepted",
-                    score=b.score,
-                )
-                for b in label.boxes
-            ]
+            # A machine box on a verified frame is one a human accepted.
+            sources = np.where(boxes.human_mask(), boxes.sources, Source.ACCEPTED)
+            frames[frame] = replace(boxes, sources=sources)
         elif not verified_only:
-            kept = [b for b in label.boxes if b.score is not None and b.score >= min_score]
-            if kept:
-                frames[frame] = [
-                    LabelBox(tuple(float(v) for v in b.xyxy), classes[b.class_id],  # type: ignore[arg-type]
-                             source=b.source, score=b.score)
-                    for b in kept
-                ]
+            kept = boxes[boxes.scores >= min_score]
+            if len(kept):
+                frames[frame] = kept
     return LabelSet(ClipInfo.from_frames(project.frames), classes, frames)
 
 
@@ -324,23 +344,20 @@ class ImportSummary:
         return text
 
 
-def _class_ids(project: Project, labels: LabelSet, source: str) -> dict[str | None, int]:
-    mapping: dict[str | None, int] = {None: 0}
-    unknown = []
-    for name in {b.label for boxes in labels.frames.values() for b in boxes}:
-        if name is None:
-            continue
-        if name in project.classes:
-            mapping[name] = project.classes.index(name)
-        else:
-            unknown.append(name)
+def _class_ids(project: Project, labels: LabelSet, source: str) -> np.ndarray:
+    """The project's class id of each of the label set's class ids (by name)."""
+    if not labels.classes:
+        return np.zeros(1, dtype=np.int64)  # unnamed classes: the project's first
+    used = set(labels.class_names())
+    unknown = sorted(used - set(project.classes))
     if unknown:
         raise AnnotationError(
-            f"{source} uses classes {sorted(unknown)} that project {project.path} does not have "
+            f"{source} uses classes {unknown} that project {project.path} does not have "
             f"(its classes are {project.classes}); import into a new project, which takes its "
             "classes from the file, or rename the classes in the file"
         )
-    return mapping
+    return np.array([project.classes.index(c) if c in project.classes else -1
+                     for c in labels.classes], dtype=np.int64)
 
 
 def apply_labels(project: Project, labels: LabelSet, *, source: str = "labels") -> ImportSummary:
@@ -363,34 +380,34 @@ def apply_labels(project: Project, labels: LabelSet, *, source: str = "labels") 
     skipped: list[int] = []
     n_frames = n_boxes = n_absent = n_machine = 0
     predictions: dict[str, dict[int, Detections]] = {}
-    plan: list[tuple[int, list[dict[str, object]]]] = []
+    plan: list[tuple[int, list[Action]]] = []
     for frame, boxes in labels.sorted_frames():
         where = f"{source}, frame {frame}"
         check_frame(frame, clip, where)
         # Checked (and clipped to the image) again: a LabelSet may come from code, not a loader.
-        boxes = [replace(b, xyxy=check_box(b.xyxy, clip, where)) for b in boxes]
-        human = [b for b in boxes if not b.is_machine]
-        machine = [b for b in boxes if b.is_machine]
-        if machine:
+        xyxy = np.array([check_box(b, clip, where) for b in boxes.xyxy]).reshape(-1, 4)
+        boxes = replace(boxes, xyxy=xyxy, class_ids=class_ids[boxes.class_ids], data={})
+        human_mask = boxes.human_mask()
+        human, machine = boxes[human_mask], boxes[~human_mask]
+        if len(machine):
             # write_predictions takes one source per call; a frame's boxes share the first's.
-            kind = machine[0].source
+            kind = machine.sources[0]
+            scores = np.where(np.isnan(machine.scores), 1.0, machine.scores)
             predictions.setdefault(kind, {})[frame] = Detections(
-                np.array([b.xyxy for b in machine]),
-                np.array([1.0 if b.score is None else b.score for b in machine]),
-                np.array([class_ids[b.label] for b in machine]),
+                machine.xyxy, scores, machine.class_ids, sources=machine.sources
             )
             n_machine += len(machine)
-        if human or not boxes:
+        if len(human) or not len(boxes):
             if frame in verified:
                 skipped.append(frame)
                 continue
-            ops: list[dict[str, object]] = [
-                {"kind": "import", "xyxy": list(b.xyxy), "class_id": class_ids[b.label]} for b in human
-            ] or [{"kind": "import_absent"}]
+            ops: list[Action] = [
+                Import(b, int(c)) for b, c in zip(human.xyxy, human.class_ids)
+            ] or [ImportAbsent()]
             plan.append((frame, ops))
             n_frames += 1
             n_boxes += len(human)
-            n_absent += not human
+            n_absent += not len(human)
     store = project.store
     with store.transaction():
         for frame, ops in plan:

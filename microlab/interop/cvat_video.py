@@ -23,19 +23,22 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from microlab.boxes import Detections, Source
 from microlab.errors import FormatError
 from microlab.interop._xml import XmlDocument, flag, parse_xml, sub, write_xml
 from microlab.interop.core import (
     ALL_SOURCES,
     ClipInfo,
-    LabelBox,
     LabelSet,
     check_box,
     check_frame,
     check_score,
     check_source,
+    class_id_of,
     fmt_number,
+    label_box,
     link_tracks,
+    score_or_none,
 )
 
 _COLOURS = ("#fa3253", "#33ddff", "#ffcc33", "#3d3df5", "#b83df5", "#24b353", "#ff6a4d")
@@ -48,7 +51,7 @@ def _box_element(track: ET.Element, frame: int, xyxy, *, outside: bool, source: 
     for name, value in zip(("xtl", "ytl", "xbr", "ybr"), xyxy):
         attrs[name] = fmt_number(value)
     box = sub(track, "box", **attrs)
-    sub(box, "attribute", source, name="source")
+    sub(box, "attribute", str(source), name="source")
     sub(box, "attribute", "" if score is None else fmt_number(score, 6), name="score")
 
 
@@ -88,29 +91,32 @@ def cvat_tree(labels: LabelSet) -> ET.Element:
     sub(meta, "dumped", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
     ids = link_tracks(labels)
-    tracks: dict[int, list[tuple[int, LabelBox]]] = {}
+    tracks: dict[int, list[tuple[int, Detections]]] = {}
     for (frame, i), track_id in ids.items():
         tracks.setdefault(track_id, []).append((frame, labels.frames[frame][i]))
     absent = labels.absent_frames
     for track_id in sorted(tracks):
         boxes = sorted(tracks[track_id], key=lambda fb: fb[0])
-        label = boxes[0][1].label or classes[0]
-        machine = all(b.is_machine for _, b in boxes)
+        label = classes[int(boxes[0][1].class_ids[0])]
+        machine = not any(b.human_mask()[0] for _, b in boxes)
         track = sub(root, "track", id=str(track_id), label=label, source="auto" if machine else "manual")
         # Outside keyframes take the coordinates of the nearest earlier box (CVAT needs some).
-        events = [(f, b) for f, b in boxes] + [(f, None) for f in absent]
-        last = boxes[0][1].xyxy
+        events: list[tuple[int, Detections | None]] = [(f, b) for f, b in boxes]
+        events += [(f, None) for f in absent]
+        last = boxes[0][1].xyxy[0]
         for frame, box in sorted(events, key=lambda e: (e[0], e[1] is None)):
             if box is None:
-                _box_element(track, frame, last, outside=True, source="human", score=None)
+                _box_element(track, frame, last, outside=True, source=Source.HUMAN, score=None)
             else:
-                last = box.xyxy
-                _box_element(track, frame, box.xyxy, outside=False, source=box.source, score=box.score)
+                last = box.xyxy[0]
+                _box_element(track, frame, last, outside=False, source=box.sources[0],
+                             score=score_or_none(box.scores[0]))
     if not tracks and absent:
         # Only absent frames: one track of the first class that is outside on each of them.
         track = sub(root, "track", id="0", label=classes[0], source="manual")
         for frame in absent:
-            _box_element(track, frame, (0.0, 0.0, 1.0, 1.0), outside=True, source="human", score=None)
+            _box_element(track, frame, (0.0, 0.0, 1.0, 1.0), outside=True, source=Source.HUMAN,
+                         score=None)
     return root
 
 
@@ -126,17 +132,16 @@ _OTHER_SHAPES = ("polygon", "polyline", "points", "mask", "skeleton", "ellipse",
 _CVAT_FRAME_NAME = re.compile(r"frame_\d{6}$")
 
 
-def _label(doc: XmlDocument, elem: ET.Element, classes: list[str], declared: bool) -> str:
+def _label(doc: XmlDocument, elem: ET.Element, classes: list[str], declared: bool) -> int:
+    """The class id of an element's ``label`` (added to ``classes`` unless they are declared)."""
     label = doc.attr(elem, "label", str)
     if declared and label not in classes:
         raise doc.error(elem, f"label {label!r} is not declared in <meta> (labels: {classes})")
-    if label not in classes:
-        classes.append(label)
-    return label
+    return class_id_of(classes, label)
 
 
-def _box(doc: XmlDocument, shape: ET.Element, clip: ClipInfo, label: str, *, keyframe: bool,
-         track_id: int | None = None) -> LabelBox:
+def _box(doc: XmlDocument, shape: ET.Element, clip: ClipInfo, class_id: int, *, keyframe: bool,
+         track_id: int | None = None) -> Detections:
     """One ``<box>``: coordinates, and the source/score attributes microlab writes."""
     if float(shape.attrib.get("rotation", "0") or 0) != 0:
         raise doc.error(shape, "rotated boxes cannot be imported (microlab boxes are axis-aligned)")
@@ -145,12 +150,13 @@ def _box(doc: XmlDocument, shape: ET.Element, clip: ClipInfo, label: str, *, key
     where = doc.where(shape)
     score = check_score(attrs.get("score"), where)
     if not keyframe:
-        source = "interpolated"
+        source = Source.INTERPOLATED
     elif attrs.get("source") in ALL_SOURCES:
-        source = check_source(attrs["source"], where)
+        source = Source(check_source(attrs["source"], where))
     else:
-        source = "human"
-    return LabelBox(check_box(xyxy, clip, where), label, source=source, score=score, track_id=track_id)
+        source = Source.HUMAN
+    return label_box(check_box(xyxy, clip, where), class_id, source=source, score=score,
+                     track_id=track_id)
 
 
 def _shapes(doc: XmlDocument, parent: ET.Element) -> list[ET.Element]:
@@ -160,9 +166,10 @@ def _shapes(doc: XmlDocument, parent: ET.Element) -> list[ET.Element]:
     return [shape for shape in parent if shape.tag == "box"]
 
 
-def _load_images(doc: XmlDocument, clip: ClipInfo, classes: list[str], declared: bool) -> dict[int, list[LabelBox]]:
+def _load_images(doc: XmlDocument, clip: ClipInfo, classes: list[str],
+                 declared: bool) -> dict[int, list[Detections]]:
     """CVAT for images: every ``<image>`` is a labelled frame (no box: object absent)."""
-    frames: dict[int, list[LabelBox]] = {}
+    frames: dict[int, list[Detections]] = {}
     for image in doc.root.iter("image"):
         name = image.attrib.get("name", "")
         frame = clip.frame_index(name) if name else None
@@ -204,11 +211,11 @@ def load_cvat_video(path: str | Path, clip: ClipInfo) -> LabelSet:
                                           f"are {clip.size[0]}x{clip.size[1]}; import it with its own clip")
     declared = bool(classes)
     if root.find("image") is not None:
-        return LabelSet(clip, classes, _load_images(doc, clip, classes, declared))
-    inside: dict[int, list[LabelBox]] = {}
+        return LabelSet.from_boxes(clip, classes, _load_images(doc, clip, classes, declared))
+    inside: dict[int, list[Detections]] = {}
     outside: set[int] = set()
     for track in root.iter("track"):
-        label = _label(doc, track, classes, declared)
+        class_id = _label(doc, track, classes, declared)
         track_id = doc.attr(track, "id", int)
         for shape in _shapes(doc, track):
             frame = check_frame(doc.attr(shape, "frame", int), clip, doc.where(shape))
@@ -219,10 +226,10 @@ def load_cvat_video(path: str | Path, clip: ClipInfo) -> LabelSet:
                     outside.add(frame)
                 continue
             inside.setdefault(frame, []).append(
-                _box(doc, shape, clip, label, keyframe=keyframe, track_id=track_id)
+                _box(doc, shape, clip, class_id, keyframe=keyframe, track_id=track_id)
             )
     if root.find("track") is None and root.find(".//box") is not None:
         raise FormatError(f"{doc.path}: boxes outside any <track> or <image>; is this CVAT XML?")
-    frames: dict[int, list[LabelBox]] = {f: [] for f in outside}
+    frames: dict[int, list[Detections]] = {f: [] for f in outside}
     frames.update(inside)
-    return LabelSet(clip, classes, frames)
+    return LabelSet.from_boxes(clip, classes, frames)

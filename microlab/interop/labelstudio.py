@@ -22,16 +22,19 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from microlab._version import __version__
+from microlab.boxes import Detections, Source
 from microlab.errors import FormatError, FrameIndexError
 from microlab.frames import frame_index
 from microlab.interop.coco import load_json
 from microlab.interop.core import (
     ClipInfo,
-    LabelBox,
     LabelSet,
     check_box,
     check_score,
+    class_id_of,
     frame_from_name,
+    label_box,
+    score_or_none,
 )
 
 FROM_NAME = "label"
@@ -51,10 +54,11 @@ def labelstudio_config(classes: list[str]) -> str:
     )
 
 
-def _region(box: LabelBox, frame: int, n: int, size: tuple[int, int], classes: list[str],
+def _region(box: Detections, frame: int, n: int, size: tuple[int, int], classes: list[str],
             *, with_score: bool) -> dict[str, Any]:
+    """The region of a one-box ``Detections``."""
     width, height = size
-    x0, y0, x1, y1 = box.xyxy
+    x0, y0, x1, y1 = box.xyxy[0]
     region: dict[str, Any] = {
         "id": f"f{frame}b{n}",
         "type": "rectanglelabels",
@@ -69,11 +73,12 @@ def _region(box: LabelBox, frame: int, n: int, size: tuple[int, int], classes: l
             "width": 100.0 * (x1 - x0) / width,
             "height": 100.0 * (y1 - y0) / height,
             "rotation": 0,
-            "rectanglelabels": [box.label or classes[0]],
+            "rectanglelabels": [classes[int(box.class_ids[0])]],
         },
     }
-    if with_score and box.score is not None:
-        region["score"] = float(box.score)
+    score = score_or_none(box.scores[0])
+    if with_score and score is not None:
+        region["score"] = score
     return region
 
 
@@ -89,16 +94,16 @@ def labelstudio_tasks(labels: LabelSet, *, image_url: str = "{name}") -> list[di
                      "frame": frame},
         }
         boxes = labels.frames.get(frame)
-        if boxes is not None and (not boxes or not all(b.is_machine for b in boxes)):
-            human = [b for b in boxes if not b.is_machine]
+        if boxes is not None and (not len(boxes) or boxes.human_mask().any()):
+            human = boxes[boxes.human_mask()]
             task["annotations"] = [{
                 "result": [_region(b, frame, n, clip.size, classes, with_score=False)
                            for n, b in enumerate(human)],
                 "was_cancelled": False,
                 "ground_truth": False,
             }]
-        elif boxes:
-            scores = [b.score for b in boxes if b.score is not None]
+        elif boxes is not None:
+            scores = [float(s) for s in boxes.scores if score_or_none(s) is not None]
             task["predictions"] = [{
                 "model_version": f"microlab {__version__}",
                 "score": min(scores) if scores else None,
@@ -139,8 +144,8 @@ def _frame_of(task: dict[str, Any], clip: ClipInfo, where: str) -> int:
     return frame_from_name(str(image), clip, where)
 
 
-def _boxes(result: Any, clip: ClipInfo, where: str, *, machine: bool,
-           default_score: float | None) -> list[LabelBox]:
+def _boxes(result: Any, clip: ClipInfo, where: str, classes: list[str], *, machine: bool,
+           default_score: float | None) -> list[Detections]:
     if not isinstance(result, list):
         raise FormatError(f"{where}: 'result' must be a list of regions, but got {result!r}")
     boxes = []
@@ -169,9 +174,9 @@ def _boxes(result: Any, clip: ClipInfo, where: str, *, machine: bool,
         score = check_score(region.get("score"), here)
         if score is None:
             score = default_score
-        boxes.append(LabelBox(check_box(xyxy, clip, here), names[0],
-                              source="model" if machine else "human",
-                              score=score if machine else None))
+        boxes.append(label_box(check_box(xyxy, clip, here), class_id_of(classes, names[0]),
+                               source=Source.MODEL if machine else Source.HUMAN,
+                               score=score if machine else None))
     return boxes
 
 
@@ -182,7 +187,7 @@ def load_labelstudio(path: str | Path, clip: ClipInfo) -> LabelSet:
     tasks = [doc] if isinstance(doc, dict) else doc
     if not isinstance(tasks, list):
         raise FormatError(f"{path}: expected a JSON list of Label Studio tasks, but got {type(doc).__name__}")
-    frames: dict[int, list[LabelBox]] = {}
+    frames: dict[int, list[Detections]] = {}
     classes: list[str] = []
     for t, task in enumerate(tasks):
         where = f"{path}: task[{t}]"
@@ -200,7 +205,7 @@ def load_labelstudio(path: str | Path, clip: ClipInfo) -> LabelSet:
         if kept:
             i = annotations.index(kept[-1])
             boxes = _boxes(kept[-1].get("result", []), clip, f"{where}.annotations[{i}]",
-                           machine=False, default_score=None)
+                           classes, machine=False, default_score=None)
         elif predictions:
             i = len(predictions) - 1
             pred = predictions[i]
@@ -208,13 +213,10 @@ def load_labelstudio(path: str | Path, clip: ClipInfo) -> LabelSet:
                 raise FormatError(f"{where}.predictions[{i}]: expected an object, but got {pred!r}")
             default = check_score(pred.get("score"), f"{where}.predictions[{i}]")
             boxes = _boxes(pred.get("result", []), clip, f"{where}.predictions[{i}]",
-                           machine=True, default_score=default)
+                           classes, machine=True, default_score=default)
             if not boxes:
                 continue  # a model's "nothing here" is no label
         else:
             continue
         frames[frame] = boxes
-        for b in boxes:
-            if b.label is not None and b.label not in classes:
-                classes.append(b.label)
-    return LabelSet(clip, classes, frames)
+    return LabelSet.from_boxes(clip, classes, frames)

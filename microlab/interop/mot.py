@@ -24,14 +24,17 @@ import configparser
 import csv
 from pathlib import Path
 
+import numpy as np
+
+from microlab.boxes import Detections, Source, xyxy_to_xywh
 from microlab.errors import FormatError
 from microlab.interop.core import (
     ClipInfo,
-    LabelBox,
     LabelSet,
     check_box,
     check_frame,
     fmt_number,
+    label_box,
     link_tracks,
 )
 
@@ -80,11 +83,14 @@ def save_mot(labels: LabelSet, path: str | Path) -> Path:
     ids = link_tracks(labels)
     rows = []
     for frame, boxes in labels.sorted_frames():
-        for i, box in enumerate(boxes):
-            x, y, w, h = (fmt_number(v) for v in box.xywh)
-            conf = "1" if not box.is_machine or box.score is None else fmt_number(box.score, 6)
+        human = boxes.human_mask()
+        for i, (xywh, class_id, score) in enumerate(
+            zip(xyxy_to_xywh(boxes.xyxy), boxes.class_ids, boxes.scores)
+        ):
+            x, y, w, h = (fmt_number(v) for v in xywh)
+            conf = "1" if human[i] or np.isnan(score) else fmt_number(score, 6)
             rows.append(f"{frame + 1},{ids[(frame, i)] + 1},{x},{y},{w},{h},{conf},"
-                        f"{labels.class_index(box.label) + 1},1\n")
+                        f"{int(class_id) + 1},1\n")
     (root / "gt" / "gt.txt").write_text("".join(rows))
     (root / "gt" / "labels.txt").write_text("".join(f"{c}\n" for c in classes))
     (root / "gt" / LABELLED_FILE).write_text(
@@ -148,7 +154,7 @@ def load_mot(path: str | Path, clip: ClipInfo) -> LabelSet:
     if listing.is_file():
         text = ",".join(line for line in listing.read_text().splitlines() if not line.startswith("#"))
         labelled = _parse_ranges(text, clip, str(listing))
-    frames: dict[int, list[LabelBox]] = {f: [] for f in labelled or ()}
+    frames: dict[int, list[Detections]] = {f: [] for f in labelled or ()}
     with open(gt, newline="") as fh:
         for lineno, row in enumerate(csv.reader(fh), start=1):
             where = f"{gt} line {lineno}"
@@ -175,10 +181,10 @@ def load_mot(path: str | Path, clip: ClipInfo) -> LabelSet:
             if names and cls != -1 and not 1 <= cls <= len(names):
                 raise FormatError(f"{where}: class {cls} is not in {labels_file} (1..{len(names)})")
             machine = 0.0 < conf < 1.0
-            frames.setdefault(frame, []).append(LabelBox(
+            frames.setdefault(frame, []).append(label_box(
                 check_box((x, y, x + w, y + h), clip, where),
-                names[cls - 1] if names and cls != -1 else None,
-                source="model" if machine else "human", score=conf if machine else None,
+                cls - 1 if names and cls != -1 else 0,
+                source=Source.MODEL if machine else Source.HUMAN, score=conf if machine else None,
                 track_id=track_id,
             ))
-    return LabelSet(clip, names, frames)
+    return LabelSet.from_boxes(clip, names, frames)

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from microlab.boxes import Detections, present_mask
 from microlab.errors import FormatError
-from microlab.interop.core import ClipInfo, LabelBox, LabelSet, check_box
+from microlab.interop.core import ClipInfo, LabelSet, check_box, label_box
 from microlab.sequences import format_ground_truth, parse_ground_truth
 
 
@@ -28,13 +29,13 @@ def save_otb(labels: LabelSet, path: str | Path) -> Path:
     rows = np.full((labels.clip.n_frames, 4), np.nan)
     crowded = []
     for frame, boxes in labels.sorted_frames():
-        if not boxes:
+        if not len(boxes):
             continue
         if len(boxes) > 1:
             crowded.append(frame)
         # Human boxes (no score) first, then the most confident machine box.
-        best = max(boxes, key=lambda b: 2.0 if b.score is None else b.score)
-        rows[frame] = best.xyxy
+        rank = np.where(np.isnan(boxes.scores), 2.0, boxes.scores)
+        rows[frame] = boxes.xyxy[int(np.argmax(rank))]
     if crowded:
         warnings.warn(
             f"OTB holds one box per frame; kept the best box of frames {crowded[:10]}"
@@ -63,10 +64,10 @@ def load_otb(path: str | Path, clip: ClipInfo) -> LabelSet:
             "needs one x,y,w,h line per frame (nan,nan,nan,nan where the object is absent)"
         )
     line_of = [i for i, line in enumerate(text.splitlines(), start=1) if line.strip()]
-    frames: dict[int, list[LabelBox]] = {}
-    for frame, box in enumerate(gt):
-        if np.isnan(box).any():
-            frames[frame] = []
+    frames: dict[int, Detections] = {}
+    for frame, (box, present) in enumerate(zip(gt, present_mask(gt))):
+        if present:
+            frames[frame] = label_box(check_box(box, clip, f"{path} line {line_of[frame]}"))
         else:
-            frames[frame] = [LabelBox(check_box(box, clip, f"{path} line {line_of[frame]}"), None)]
+            frames[frame] = Detections.empty()
     return LabelSet(clip, [], frames)

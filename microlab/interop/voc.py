@@ -22,18 +22,21 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from microlab.boxes import Detections, Source
 from microlab.errors import FormatError
 from microlab.interop._xml import parse_xml, sub, write_xml
 from microlab.interop.core import (
     ALL_SOURCES,
     ClipInfo,
-    LabelBox,
     LabelSet,
     check_box,
     check_score,
     check_source,
+    class_id_of,
     fmt_number,
     frame_from_name,
+    label_box,
+    score_or_none,
 )
 
 SUBSET = "default"
@@ -52,6 +55,7 @@ def save_voc(labels: LabelSet, path: str | Path) -> Path:
             stale.unlink()
     width, height = labels.clip.size
     stems = []
+    classes = list(labels.classes) or ["object"]
     for frame, boxes in labels.sorted_frames():
         stem = labels.clip.stem(frame)
         stems.append(stem)
@@ -64,27 +68,28 @@ def save_voc(labels: LabelSet, path: str | Path) -> Path:
         sub(size, "height", str(height))
         sub(size, "depth", "3")
         sub(doc, "segmented", "0")
-        for box in boxes:
+        for xyxy, class_id, source, score in zip(
+            boxes.xyxy, boxes.class_ids, boxes.sources, boxes.scores
+        ):
             obj = sub(doc, "object")
-            sub(obj, "name", box.label or (labels.classes or ["object"])[0])
+            sub(obj, "name", classes[int(class_id)])
             sub(obj, "pose", "Unspecified")
             sub(obj, "truncated", "0")
             sub(obj, "difficult", "0")
             sub(obj, "occluded", "0")
             bndbox = sub(obj, "bndbox")
-            for tag, value in zip(("xmin", "ymin", "xmax", "ymax"), box.xyxy):
+            for tag, value in zip(("xmin", "ymin", "xmax", "ymax"), xyxy):
                 sub(bndbox, tag, fmt_number(value))
             attributes = sub(obj, "attributes")
-            attrs = {"source": box.source}
-            if box.score is not None:
-                attrs["score"] = fmt_number(box.score, 6)
+            attrs = {"source": source.value}
+            if score_or_none(score) is not None:
+                attrs["score"] = fmt_number(score, 6)
             for name, value in attrs.items():
                 attribute = sub(attributes, "attribute")
                 sub(attribute, "name", name)
                 sub(attribute, "value", value)
         write_xml(doc, ann_dir / f"{stem}.xml")
     (sets_dir / f"{SUBSET}.txt").write_text("".join(f"{s}\n" for s in stems))
-    classes = list(labels.classes) or ["object"]
     (root / "labelmap.txt").write_text(
         "# label:color_rgb:parts:actions\n" + "".join(f"{name}:::\n" for name in classes)
     )
@@ -120,7 +125,7 @@ def load_voc(path: str | Path, clip: ClipInfo) -> LabelSet:
     A file without objects is a frame with the object absent.
     """
     root = Path(path)
-    frames: dict[int, list[LabelBox]] = {}
+    frames: dict[int, list[Detections]] = {}
     classes: list[str] = []
     labelmap = root / "labelmap.txt"
     if labelmap.is_file():
@@ -152,8 +157,6 @@ def load_voc(path: str | Path, clip: ClipInfo) -> LabelSet:
             label = doc.value(obj, "name", str).strip()
             if not label:
                 raise doc.error(obj, "<name> is empty; every object needs a class name")
-            if label not in classes:
-                classes.append(label)
             bndbox = doc.child(obj, "bndbox")
             xyxy = tuple(doc.value(bndbox, tag, float) for tag in ("xmin", "ymin", "xmax", "ymax"))
             attrs: dict[str, str] = {}
@@ -166,6 +169,7 @@ def load_voc(path: str | Path, clip: ClipInfo) -> LabelSet:
             if attrs.get("source") in ALL_SOURCES:
                 source = check_source(attrs["source"], where)
             else:
-                source = "model" if score is not None else "human"
-            boxes.append(LabelBox(check_box(xyxy, clip, where), label, source=source, score=score))
-    return LabelSet(clip, classes, frames)
+                source = Source.MODEL if score is not None else Source.HUMAN
+            boxes.append(label_box(check_box(xyxy, clip, where), class_id_of(classes, label),
+                                   source=source, score=score))
+    return LabelSet.from_boxes(clip, classes, frames)

@@ -22,14 +22,15 @@ from pathlib import Path
 
 import yaml
 
+from microlab.boxes import Detections, Source
 from microlab.errors import FormatError
 from microlab.interop.core import (
     ClipInfo,
-    LabelBox,
     LabelSet,
     check_box,
     check_score,
     frame_from_name,
+    label_box,
 )
 
 SUBSET = "train"
@@ -58,11 +59,10 @@ def save_yolo(
     classes = list(labels.classes) or ["object"]
     for frame, boxes in labels.sorted_frames():
         lines = []
-        for box in boxes:
-            x0, y0, x1, y1 = box.xyxy
+        for (x0, y0, x1, y1), class_id in zip(boxes.xyxy, boxes.class_ids):
             cx, cy = (x0 + x1) / 2 / width, (y0 + y1) / 2 / height
             w, h = (x1 - x0) / width, (y1 - y0) / height
-            lines.append(f"{labels.class_index(box.label)} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}\n")
+            lines.append(f"{int(class_id)} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}\n")
         (label_dir / f"{labels.clip.stem(frame)}.txt").write_text("".join(lines))
     if image_files is not None:
         image_dir = root / "images" / SUBSET
@@ -137,7 +137,7 @@ def load_yolo(path: str | Path, clip: ClipInfo) -> LabelSet:
     root = Path(path)
     names = _read_names(root)
     width, height = clip.size
-    frames: dict[int, list[LabelBox]] = {}
+    frames: dict[int, list[Detections]] = {}
     for file in _label_files(root):
         frame = frame_from_name(file.name, clip, str(file))
         boxes = frames.setdefault(frame, [])
@@ -168,8 +168,8 @@ def load_yolo(path: str | Path, clip: ClipInfo) -> LabelSet:
             xyxy = ((cx - w / 2) * width, (cy - h / 2) * height,
                     (cx + w / 2) * width, (cy + h / 2) * height)
             score = check_score(parts[5], where) if len(parts) == 6 else None
-            boxes.append(LabelBox(
-                check_box(xyxy, clip, where), names[cls] if names else None,
-                source="model" if score is not None else "human", score=score,
+            boxes.append(label_box(
+                check_box(xyxy, clip, where), cls if names else 0,  # unnamed: the project's first
+                source=Source.MODEL if score is not None else Source.HUMAN, score=score,
             ))
-    return LabelSet(clip, names, frames)
+    return LabelSet.from_boxes(clip, names, frames)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from microlab.boxes import Detections, nms
+from microlab.boxes import Detections, Source, nms, present_mask
 from microlab.errors import ModelError
 from microlab.model.config import MicroModelConfig
 from microlab.model.network import STRIDE, MicroDetector, build_backbone
@@ -57,12 +57,16 @@ class Candidates:
         for row, frame in enumerate(self.frames):
             keep = []
             counts: dict[int, int] = {}
+            present = present_mask(self.xyxy[row])  # a NaN slot is no box, even at threshold 0
             for j in range(self.scores.shape[1]):
                 cls = int(self.class_ids[row, j])
-                if self.scores[row, j] >= thr and counts.get(cls, 0) < max_per_class:
+                if present[j] and self.scores[row, j] >= thr and counts.get(cls, 0) < max_per_class:
                     keep.append(j)
                     counts[cls] = counts.get(cls, 0) + 1
-            out[int(frame)] = Detections(self.xyxy[row, keep], self.scores[row, keep], self.class_ids[row, keep])
+            out[int(frame)] = Detections(
+                self.xyxy[row, keep], self.scores[row, keep], self.class_ids[row, keep],
+                sources=[Source.MODEL] * len(keep),
+            )
         return out
 
     def row(self, frame: int) -> int:

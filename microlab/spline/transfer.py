@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from microlab.boxes import box_iou
+from microlab.boxes import box_iou, present_mask
 from microlab.errors import SplineError
 from microlab.metrics import correct_mask
 from microlab.spline.plots import PIECES_COLOUR
@@ -89,7 +89,8 @@ def train_segment_model(
         raise SplineError(f"span must be (start, end) with 0 <= start < end <= {n}, but got {span}")
     truth = sequence.ground_truth
     train = np.unique(np.linspace(span[0], span[1] - 1, n_labels + 2)[1:-1].round().astype(np.int64))
-    labelled = [labelled_frame(sequence.frames[int(i)], [] if np.isnan(truth[i]).any() else [truth[i]])
+    present = present_mask(truth)
+    labelled = [labelled_frame(sequence.frames[int(i)], [truth[i]] if present[i] else [])
                 for i in train]
     model = train_micro_model(labelled, config or MicroModelConfig(), progress=False)
     return model, train
@@ -127,11 +128,12 @@ def score_segments(
     found = model.predict(sequence.frames, frames, progress=False).detections()
     iou = np.full(len(frames), np.nan)
     boxes = np.full((len(frames), 4), np.nan)
+    present = present_mask(truth)
     for k, f in enumerate(frames):
         det = found[int(f)]
         if len(det):
             boxes[k] = det.xyxy[int(np.argmax(det.scores))]
-        if not np.isnan(truth[f]).any():
+        if present[f]:
             iou[k] = float(box_iou(det.xyxy, truth[f]).max()) if len(det) else 0.0
     # The model's best box per frame, judged as every label is (IoU >= 0.5, or no box where the
     # object is absent); detections() keeps one box per class, so this is the box ``iou`` scores.

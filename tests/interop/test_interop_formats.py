@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from microlab.boxes import Detections
 from microlab.errors import FormatError
 from microlab.interop import (
     ClipInfo,
-    LabelBox,
     LabelSet,
     get_format,
+    label_box,
     labels_from_project,
     load_labels,
     save_labels,
@@ -25,7 +26,7 @@ from microlab.interop import (
 from microlab.interop.core import link_tracks
 from microlab.project import Project, import_into
 
-from .helpers import FORMATS, OUT_NAMES, assert_same_labels, human_labels
+from .helpers import FORMATS, OUT_NAMES, assert_same_labels, human_labels, rows
 
 #: What each format carries besides boxes and absent frames.
 KEEPS = {
@@ -98,12 +99,14 @@ def test_machine_labels_above_threshold(mixed_project: Project, fmt: str, tmp_pa
     out = mixed_project.export(fmt, tmp_path / OUT_NAMES[fmt], verified_only=False, min_score=0.5)
     want = labels_from_project(mixed_project, verified_only=False, min_score=0.5)
     machine_frames = [4, 13, 16, 19, 22, 31, 34, 37]
-    assert sorted(f for f, b in want.frames.items() if b and b[0].is_machine) == machine_frames
-    assert all(b.score >= 0.5 for f in machine_frames for b in want.frames[f])
+    machine = [f for f in sorted(want.frames) if rows(want, f) and rows(want, f)[0].is_machine]
+    assert machine == machine_frames
+    assert all(b.score >= 0.5 for f in machine_frames for b in rows(want, f))
     got = load_labels(fmt, out, ClipInfo.from_frames(mixed_project.frames))
     assert_same_labels(got, want)
-    for frame, boxes in want.frames.items():
-        pairs = zip(sorted(got.frames[frame], key=lambda b: b.xyxy), sorted(boxes, key=lambda b: b.xyxy))
+    for frame in want.frames:
+        pairs = zip(sorted(rows(got, frame), key=lambda b: b.xyxy),
+                    sorted(rows(want, frame), key=lambda b: b.xyxy))
         for mine, theirs in pairs:
             if kind:
                 assert mine.is_machine == theirs.is_machine, f"frame {frame}: {mine} vs {theirs}"
@@ -112,8 +115,8 @@ def test_machine_labels_above_threshold(mixed_project: Project, fmt: str, tmp_pa
             if score and theirs.is_machine:
                 assert mine.score == pytest.approx(theirs.score, abs=1e-6), f"frame {frame}"
     if source:  # the accepted machine box keeps its origin and score
-        assert got.frames[1][0].source == "accepted"
-        assert got.frames[1][0].score == pytest.approx(0.9)
+        assert rows(got, 1)[0].source == "accepted"
+        assert rows(got, 1)[0].score == pytest.approx(0.9)
 
 
 @pytest.mark.parametrize("fmt", [f for f in SPARSE_FORMATS if KEEPS[f][3]])
@@ -139,7 +142,7 @@ def test_import_keeps_existing_human_labels(mixed_project: Project, demo_project
         assert summary.skipped_frames == tuple(sorted(before.frames))
         after = human_labels(new)
         for frame in before.frames:
-            assert [b.xyxy for b in after.frames[frame]] == [b.xyxy for b in before.frames[frame]]
+            assert [b.xyxy for b in rows(after, frame)] == [b.xyxy for b in rows(before, frame)]
         assert len(after.frames) == 40
 
 
@@ -181,10 +184,10 @@ def test_format_names_and_aliases() -> None:
 def test_tracks_link_boxes_of_one_class_across_frames() -> None:
     clip = ClipInfo(4, (100, 100), tuple(f"{i}.jpg" for i in range(4)))
     a, b = (10, 10, 20, 20), (70, 70, 90, 90)
-    labels = LabelSet(clip, ["object", "other"], {
-        0: [LabelBox(a), LabelBox(b)],
+    labels = LabelSet.from_boxes(clip, ["object", "other"], {
+        0: [label_box(a), label_box(b)],
         1: [],
-        2: [LabelBox((72, 71, 92, 91)), LabelBox((11, 12, 21, 22)), LabelBox(a, "other")],
+        2: [label_box((72, 71, 92, 91)), label_box((11, 12, 21, 22)), label_box(a, 1)],
     })
     ids = link_tracks(labels)
     assert ids[(0, 0)] == ids[(2, 1)]
@@ -194,7 +197,7 @@ def test_tracks_link_boxes_of_one_class_across_frames() -> None:
 
 def test_saving_needs_no_project(tmp_path: Path) -> None:
     clip = ClipInfo(3, (50, 40), ("a.png", "b.png", "c.png"), name="tiny")
-    labels = LabelSet(clip, ["cat"], {0: [LabelBox((1, 2, 30.5, 20), "cat")], 2: []})
+    labels = LabelSet.from_boxes(clip, ["cat"], {0: [label_box((1, 2, 30.5, 20), 0)], 2: []})
     for fmt in FORMATS:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -235,7 +238,8 @@ def test_cvat_for_images_files_are_read_too(tmp_path: Path) -> None:
         "</annotations>\n"
     )
     got = load_labels("cvat", xml, clip)
-    assert got.frames == {0: [LabelBox((1.0, 2.0, 30.5, 40.0), "cat")], 2: []}
+    assert got.classes == ["cat"]
+    assert got.frames == {0: label_box((1.0, 2.0, 30.5, 40.0), 0), 2: Detections.empty()}
     xml.write_text(xml.read_text().replace('name="c.jpg"', 'name="zebra.jpg"'))
     with pytest.raises(FormatError, match=r'images\.xml line 6, <image id="2" name="zebra\.jpg".*not a frame'):
         load_labels("cvat", xml, clip)

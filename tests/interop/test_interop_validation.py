@@ -20,14 +20,16 @@ from typing import Any
 import numpy as np
 import pytest
 
+from microlab.boxes import Detections
 from microlab.interop import (
     ClipInfo,
-    LabelBox,
     LabelSet,
+    label_box,
     labels_from_project,
     labelstudio_config,
     load_labels,
 )
+from microlab.interop.core import class_id_of
 from microlab.project import Project
 
 from .helpers import OUT_NAMES, assert_same_labels, human_labels
@@ -60,21 +62,23 @@ def run_readers(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def as_labels(result: dict[str, Any], clip: ClipInfo) -> LabelSet:
     """A reader's items as a LabelSet (frame from the item's frame number or name)."""
-    frames: dict[int, list[LabelBox]] = {}
+    frames: dict[int, list[Detections]] = {}
+    classes: list[str] = []
     for item in result["items"]:
         frame = item["frame"] if isinstance(item.get("frame"), int) else clip.frame_index(item["id"])
         if frame is None:  # MOT items are 1-based frame numbers
             frame = int(item["id"]) - 1
         boxes = [b for b in item["boxes"] if not b["attributes"].get("outside")]
         frames.setdefault(frame, []).extend(
-            LabelBox(tuple(b["xyxy"]), b["label"], source=str(b["attributes"].get("source", "human")))
+            label_box(tuple(b["xyxy"]), class_id_of(classes, b["label"]),
+                      source=str(b["attributes"].get("source", "human")))
             for b in boxes
         )
-    return LabelSet(clip, [], frames)
+    return LabelSet.from_boxes(clip, classes, frames)
 
 
 def only_boxed(labels: LabelSet) -> LabelSet:
-    return LabelSet(labels.clip, labels.classes, {f: b for f, b in labels.frames.items() if b})
+    return LabelSet(labels.clip, labels.classes, {f: b for f, b in labels.frames.items() if len(b)})
 
 
 def export_all(project: Project, folder: Path, **options: Any) -> dict[str, Path]:
@@ -215,15 +219,17 @@ def test_pycocotools_reads_coco(request: pytest.FixtureRequest, case: str, tmp_p
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
         coco = pycocotools_coco.COCO(str(path))
     names = {c["id"]: c["name"] for c in coco.loadCats(coco.getCatIds())}
-    frames: dict[int, list[LabelBox]] = {}
+    frames: dict[int, list[Detections]] = {}
+    classes: list[str] = []
     for image in coco.loadImgs(coco.getImgIds()):
         frame = ours.clip.frame_index(image["file_name"])
         assert frame is not None
         assert (image["width"], image["height"]) == ours.clip.size
         anns = coco.loadAnns(coco.getAnnIds(imgIds=[image["id"]]))
-        frames[frame] = [LabelBox((a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2],
-                                   a["bbox"][1] + a["bbox"][3]), names[a["category_id"]]) for a in anns]
-    assert_same_labels(LabelSet(ours.clip, [], frames), ours)
+        frames[frame] = [label_box((a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2],
+                                    a["bbox"][1] + a["bbox"][3]),
+                                   class_id_of(classes, names[a["category_id"]])) for a in anns]
+    assert_same_labels(LabelSet.from_boxes(ours.clip, classes, frames), ours)
 
 
 def test_pycocotools_scores_a_machine_export_as_results(mixed_project: Project, tmp_path: Path) -> None:
