@@ -189,6 +189,35 @@ def test_microlab_has_no_import_cycles() -> None:
     assert not cycles, "import cycles (each step names the importing line):\n" + "\n".join(cycles)
 
 
+#: The layers of README.md's "How it works" table, bottom up: a module may import its own layer
+#: and those before it (microlab/__init__ re-exports, so it sits outside the layers).
+LAYERS = [
+    {"errors", "_version"}, {"boxes"}, {"actions"}, {"frames", "sequences"}, {"store"},
+    {"segments", "sampling"}, {"model"}, {"tracking", "labeller"}, {"loop"},
+    {"metrics", "stopping", "interop"}, {"project"}, {"datasets"},
+    {"simulate", "simulation_result", "baselines", "benchmark"}, {"plots", "spline"},
+    {"widgets"}, {"cli"},
+]
+
+
+def _layer(module: str) -> int | None:
+    parts = module.split(".")
+    if len(parts) < 2:
+        return None  # the package itself
+    name = "cli" if parts[1:3] == ["interop", "cli"] else parts[1]
+    return next((i for i, layer in enumerate(LAYERS) if name in layer), -1)
+
+
+def test_modules_import_only_their_layer_or_lower() -> None:
+    edges = import_graph(ROOT, "microlab")
+    unknown = sorted({e.source for e in edges if _layer(e.source) == -1})
+    assert not unknown, f"modules missing from LAYERS (and README's table): {unknown}"
+    upward = [f"{e.source} -> {e.target} ({e.where})" for e in edges
+              if _layer(e.source) is not None and _layer(e.target) is not None
+              and _layer(e.target) > _layer(e.source)]
+    assert not upward, "imports against the layering:\n" + "\n".join(upward)
+
+
 # ---------------------------------------------------------------------- the checker itself
 def _package(tmp_path: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
