@@ -32,8 +32,8 @@ from microlab.sequences import Sequence, load_sequence
 
 # Loaded on first use: the widgets import ipywidgets, the loop imports torch; `import microlab`
 # itself needs neither.
-_LAZY = {"Annotator": "microlab.widgets", "Dashboard": "microlab.widgets", "Review": "microlab.widgets",
-         "Loop": "microlab.loop", "LoopSettings": "microlab.loop"}
+_LAZY = {"Annotator": "microlab.widgets", "Dashboard": "microlab.widgets",
+         "Review": "microlab.widgets", "Loop": "microlab.loop", "LoopSettings": "microlab.loop"}
 
 
 def __getattr__(name: str) -> object:

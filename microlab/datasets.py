@@ -29,7 +29,8 @@ CACHE_ENV = "MICROLAB_CACHE"
 
 def cache_dir() -> Path:
     """Where generated clips are kept: ``$MICROLAB_CACHE`` or ``~/.cache/microlab``."""
-    root = os.environ.get(CACHE_ENV) or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "microlab"
+    root = (os.environ.get(CACHE_ENV)
+            or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "microlab")
     path = Path(root)
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -51,7 +52,8 @@ def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray
     return np.clip(base, 0, 255).astype(np.uint8)
 
 
-def _draw_target(canvas: np.ndarray, cx: float, cy: float, w: float, h: float, phase: float, colours) -> None:
+def _draw_target(canvas: np.ndarray, cx: float, cy: float, w: float, h: float, phase: float,
+                 colours) -> None:
     """A striped, two-tone figure (body, head, stripes) whose shape stays recognisable."""
     body, stripe, head = colours
     x0, y0, x1, y1 = cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
@@ -62,7 +64,8 @@ def _draw_target(canvas: np.ndarray, cx: float, cy: float, w: float, h: float, p
         yy = int(y0 + h * (0.45 + 0.17 * k + 0.02 * math.sin(phase)))
         cv2.line(canvas, (int(x0 + w * 0.12), yy), (int(x1 - w * 0.12), yy), stripe,
                  max(1, int(h * 0.05)), lineType=cv2.LINE_AA)
-    cv2.ellipse(canvas, (int(cx), int(y0 + h * 0.16)), (max(1, int(w * 0.22)), max(1, int(h * 0.15))),
+    cv2.ellipse(canvas, (int(cx), int(y0 + h * 0.16)),
+                (max(1, int(w * 0.22)), max(1, int(h * 0.15))),
                 0, 0, 360, head, -1, lineType=cv2.LINE_AA)
 
 
@@ -105,7 +108,8 @@ def generate_demo_frames(
 
 
 def demo_clip(
-    folder: str | Path | None = None, *, n_frames: int = 240, size: tuple[int, int] = (384, 256), seed: int = 0
+    folder: str | Path | None = None, *, n_frames: int = 240, size: tuple[int, int] = (384, 256),
+    seed: int = 0
 ) -> Sequence:
     """The built-in demo clip as an OTB-style sequence folder (generated on first use).
 
@@ -129,8 +133,10 @@ def demo_clip(
     return load_sequence(folder)
 
 
-def _cover_resize(image: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, float, float, float]:
-    """Scale to cover ``size`` and centre-crop (aspect kept); returns image, scale, crop x, crop y."""
+def _cover_resize(image: np.ndarray,
+                  size: tuple[int, int]) -> tuple[np.ndarray, float, float, float]:
+    """Scale to cover ``size`` and centre-crop (aspect kept); returns image, scale, crop x,
+    crop y."""
     width, height = size
     h, w = image.shape[:2]
     scale = max(width / w, height / h)
@@ -186,7 +192,8 @@ def edited_scene(
     main_seq = main if isinstance(main, Sequence) else load_sequence(main)
     other_seqs = [o if isinstance(o, Sequence) else load_sequence(o) for o in others]
     if not other_seqs:
-        raise SettingsError("an edited scene needs at least one other sequence for the shots without the target")
+        raise SettingsError("an edited scene needs at least one other sequence for the shots "
+                            "without the target")
     size = tuple(size) if size else tuple(main_seq.frames.size)
     n_main = len(main_seq)
     length = shot_length or max(1, n_main // shots)
@@ -275,7 +282,8 @@ class CloseUpFrames:
                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
-def cut_to_close_up(sequence: Sequence, at: int, *, zoom: float = 2.2, smooth: int = 15) -> Sequence:
+def cut_to_close_up(sequence: Sequence, at: int, *, zoom: float = 2.2,
+                    smooth: int = 15) -> Sequence:
     """The same clip, but from frame ``at`` on a close-up that follows the object.
 
     Ground truth is carried along (boxes scaled; absent where less than half the box is in
@@ -306,7 +314,8 @@ def cut_to_close_up(sequence: Sequence, at: int, *, zoom: float = 2.2, smooth: i
     if smooth > 1:
         kernel = np.ones(smooth) / smooth
         padded = np.pad(centres, ((smooth // 2, smooth - 1 - smooth // 2), (0, 0)), mode="edge")
-        centres = np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(2)], axis=1)
+        centres = np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(2)],
+                           axis=1)
     half = np.array([w, h]) / (2 * zoom)
     centres = np.clip(centres, half, np.array([w, h]) - half)
     frames = CloseUpFrames(sequence.frames, at, zoom, centres)

@@ -42,9 +42,11 @@ class StateError(MicrolabError, RuntimeError):
 
 
 class ModelError(MicrolabError):
-    """A micro-model cannot be built, trained or loaded (no labels, unknown backbone, bad weights)."""
+    """A micro-model cannot be built, trained or loaded (no labels, unknown backbone,
+    bad weights)."""
 
 
 class SplineError(MicrolabError, ValueError):
     """A bad argument to the spline analogy: an unknown curve, an x outside [0, 1], a simulation
-    result that breaks the schema (:mod:`microlab.simulation_result`), a close-up outside the clip."""
+    result that breaks the schema (:mod:`microlab.simulation_result`),
+    a close-up outside the clip."""

@@ -42,7 +42,8 @@ def _natural_key(path: Path) -> list[object]:
     return [int(t) if i % 2 else t.lower() for i, t in enumerate(re.split(r"(\d+)", path.name))]
 
 
-def frame_index(index: object, n: int, *, clip: str = "this project", negative: bool = False) -> int:
+def frame_index(index: object, n: int, *, clip: str = "this project",
+                negative: bool = False) -> int:
     """``index`` as an int in ``0..n-1``, or :class:`FrameIndexError` naming the value.
 
     Only ints (numpy's too) pass: ``int()`` alone would read 1.7 and ``True`` as frame 1.  With
@@ -53,7 +54,8 @@ def frame_index(index: object, n: int, *, clip: str = "this project", negative: 
     (3, 9)
     """
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-        raise FrameIndexError(f"frame index must be an int, but got {type(index).__name__} {index!r}")
+        raise FrameIndexError("frame index must be an int, but got "
+                              f"{type(index).__name__} {index!r}")
     given = int(index)
     resolved = given + n if negative and given < 0 else given
     if not 0 <= resolved < n:
@@ -96,7 +98,8 @@ class ImageFolderFrames:
         try:
             data = np.fromfile(path, dtype=np.uint8)
         except OSError as exc:  # removed or unreadable since the folder was listed
-            raise FramesError(f"frame {index} ({path}) cannot be read: {exc.strerror or exc}") from exc
+            raise FramesError(f"frame {index} ({path}) cannot be read: "
+                              f"{exc.strerror or exc}") from exc
         image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
         if image is None:
             raise FramesError(
@@ -218,7 +221,8 @@ class VideoFrames:
                 return self._cache[index].copy()
             frame = self._decode(index)
         if frame is None:
-            raise FramesError(f"frame {index} of video {self.path} cannot be decoded (corrupt data?)")
+            raise FramesError(f"frame {index} of video {self.path} "
+                              "cannot be decoded (corrupt data?)")
         return frame.copy()
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -252,7 +256,8 @@ def resize_long_side(image: np.ndarray, long_side: int) -> tuple[np.ndarray, flo
     if abs(scale - 1.0) < 1e-6:
         return image, 1.0
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    out = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=interp)
+    out = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
+                     interpolation=interp)
     return out, scale
 
 

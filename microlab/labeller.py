@@ -32,7 +32,8 @@ class LabellerSettings:
         motion: cost per object-size of centre displacement between consecutive frames,
             beyond ``free_motion`` (normal motion costs nothing, jumps do).
         free_motion: displacement per frame, in object sizes, that costs nothing.
-        resize: cost per unit of |log area ratio| between consecutive frames, beyond ``free_resize``.
+        resize: cost per unit of |log area ratio| between consecutive frames,
+            beyond ``free_resize``.
         free_resize: |log area ratio| per frame that costs nothing.
         presence_change: cost of the object appearing or disappearing.
         cut_presence_change: the same across a scene cut, where it is expected.
@@ -142,7 +143,8 @@ def interpolate_keyframes(
     return out
 
 
-def _merge(states: list[_State], iou_limit: float, geometry: str = "model", model_weight: float = 1.0) -> list[_State]:
+def _merge(states: list[_State], iou_limit: float, geometry: str = "model",
+           model_weight: float = 1.0) -> list[_State]:
     """Fuse candidates that point at the same place: agreeing cues add up their evidence."""
     merged: list[_State] = []
     for st in sorted(states, key=lambda s: -s.evidence):
@@ -167,7 +169,8 @@ def _merge(states: list[_State], iou_limit: float, geometry: str = "model", mode
         for m in merged:
             if m.box is not None and len(m.votes) > 1:
                 weights = np.array([w for _, w in m.votes])
-                m.box = (np.array([b for b, _ in m.votes]) * weights[:, None]).sum(0) / weights.sum()
+                votes = np.array([b for b, _ in m.votes])
+                m.box = (votes * weights[:, None]).sum(0) / weights.sum()
     return merged
 
 
@@ -190,7 +193,8 @@ def _smooth_sizes(boxes: np.ndarray, machine: np.ndarray, window: int) -> np.nda
     return out
 
 
-def _transition(prev: list[_State], cur: list[_State], cut: bool, s: LabellerSettings) -> np.ndarray:
+def _transition(prev: list[_State], cur: list[_State], cut: bool,
+                s: LabellerSettings) -> np.ndarray:
     cost = np.zeros((len(prev), len(cur)))
     for i, a in enumerate(prev):
         for j, b in enumerate(cur):
@@ -270,7 +274,8 @@ def label_clip(
         states.append(_merge(frame_states, s.merge_iou, s.geometry, s.model_geometry_weight))
 
     unary = [np.array([-math.log(max(st.evidence, 1e-4)) for st in fs]) for fs in states]
-    transitions = [_transition(states[t - 1], states[t], t in cut_set, s) for t in range(1, n_frames)]
+    transitions = [_transition(states[t - 1], states[t], t in cut_set, s)
+                   for t in range(1, n_frames)]
     # Forward (min-sum) with back-pointers, then backward for min-marginals.
     fwd = [unary[0]]
     back: list[np.ndarray] = []
@@ -314,7 +319,8 @@ def _reason(frame_states: list[_State], chosen: int, weights: np.ndarray) -> str
         return "human label"
     order = np.argsort(-weights)
     runner = next((frame_states[i] for i in order if i != chosen), None)
-    if runner is not None and weights[order[0]] > 0 and weights[next(i for i in order if i != chosen)] / weights.sum() > 0.25:
+    if (runner is not None and weights[order[0]] > 0
+            and weights[next(i for i in order if i != chosen)] / weights.sum() > 0.25):
         if (runner.box is None) != (st.box is None):
             return "present or absent?"
         if Source.TRACKER in runner.sources and Source.TRACKER not in st.sources:

@@ -214,7 +214,8 @@ class LoopState:
 
     def latest_clip_model(self) -> Predictor | None:
         """The newest model trained on the whole clip (the warm start of the next one)."""
-        clip_models = [m["version"] for m in self.project.store.models() if m["segment_start"] is None]
+        clip_models = [m["version"] for m in self.project.store.models()
+                       if m["segment_start"] is None]
         return self.model(clip_models[-1]) if clip_models else None
 
     # ------------------------------------------------------------------ clip structure
@@ -235,12 +236,14 @@ class LoopState:
         return split_clip(self.project.n_frames, self.cuts(), max_length=settings.segment_length)
 
     # ------------------------------------------------------------------ tracker cue
-    def tracks_from(self, keyframes: dict[int, np.ndarray | None], cuts: Sequence[int], span: int) -> dict[int, list]:
+    def tracks_from(self, keyframes: dict[int, np.ndarray | None], cuts: Sequence[int],
+                    span: int) -> dict[int, list]:
         """Tracker boxes from each present keyframe towards its neighbours (see
         :func:`~microlab.tracking.keyframe_tracks`), as ``{frame: [(box, distance, status)]}``.
         Runs are cached across iterations."""
         out: dict[int, list] = {}
-        for run in keyframe_tracks(self.project.frames, keyframes, cuts, span=span, cache=self._tracks):
+        for run in keyframe_tracks(self.project.frames, keyframes, cuts, span=span,
+                                   cache=self._tracks):
             for f, b in run.boxes.items():
                 out.setdefault(f, []).append((b, abs(f - run.start), run.status))
         return out
@@ -299,14 +302,16 @@ def covered_mask(confidence: np.ndarray, human: Sequence[int] | set[int]) -> np.
 
 
 def segment_stats(
-    project: Project, segments: Sequence[Segment], confidence: np.ndarray, iteration: int | None = None
+    project: Project, segments: Sequence[Segment], confidence: np.ndarray,
+    iteration: int | None = None
 ) -> list[dict[str, Any]]:
     """Per segment: coverage (human or confident labels), actions spent in it, human frames.
 
     ``iteration`` counts only the actions of iterations up to it (default: all of them).
     """
     human = set(project.human_frames())
-    actions = project.actions() if iteration is None else [a for a in project.actions() if a.iteration <= iteration]
+    actions = project.actions() if iteration is None else [a for a in project.actions()
+                                                           if a.iteration <= iteration]
     covered = covered_mask(confidence, human)
     out = []
     for seg in segments:

@@ -1,8 +1,8 @@
 """Metrics: correctness against ground truth, actions, label efficiency, per segment and iteration.
 
-Definitions (as in README.md, "Definitions"): a label is correct when its box has IoU >= 0.5 with the ground truth,
-or when there is no box and the object is absent.  Label efficiency = 1 - actions / correct
-labels; labels per action = correct labels / actions.
+Definitions (as in README.md, "Definitions"): a label is correct when its box has IoU >= 0.5 with
+the ground truth, or when there is no box and the object is absent.  Label efficiency =
+1 - actions / correct labels; labels per action = correct labels / actions.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ def project_boxes(project: Project, class_id: int = 0) -> np.ndarray:
 
 
 def efficiency_summary(
-    curve: Sequence[tuple[int, int, int]], n_frames: int, *, final_fix: tuple[int, int] | None = None
+    curve: Sequence[tuple[int, int, int]], n_frames: int, *,
+    final_fix: tuple[int, int] | None = None
 ) -> dict[str, Any]:
     """Actions and frames viewed to reach 95% and 100% correct, label efficiency, labels/action.
 
@@ -93,7 +94,8 @@ def iteration_history(project: Project) -> list[dict[str, Any]]:
     out = []
     for it in project.store.iterations():
         idx = it["iteration"]
-        totals = project.store.action_totals(up_to_iteration=idx - 1) if idx > 0 else {"actions": 0, "frames_viewed": 0}
+        totals = (project.store.action_totals(up_to_iteration=idx - 1) if idx > 0
+                  else {"actions": 0, "frames_viewed": 0})
         out.append({
             "iteration": idx,
             "actions": totals["actions"],
@@ -113,14 +115,16 @@ def segment_correctness(
     truth = np.asarray(truth, float)
     if truth.shape != (project.n_frames, 4):
         raise AnnotationError(
-            f"truth must be ({project.n_frames}, 4) xyxy rows for this clip, but got shape {truth.shape}"
+            f"truth must be ({project.n_frames}, 4) xyxy rows for this clip, "
+            f"but got shape {truth.shape}"
         )
     ok = correct_mask(project_boxes(project), truth, iou)
     segments = project.segments() if segments is None else segments
     return [float(ok[s.start : s.end + 1].mean()) for s in segments]
 
 
-def correctness_history(project: Project, truth: np.ndarray, *, iou: float = 0.5) -> list[dict[str, Any]]:
+def correctness_history(project: Project, truth: np.ndarray, *,
+                        iou: float = 0.5) -> list[dict[str, Any]]:
     """Correct share of the labels each prediction made, and of the labels now, with the work spent.
 
     One entry per iteration >= 1 (the labels as predicted, against the actions and frames viewed
@@ -131,7 +135,8 @@ def correctness_history(project: Project, truth: np.ndarray, *, iou: float = 0.5
     truth = np.asarray(truth, float)
     if truth.shape != (project.n_frames, 4):
         raise AnnotationError(
-            f"truth must be ({project.n_frames}, 4) xyxy rows for this clip, but got shape {truth.shape}"
+            f"truth must be ({project.n_frames}, 4) xyxy rows for this clip, "
+            f"but got shape {truth.shape}"
         )
     out: list[dict[str, Any]] = []
     for entry in iteration_history(project):
@@ -140,12 +145,12 @@ def correctness_history(project: Project, truth: np.ndarray, *, iou: float = 0.5
         if data is None:
             continue
         ok = correct_mask(data["boxes"], truth, iou)
-        out.append({"iteration": it, "actions": entry["actions"], "frames_viewed": entry["frames_viewed"],
-                    "correct_frac": float(ok.mean())})
+        out.append({"iteration": it, "actions": entry["actions"],
+                    "frames_viewed": entry["frames_viewed"], "correct_frac": float(ok.mean())})
     totals = project.action_totals()
     ok = correct_mask(project_boxes(project), truth, iou)
-    out.append({"iteration": "now", "actions": totals["actions"], "frames_viewed": totals["frames_viewed"],
-                "correct_frac": float(ok.mean())})
+    out.append({"iteration": "now", "actions": totals["actions"],
+                "frames_viewed": totals["frames_viewed"], "correct_frac": float(ok.mean())})
     return out
 
 
@@ -190,6 +195,7 @@ def confidence_report(
             ece += members.sum() / n * abs(float(ok[members].mean()) - float(conf[members].mean()))
     return {
         "confident_frac": round(float(confident.mean()), 4),
-        "confident_correct_frac": round(float(ok[confident].mean()), 4) if confident.any() else None,
+        "confident_correct_frac": (round(float(ok[confident].mean()), 4) if confident.any()
+                                   else None),
         "ece": round(ece, 4),
     }

@@ -5,7 +5,8 @@ Every function builds a :class:`matplotlib.figure.Figure` without pyplot, so it 
 same figure through ipympl.  Each figure function takes plain data; the ``*_of_project``
 helpers collect that data from a :class:`~microlab.project.Project` through engine calls.
 
->>> fig = plots.clip_figure_of_project(project)          # one band per segment, coloured by coverage
+>>> # one band per segment, coloured by coverage
+>>> fig = plots.clip_figure_of_project(project)
 >>> fig = plots.progress_figure(*plots.progress_data(project))
 >>> fig = plots.simulation_figure(microlab.simulate.simulate(clip))   # "would it pay off?"
 """
@@ -61,7 +62,8 @@ def draw_segment_bands(
     alpha: float = 0.35,
     annotate: bool = True,
 ) -> None:
-    """One rectangle per segment (``start``..``end`` frames) coloured by ``segment[key]`` in [0, 1]."""
+    """One rectangle per segment (``start``..``end`` frames) coloured by
+    ``segment[key]`` in [0, 1]."""
     cmap = _cmap()
     for seg in segments:
         value = seg.get(key)
@@ -125,7 +127,8 @@ def clip_figure(
         n_frames: clip length.
         segments: dicts with ``start``, ``end``, ``coverage`` and optionally ``correct_frac``.
         confidence: per-frame confidence in [0, 1].
-        verdicts: the stopping rule's answers, one per segment (:func:`microlab.stopping.segment_verdicts`).
+        verdicts: the stopping rule's answers, one per segment
+            (:func:`microlab.stopping.segment_verdicts`).
         human_frames: frames a person labelled (ticks).
         review_frames: frames of the current review batch (triangles).
         fig: a figure to draw into (cleared first), e.g. one shown by an ipympl canvas.
@@ -168,7 +171,8 @@ def clip_figure(
                  ax=[a for a in (ax, strip) if a is not None], fraction=0.02, pad=0.01,
                  label="coverage / confidence")
     if strip is not None:
-        draw_confidence_strip(strip, confidence, human_frames=human_frames, review_frames=review_frames,
+        draw_confidence_strip(strip, confidence, human_frames=human_frames,
+                              review_frames=review_frames,
                               boundaries=[s["start"] for s in segments[1:]])
         strip.set_xlabel("frame (click the strip to open a frame in Review)")
     else:
@@ -183,16 +187,19 @@ def clip_figure_of_project(
     review_frames: Sequence[int] = (),
     fig: Figure | None = None,
 ) -> Figure:
-    """:func:`clip_figure` of a project's current state (with correctness when ``truth`` is given)."""
+    """:func:`clip_figure` of a project's current state (with correctness when ``truth`` is
+    given)."""
     from microlab.metrics import segment_correctness
     from microlab.stopping import segment_verdicts
 
     verdicts = segment_verdicts(project)
-    segments: list[dict[str, Any]] = [{"start": v.start, "end": v.end, "coverage": v.coverage} for v in verdicts]
+    segments: list[dict[str, Any]] = [{"start": v.start, "end": v.end, "coverage": v.coverage}
+                                      for v in verdicts]
     if truth is not None:
         for seg, frac in zip(segments, segment_correctness(project, truth)):
             seg["correct_frac"] = frac
-    return clip_figure(project.n_frames, segments, confidence=project.frame_confidence(), verdicts=verdicts,
+    return clip_figure(project.n_frames, segments, confidence=project.frame_confidence(),
+                       verdicts=verdicts,
                        human_frames=project.human_frames(), review_frames=review_frames, fig=fig)
 
 
@@ -265,8 +272,10 @@ def progress_figure(
     for name, base in (baselines or {}).items():
         curve = base.get("curve") or []
         if curve:
-            a_curve.step([c["actions"] for c in curve], [c["correct_frac"] * 100 for c in curve], where="post",
-                         color=METHOD_COLOURS.get(name, "#444"), label=f"{name} (views every frame)")
+            a_curve.step([c["actions"] for c in curve], [c["correct_frac"] * 100 for c in curve],
+                         where="post",
+                         color=METHOD_COLOURS.get(name, "#444"),
+                         label=f"{name} (views every frame)")
     a_curve.axhline(95, color="#6b7280", linestyle=":", linewidth=1)
     a_curve.set_xlim(left=0)
     a_curve.set_xlabel("human actions")
@@ -279,8 +288,10 @@ def progress_figure(
     # 2. work per iteration
     if its:
         x = [int(r["iteration"]) for r in its]
-        a_work.bar(x, [r["actions"] for r in its], color=colour, alpha=0.7, label="actions (cumulative)")
-        a_work.plot(x, [r["frames_viewed"] for r in its], "s-", color="#111", label="frames viewed (cumulative)")
+        a_work.bar(x, [r["actions"] for r in its], color=colour, alpha=0.7,
+                   label="actions (cumulative)")
+        a_work.plot(x, [r["frames_viewed"] for r in its], "s-", color="#111",
+                    label="frames viewed (cumulative)")
         a_work.set_xticks(x)
         a_work.legend(fontsize=7, loc="upper left")
     a_work.set_xlabel("iteration (work done before its prediction)")
@@ -305,8 +316,8 @@ def progress_figure(
     for name, base in (baselines or {}).items():
         lpa = base.get("labels_per_action")
         if lpa is not None and np.isfinite(lpa):
-            a_gain.axhline(lpa, color=METHOD_COLOURS.get(name, "#444"), linestyle="--", linewidth=1.2,
-                           label=f"{name} (at 100%)")
+            a_gain.axhline(lpa, color=METHOD_COLOURS.get(name, "#444"), linestyle="--",
+                           linewidth=1.2, label=f"{name} (at 100%)")
     a_gain.axhline(0, color="#111", linewidth=0.6)
     a_gain.set_xlabel("iteration")
     a_gain.set_ylabel(f"frames {what.split()[0]} per action")
@@ -315,7 +326,8 @@ def progress_figure(
         a_gain.legend(fontsize=7)
 
     # 4. label efficiency
-    eff = [(int(r["iteration"]), 1 - r["actions"] / lab) for r in its if (lab := _labels(r, n_frames))]
+    eff = [(int(r["iteration"]), 1 - r["actions"] / lab) for r in its
+           if (lab := _labels(r, n_frames))]
     if eff:
         ex, ey = zip(*eff)
         a_eff.plot(ex, np.asarray(ey) * 100, "o-", color=colour, label="microlab")
@@ -324,11 +336,13 @@ def progress_figure(
         if base.get("label_efficiency") is not None:
             a_eff.axhline(base["label_efficiency"] * 100, color=METHOD_COLOURS.get(name, "#444"),
                           linestyle="--", linewidth=1.2, label=f"{name} (at 100%)")
-    lowest = min((100 * (1 - r["actions"] / lab) for r in its if (lab := _labels(r, n_frames))), default=0.0)
+    lowest = min((100 * (1 - r["actions"] / lab) for r in its if (lab := _labels(r, n_frames))),
+                 default=0.0)
     a_eff.set_ylim(min(0.0, lowest), 101)
     a_eff.set_xlabel("iteration")
     a_eff.set_ylabel("%")
-    a_eff.set_title(f"Label efficiency: 1 - actions / frames {what.split()[0]}", fontsize=10, loc="left")
+    a_eff.set_title(f"Label efficiency: 1 - actions / frames {what.split()[0]}", fontsize=10,
+                    loc="left")
     if eff or baselines:
         a_eff.legend(fontsize=7, loc="lower right")
     return fig
@@ -362,8 +376,8 @@ def summary_figure(result: Mapping[str, Any], *, fig: Figure | None = None) -> F
         for j, key in enumerate(keys):
             values = [methods[m].get(key, np.nan) for m in names]
             bars = ax.bar(x + (j - 0.5) * 0.38, values, width=0.36,
-                          color=[METHOD_COLOURS.get(m, "#444") for m in names], alpha=0.55 if j else 1.0,
-                          label=f"{key.rsplit('_', 1)[1]}% correct")
+                          color=[METHOD_COLOURS.get(m, "#444") for m in names],
+                          alpha=0.55 if j else 1.0, label=f"{key.rsplit('_', 1)[1]}% correct")
             ax.bar_label(bars, fmt="%g", fontsize=7)
         ax.set_xticks(x, names)
         ax.set_title(f"{title} to reach 95% / 100% correct", fontsize=9, loc="left")
@@ -377,7 +391,8 @@ def summary_figure(result: Mapping[str, Any], *, fig: Figure | None = None) -> F
 
 def simulation_figure(result: Mapping[str, Any], *, fig: Figure | None = None) -> Figure:
     """:func:`progress_figure` of a simulation result, baselines included."""
-    return progress_figure(result["iterations"], result["n_frames"], baselines=result.get("baselines"), fig=fig)
+    return progress_figure(result["iterations"], result["n_frames"],
+                           baselines=result.get("baselines"), fig=fig)
 
 
 def simulation_segments_figure(result: Mapping[str, Any], *, fig: Figure | None = None) -> Figure:

@@ -95,14 +95,16 @@ class Project:
                 raise
         if video is None:
             raise StoreError(
-                f"project {path} does not exist yet; pass video=PATH (a video file or a folder of frames) to create it"
+                f"project {path} does not exist yet; pass video=PATH (a video file or a folder of "
+                "frames) to create it"
             )
         # One name is one class: list("person") would silently make six one-letter classes.
         classes = [classes] if isinstance(classes, str) else list(classes)
         source = Path(video).expanduser()
         frames = open_frames(source)
         if not classes or len(set(classes)) != len(classes):
-            raise AnnotationError(f"classes must be distinct names, e.g. ['object'], but got {list(classes)}")
+            raise AnnotationError("classes must be distinct names, e.g. ['object'], "
+                                  f"but got {list(classes)}")
         store = Store.create(path, {
             "frames_path": str(source.resolve()),
             "frames_path_relative": os.path.relpath(source.resolve(), path.resolve().parent),
@@ -114,19 +116,22 @@ class Project:
         return cls(store, frames)
 
     @classmethod
-    def _open_existing(cls, store: Store, path: Path, video: str | os.PathLike[str] | None) -> Project:
+    def _open_existing(cls, store: Store, path: Path,
+                       video: str | os.PathLike[str] | None) -> Project:
         meta = store.meta
         source = Path(video).expanduser() if video is not None else _stored_frames_path(path, meta)
         frames = open_frames(source)
         if len(frames) != meta["n_frames"] or list(frames.size) != list(meta["frame_size"]):
             raise StoreError(
-                f"{source} has {len(frames)} frames of {frames.size[0]}x{frames.size[1]}, but project "
-                f"{path} was made for {meta['n_frames']} frames of {meta['frame_size'][0]}x"
-                f"{meta['frame_size'][1]}; open it with the clip it was made for"
+                f"{source} has {len(frames)} frames of "
+                f"{frames.size[0]}x{frames.size[1]}, but project {path} was made for "
+                f"{meta['n_frames']} frames of {meta['frame_size'][0]}x{meta['frame_size'][1]}; "
+                "open it with the clip it was made for"
             )
         if video is not None and str(source.resolve()) != meta["frames_path"]:
             store.set_meta("frames_path", str(source.resolve()))
-            store.set_meta("frames_path_relative", os.path.relpath(source.resolve(), path.resolve().parent))
+            store.set_meta("frames_path_relative",
+                           os.path.relpath(source.resolve(), path.resolve().parent))
         return cls(store, frames)
 
     def close(self) -> None:
@@ -142,7 +147,8 @@ class Project:
         totals = self.store.action_totals()
         return (
             f"Project({str(self.store.path)!r}, frames={self.n_frames}, size={self.frame_size}, "
-            f"iteration={self.iteration}, human_frames={len(self.human_frames())}, actions={totals['actions']})"
+            f"iteration={self.iteration}, human_frames={len(self.human_frames())}, "
+            f"actions={totals['actions']})"
         )
 
     # ------------------------------------------------------------------ clip facts
@@ -181,7 +187,8 @@ class Project:
         return self.store.apply_actions(frame, [op])[0]
 
     def correct_box(self, box_id: int, xyxy: BoxInput, *, label: str | int | None = None) -> int:
-        """Replace a box (a model's or a human's) with a corrected one (1 action); returns the new id."""
+        """Replace a box (a model's or a human's) with a corrected one (1 action);
+        returns the new id."""
         old = self.store.box(box_id)
         op = Correct(box_id, self._box(xyxy), None if label is None else self.class_id(label))
         return self.store.apply_actions(old.frame, [op])[0]
@@ -196,7 +203,8 @@ class Project:
         self.store.apply_actions(frame, [MarkAbsent()])
 
     def accept(self, frame: int) -> None:
-        """Accept the frame's current machine label as correct (0 actions; the frame counts as viewed)."""
+        """Accept the frame's current machine label as correct (0 actions;
+        the frame counts as viewed)."""
         label = self.label(frame)
         self.store.apply_actions(frame, [Accept(tuple(b.id for b in label.boxes))])
 
@@ -227,7 +235,8 @@ class Project:
         for item in boxes:
             if isinstance(item, Mapping):
                 if "xyxy" not in item:
-                    raise AnnotationError(f"a submitted box dict needs an 'xyxy' entry, but got {dict(item)!r}")
+                    raise AnnotationError("a submitted box dict needs an 'xyxy' entry, "
+                                          f"but got {dict(item)!r}")
                 wanted.append((self._box(item["xyxy"]), self.class_id(item.get("label", 0))))
             else:
                 wanted.append((self._box(item), 0))
@@ -251,7 +260,8 @@ class Project:
         return self.store.verified_frames()
 
     def viewed_frames(self) -> list[int]:
-        """Frames a person has looked at through the project (any recorded answer, skips included)."""
+        """Frames a person has looked at through the project (any recorded answer,
+        skips included)."""
         return sorted({a.frame for a in self.store.actions() if a.kind != "import"})
 
     def has_boxes(self) -> bool:
@@ -285,7 +295,8 @@ class Project:
 
     @property
     def loop_state(self) -> LoopState:
-        """Caches of the active-learning loop for this session (signatures, tracker runs, models)."""
+        """Caches of the active-learning loop for this session (signatures, tracker runs,
+        models)."""
         return self.loop.state(self)
 
     @property
@@ -357,7 +368,8 @@ class Project:
         verified_only: bool = True,
         min_score: float = 0.5,
     ) -> Path:
-        """Write the labels as ``coco``, ``yolo``, ``voc``, ``cvat_video``, ``mot``, ``labelstudio`` or ``otb``.
+        """Write the labels as ``coco``, ``yolo``, ``voc``, ``cvat_video``, ``mot``,
+        ``labelstudio`` or ``otb``.
 
         Args:
             fmt: the format (see :mod:`microlab.interop` for what each one keeps).
@@ -366,7 +378,8 @@ class Project:
                 the other frames whose score is at least ``min_score``.
             min_score: threshold for machine boxes.
         """
-        return interop.export_project(self, fmt, path, verified_only=verified_only, min_score=min_score)
+        return interop.export_project(self, fmt, path, verified_only=verified_only,
+                                      min_score=min_score)
 
     def import_labels(self, fmt: str, path: str | os.PathLike[str]) -> ImportSummary:
         """Add the labels of a file as human labels, all or nothing."""
@@ -406,7 +419,8 @@ def plan_submit(
     accepted: list[int] = []
     for r, c in pairs:
         box, (xyxy, cls) = shown[r], wanted[c]
-        unchanged = np.abs(np.asarray(box.xyxy) - np.asarray(xyxy)).max() <= tolerance_px and box.class_id == cls
+        unchanged = (np.abs(np.asarray(box.xyxy) - np.asarray(xyxy)).max() <= tolerance_px
+                     and box.class_id == cls)
         if unchanged:
             accepted.append(box.id)
         else:

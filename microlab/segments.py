@@ -45,12 +45,14 @@ def frame_signatures(frames: Sequence[np.ndarray], *, progress: bool = False) ->
     from tqdm.auto import tqdm
 
     out = []
-    for i in tqdm(range(len(frames)), desc="scan frames", unit="frame", disable=not progress, leave=False):
+    for i in tqdm(range(len(frames)), desc="scan frames", unit="frame", disable=not progress,
+                  leave=False):
         small = thumbnail(frames[i], 96)
         hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
         hist = cv2.calcHist([hsv], [0, 1], None, [12, 4], [0, 180, 0, 256]).reshape(-1)
         hist /= max(hist.sum(), 1.0)
-        grey = cv2.resize(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (8, 6), interpolation=cv2.INTER_AREA)
+        grey = cv2.resize(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (8, 6),
+                          interpolation=cv2.INTER_AREA)
         grey = grey.reshape(-1).astype(np.float32)
         grey = (grey - grey.mean()) / (grey.std() + 1e-6)
         out.append(np.concatenate([np.sqrt(hist) * 4.0, grey / np.sqrt(grey.size)]))
@@ -78,7 +80,8 @@ def detect_cuts(signatures: np.ndarray, *, min_gap: int = 5, sensitivity: float 
     return sorted(cuts)
 
 
-def split_clip(n_frames: int, cuts: Sequence[int] = (), *, max_length: int = 150, min_length: int = 20) -> list[Segment]:
+def split_clip(n_frames: int, cuts: Sequence[int] = (), *, max_length: int = 150,
+               min_length: int = 20) -> list[Segment]:
     """Segments between cuts, each split into near-equal pieces no longer than ``max_length``.
 
     Pieces shorter than ``min_length`` between close cuts are kept (a shot is a shot).

@@ -61,7 +61,8 @@ def parse_ground_truth(text: str, *, source: str = "groundtruth.txt") -> np.ndar
         # Only a whole NaN row means "absent"; "1,nan,3,4" is damage, not an absent object.
         if all(math.isnan(v) for v in values):
             values = [math.nan] * 4
-        elif any(math.isnan(v) for v in values) or values[2] <= 0 or values[3] <= 0 or not all(math.isfinite(v) for v in values):
+        elif (any(math.isnan(v) for v in values) or values[2] <= 0 or values[3] <= 0
+              or not all(math.isfinite(v) for v in values)):
             raise FormatError(
                 f"{source} line {lineno}: width and height must be positive finite numbers "
                 f"(or all four NaN for an absent object), but got {raw!r}"

@@ -72,8 +72,8 @@ class SimulationSettings:
     stop_when_all_accepted: bool = True
 
 
-def _segment_report(project: Project, segments, truth: np.ndarray, boxes: np.ndarray, confidence: np.ndarray,
-                    iteration: int) -> list[dict[str, Any]]:
+def _segment_report(project: Project, segments, truth: np.ndarray, boxes: np.ndarray,
+                    confidence: np.ndarray, iteration: int) -> list[dict[str, Any]]:
     """:func:`~microlab.loop.segment_stats` of the labels made in ``iteration`` (the actions
     spent before it), with each segment's share of correct labels."""
     ok = correct_mask(boxes, truth)
@@ -124,7 +124,8 @@ def simulate(
         while not any(len(d) for d in project.human_labels().values()):
             more = project.initial_frames(settings.initial_labels)
             if not more:
-                raise ModelError(f"{seq.name}: the object is absent from every frame; nothing to learn")
+                raise ModelError(f"{seq.name}: the object is absent from every frame; "
+                                 "nothing to learn")
             for f in more:
                 oracle.label(project, f)
         for _ in range(settings.max_iterations):
@@ -138,8 +139,8 @@ def simulate(
             trust = confidence_report(confidence[machine], ok[machine], threshold=CONFIDENT)
             arrays = latest_labelling(project)
             # The micro-model alone (its best candidate above threshold), before the labeller.
-            alone = np.where((arrays["candidates_scores"][:, 0] >= float(arrays["threshold"]))[:, None],
-                             arrays["candidates_xyxy"][:, 0], np.nan)
+            above = arrays["candidates_scores"][:, 0] >= float(arrays["threshold"])
+            alone = np.where(above[:, None], arrays["candidates_xyxy"][:, 0], np.nan)
             entry = {
                 "iteration": report.iteration,
                 "actions": totals["actions"],
@@ -155,15 +156,17 @@ def simulate(
                 # Over the machine-labelled frames: is a label called confident right?
                 **trust,
                 "review_hit_rate": None,  # filled in once this iteration's review batch is answered
-                "segments": _segment_report(project, project.segments(), truth, boxes, confidence, report.iteration),
+                "segments": _segment_report(project, project.segments(), truth, boxes, confidence,
+                                            report.iteration),
             }
             iterations.append(entry)
             curve.append((entry["actions"], entry["frames_viewed"], int(ok.sum())))
             log(
-                f"  iteration {entry['iteration']}: {entry['actions']} actions, {entry['frames_viewed']} frames "
-                f"viewed -> {entry['correct_frac'] * 100:.1f}% correct (IoU 0.7: "
-                f"{entry['correct_frac_iou07'] * 100:.1f}%); confident {entry['confident_frac'] * 100:.0f}% "
-                f"of the other frames, "
+                f"  iteration {entry['iteration']}: {entry['actions']} actions, "
+                f"{entry['frames_viewed']} frames viewed -> {entry['correct_frac'] * 100:.1f}% "
+                "correct (IoU 0.7: "
+                f"{entry['correct_frac_iou07'] * 100:.1f}%); "
+                f"confident {entry['confident_frac'] * 100:.0f}% of the other frames, "
                 + ("none" if entry["confident_correct_frac"] is None
                    else f"{entry['confident_correct_frac'] * 100:.1f}% of them right")
                 + f"; train {entry['train_s']:.0f}s, "
@@ -207,7 +210,8 @@ def simulate(
     return result
 
 
-FIVE_KEYS = ("actions_to_95", "actions_to_100", "frames_viewed_to_95", "label_efficiency", "labels_per_action")
+FIVE_KEYS = ("actions_to_95", "actions_to_100", "frames_viewed_to_95", "label_efficiency",
+             "labels_per_action")
 
 
 BASELINES_VERSION = 2  # bump when the baselines' protocol changes, to invalidate cached results
@@ -265,16 +269,19 @@ class _FrameCache:
 def format_table(result: dict[str, Any]) -> str:
     """A plain-text comparison table of a simulation result."""
     n = result["n_frames"]
-    rows = [("microlab", result["final"])] + [(k, v) for k, v in result.get("baselines", {}).items()]
+    baselines = result.get("baselines", {})
+    rows = [("microlab", result["final"])] + [(k, v) for k, v in baselines.items()]
     lines = [
         f"{result['sequence']}: {n} frames",
-        f"{'method':<14}{'actions@95%':>12}{'viewed@95%':>12}{'actions@100%':>14}{'efficiency':>12}{'labels/action':>15}",
+        (f"{'method':<14}{'actions@95%':>12}{'viewed@95%':>12}{'actions@100%':>14}"
+         f"{'efficiency':>12}{'labels/action':>15}"),
     ]
     for name, r in rows:
         lpa = r["labels_per_action"]
         lines.append(
-            f"{name:<14}{r['actions_to_95']:>12}{r['frames_viewed_to_95']:>12}{r['actions_to_100']:>14}"
-            f"{r['label_efficiency'] * 100:>11.1f}%{lpa if math.isinf(lpa) else round(lpa, 1):>15}"
+            f"{name:<14}{r['actions_to_95']:>12}{r['frames_viewed_to_95']:>12}"
+            f"{r['actions_to_100']:>14}{r['label_efficiency'] * 100:>11.1f}%"
+            f"{lpa if math.isinf(lpa) else round(lpa, 1):>15}"
         )
     return "\n".join(lines)
 

@@ -37,7 +37,8 @@ def validate_simulation(result: Mapping[str, Any], *, source: str = "simulation 
     """Check the keys the bridge reads; the error names the first missing one and where."""
     for key in ("sequence", "n_frames", "iterations"):
         if key not in result:
-            raise SplineError(f"{source}: missing key {key!r}; expected the JSON of `microlab simulate`")
+            raise SplineError(f"{source}: missing key {key!r}; expected "
+                              "the JSON of `microlab simulate`")
     if not result["iterations"]:
         raise SplineError(f"{source}: 'iterations' is empty; the simulation ran no iteration")
     for i, it in enumerate(result["iterations"]):

@@ -135,15 +135,18 @@ def _verdict(
     if not predicted:
         return "label", "no prediction yet: label the suggested frames, then train and predict"
     if corrected:
-        when = "after the latest prediction; retrain" if last == iteration else f"in iteration {last}"
+        when = ("after the latest prediction; retrain" if last == iteration
+                else f"in iteration {last}")
         return "continue", (
             f"{corrected} of its {reviewed} last reviewed frames needed corrections ({when}), "
             "then review it again"
         )
     if coverage < target:
-        return "continue", f"coverage {coverage:.0%} is below {target:.0%}: review its doubtful frames"
+        return "continue", (f"coverage {coverage:.0%} is below {target:.0%}: "
+                            "review its doubtful frames")
     if reviewed == 0:
-        return "check", f"coverage {coverage:.0%} but never reviewed: accept or fix one frame to confirm"
+        return "check", (f"coverage {coverage:.0%} but never reviewed: "
+                         "accept or fix one frame to confirm")
     return "done", f"coverage {coverage:.0%} and its last {reviewed} reviewed frames were all right"
 
 

@@ -118,7 +118,7 @@ CREATE TABLE segments(
     model_version INTEGER,
     PRIMARY KEY (iteration, idx)
 );
-"""
+"""  # noqa: E501 (SQL data: the schema text stays byte-identical)
 
 
 @dataclass(frozen=True)
@@ -230,7 +230,8 @@ class Store:
         try:
             db.executescript(_SCHEMA)
             db.execute("BEGIN IMMEDIATE")
-            rows = {"app": APP_ID, "schema_version": SCHEMA_VERSION, "created_at": time.time(), **meta}
+            rows = {"app": APP_ID, "schema_version": SCHEMA_VERSION, "created_at": time.time(),
+                    **meta}
             db.executemany(
                 "INSERT INTO meta(key, value) VALUES (?, ?)",
                 [(k, json.dumps(v)) for k, v in rows.items()],
@@ -345,7 +346,8 @@ class Store:
 
     def set_meta(self, key: str, value: Any) -> None:
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value)))
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                       (key, json.dumps(value)))
 
     @property
     def n_frames(self) -> int:
@@ -372,8 +374,8 @@ class Store:
         with self.transaction() as db:
             idx = int(db.execute("SELECT MAX(idx) FROM iterations").fetchone()[0]) + 1
             db.execute(
-                "INSERT INTO iterations(idx, started_at, model_versions, train_s, predict_s, stats) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO iterations(idx, started_at, "
+                "model_versions, train_s, predict_s, stats) VALUES (?, ?, ?, ?, ?, ?)",
                 (idx, time.time(), json.dumps(list(model_versions)), train_s, predict_s,
                  json.dumps(dict(stats or {}))),
             )
@@ -423,7 +425,8 @@ class Store:
         return int(cur.lastrowid)
 
     def _verify(self, db: sqlite3.Connection, frame: int) -> None:
-        db.execute("UPDATE frames SET verified = 1, verified_at = ? WHERE idx = ?", (time.time(), frame))
+        db.execute("UPDATE frames SET verified = 1, verified_at = ? WHERE idx = ?",
+                   (time.time(), frame))
 
     def _insert_box(
         self,
@@ -580,7 +583,8 @@ class Store:
             else:
                 machine.setdefault(box.frame, []).append(box)
         # Frames are 0..n-1, so the dict of all frames also gives n.
-        wanted = sorted(verified) if frames is None else [frame_index(f, len(verified)) for f in frames]
+        wanted = (sorted(verified) if frames is None
+                  else [frame_index(f, len(verified)) for f in frames])
         out = {}
         for f in wanted:
             if verified[f]:
@@ -624,7 +628,8 @@ class Store:
             where += " AND iteration <= ?"
             params.append(int(up_to_iteration))
         row = self._query(
-            f"SELECT COALESCE(SUM(cost), 0), COUNT(DISTINCT iteration || ':' || frame) FROM actions {where}",
+            "SELECT COALESCE(SUM(cost), 0), COUNT(DISTINCT iteration || ':' || frame) "
+            f"FROM actions {where}",
             params,
         )[0]
         return {"actions": int(row[0]), "frames_viewed": int(row[1])}
@@ -642,8 +647,8 @@ class Store:
         with self.transaction() as db:
             it = int(db.execute("SELECT MAX(idx) FROM iterations").fetchone()[0])
             cur = db.execute(
-                "INSERT INTO models(created_at, iteration, config, segment_start, segment_end, weights, "
-                "train_s, n_labels) VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO models(created_at, iteration, config, "
+                "segment_start, segment_end, weights, train_s, n_labels) VALUES (?,?,?,?,?,?,?,?)",
                 (time.time(), it, json.dumps(dict(config)), *(segment or (None, None)),
                  sqlite3.Binary(weights), train_s, n_labels),
             )
@@ -656,15 +661,16 @@ class Store:
         else:
             rows = self._query("SELECT * FROM models WHERE version = ?", (int(version),))
         if not rows:
-            what = "no model has been trained yet" if version is None else f"model {version} does not exist"
+            what = ("no model has been trained yet" if version is None
+                    else f"model {version} does not exist")
             raise StoreError(f"{self.path}: {what}")
         r = rows[0]
         return int(r["version"]), json.loads(r["config"]), bytes(r["weights"])
 
     def models(self) -> list[dict[str, Any]]:
         rows = self._query(
-            "SELECT version, created_at, iteration, config, segment_start, segment_end, train_s, n_labels "
-            "FROM models ORDER BY version"
+            "SELECT version, created_at, iteration, config, "
+            "segment_start, segment_end, train_s, n_labels FROM models ORDER BY version"
         )
         return [
             {**dict(r), "config": json.loads(r["config"])} for r in rows
@@ -682,23 +688,27 @@ class Store:
 
     def load_arrays(self, iteration: int, name: str) -> dict[str, np.ndarray] | None:
         """Arrays saved by :meth:`save_arrays` (never unpickled), or ``None``."""
-        rows = self._query("SELECT data FROM arrays WHERE iteration = ? AND name = ?", (int(iteration), name))
+        rows = self._query("SELECT data FROM arrays WHERE iteration = ? AND name = ?",
+                           (int(iteration), name))
         if not rows:
             return None
         with np.load(io.BytesIO(bytes(rows[0][0])), allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
 
-    def save_segments(self, iteration: int, segments: Sequence[tuple[int, int, int | None]]) -> None:
+    def save_segments(self, iteration: int,
+                      segments: Sequence[tuple[int, int, int | None]]) -> None:
         """Record the segments ``(start, end, model_version)`` used for an iteration."""
         with self.transaction() as db:
             db.execute("DELETE FROM segments WHERE iteration = ?", (iteration,))
             db.executemany(
-                "INSERT INTO segments(iteration, idx, start, end, model_version) VALUES (?,?,?,?,?)",
+                "INSERT INTO segments(iteration, idx, start, end, model_version) "
+                "VALUES (?,?,?,?,?)",
                 [(iteration, i, s, e, m) for i, (s, e, m) in enumerate(segments)],
             )
 
     def segments(self, iteration: int) -> list[tuple[int, int, int | None]]:
         rows = self._query(
-            "SELECT start, end, model_version FROM segments WHERE iteration = ? ORDER BY idx", (iteration,)
+            "SELECT start, end, model_version FROM segments WHERE iteration = ? ORDER BY idx",
+            (iteration,)
         )
         return [(r[0], r[1], r[2]) for r in rows]

@@ -138,13 +138,15 @@ def keyframe_tracks(
         for step, neighbour in ((1, keys[i + 1] if i + 1 < len(keys) else None),
                                 (-1, keys[i - 1] if i > 0 else None)):
             limit = shot_end if step > 0 else shot_start
-            target = neighbour if neighbour is not None and (neighbour - limit) * step <= 0 else None
+            within = neighbour is not None and (neighbour - limit) * step <= 0
+            target = neighbour if within else None
             last = target if target is not None else limit
             if abs(last - k) > span:
                 last, target = k + step * span, None
             if last == k:
                 continue
-            key = (k, tuple(np.round(np.asarray(box, float), 1)), last, target is not None and keyframes[target] is None)
+            key = (k, tuple(np.round(np.asarray(box, float), 1)), last,
+                   target is not None and keyframes[target] is None)
             if key not in cache:
                 boxes = propagate(frames, k, box, last + step)
                 if target is None:

@@ -28,7 +28,8 @@ def fake_prediction(
     listed; returns the new iteration."""
     n = project.n_frames
     predictions = {
-        int(f): Detections.empty() if b is None else Detections(np.asarray([b], float), np.array([score]))
+        int(f): (Detections.empty() if b is None
+                 else Detections(np.asarray([b], float), np.array([score])))
         for f, b in boxes.items()
     }
     project.store.write_predictions(predictions, model_version=None)
@@ -63,17 +64,19 @@ BOX = (10.0, 10.0, 40.0, 50.0)
 
 def fake_simulation_result(n: int = 100) -> dict:
     """A hand-made result in the schema of ``microlab simulate --json``, with baselines."""
-    curve = [{"actions": a, "frames_viewed": n, "correct_frac": min(1.0, a / 10)} for a in range(11)]
-    base = {"actions_to_95": 10, "actions_to_100": 10, "frames_viewed_to_95": n, "frames_viewed_to_100": n,
+    curve = [{"actions": a, "frames_viewed": n, "correct_frac": min(1.0, a / 10)}
+             for a in range(11)]
+    base = {"actions_to_95": 10, "actions_to_100": 10, "frames_viewed_to_95": n,
+            "frames_viewed_to_100": n,
             "label_efficiency": 0.9, "labels_per_action": 10.0, "curve": curve}
     seg = [{"start": 0, "end": 49, "coverage": 0.9, "correct_frac": 0.8, "actions": 3},
            {"start": 50, "end": 99, "coverage": 0.5, "correct_frac": 0.4, "actions": 2}]
     return {
         "sequence": "fake", "n_frames": n,
-        "iterations": [{"iteration": 1, "actions": 5, "frames_viewed": 5, "correct_frac": 0.6, "coverage": 0.7,
-                        "segments": seg},
-                       {"iteration": 2, "actions": 8, "frames_viewed": 15, "correct_frac": 0.8, "coverage": 0.8,
-                        "segments": seg}],
+        "iterations": [{"iteration": 1, "actions": 5, "frames_viewed": 5, "correct_frac": 0.6,
+                        "coverage": 0.7, "segments": seg},
+                       {"iteration": 2, "actions": 8, "frames_viewed": 15, "correct_frac": 0.8,
+                        "coverage": 0.8, "segments": seg}],
         "final": {**base, "actions_to_95": 20, "actions_to_100": 25, "labels_per_action": 4.0},
         "baselines": {"interpolation": base, "tracker": base},
     }

@@ -59,7 +59,8 @@ def snapshot(project: Project) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the store, read through a separate connection (committed data only)."""
     db = sqlite3.connect(project.path)
     try:
-        return {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in SNAPSHOT_TABLES}
+        return {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall()
+                for t in SNAPSHOT_TABLES}
     finally:
         db.close()
 
@@ -210,7 +211,8 @@ def test_draw_box_rejects_wrong_types(project: Project, box: object) -> None:
 
 @SETTINGS
 @given(box=bad_numeric_boxes, which=st.sampled_from(["human", "machine"]))
-def test_correct_box_rejects_bad_geometry(project: Project, box: tuple[float, ...], which: str) -> None:
+def test_correct_box_rejects_bad_geometry(project: Project, box: tuple[float, ...],
+                                          which: str) -> None:
     frame = 0 if which == "human" else 2
     box_id = project.label(frame).boxes[0].id
     expect_error(project, lambda: project.correct_box(box_id, box), names=names_box(box))
@@ -376,7 +378,8 @@ def test_text_file_named_as_a_video(
 @given(others=st.lists(st.sampled_from(["notes.txt", "gt.csv", ".DS_Store", "readme"]),
                        unique=True, max_size=3),
        use_img=st.booleans())
-def test_folder_without_images(project: Project, workdir: Path, others: list[str], use_img: bool) -> None:
+def test_folder_without_images(project: Project, workdir: Path, others: list[str],
+                               use_img: bool) -> None:
     folder = _fresh_dir(workdir)
     target = folder / "img" if use_img else folder
     target.mkdir(exist_ok=True)

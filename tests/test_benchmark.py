@@ -15,14 +15,17 @@ def _five(a95: int, a100: int, viewed: int, n: int) -> dict:
             "label_efficiency": 1 - a100 / n, "labels_per_action": n / a100}
 
 
-def _result(name: str, n: int, ours: tuple[int, int, int], interp: tuple[int, int], tracker: tuple[int, int],
-            iterations: list[tuple[float, float]]) -> dict:
+def _result(name: str, n: int, ours: tuple[int, int, int], interp: tuple[int, int],
+            tracker: tuple[int, int], iterations: list[tuple[float, float]]) -> dict:
     its = [{"iteration": i + 1, "actions": 5 + i, "frames_viewed": 5 + 10 * i, "correct_frac": 0.9,
-            "correct_frac_iou07": 0.8, "model_correct_frac": 0.7, "train_s": train, "predict_s": predict,
-            "inference_fps": 40.0, "segments": [{"start": 0, "end": n - 1}]} for i, (train, predict) in enumerate(iterations)]
-    return {"sequence": name, "n_frames": n, "n_absent": 0, "frame_size": [320, 240], "iterations": its,
-            "final": _five(ours[0], ours[1], ours[2], n),
-            "baselines": {"interpolation": _five(interp[0], interp[1], n, n), "tracker": _five(tracker[0], tracker[1], n, n)}}
+            "correct_frac_iou07": 0.8, "model_correct_frac": 0.7, "train_s": train,
+            "predict_s": predict,
+            "inference_fps": 40.0, "segments": [{"start": 0, "end": n - 1}]}
+           for i, (train, predict) in enumerate(iterations)]
+    return {"sequence": name, "n_frames": n, "n_absent": 0, "frame_size": [320, 240],
+            "iterations": its, "final": _five(ours[0], ours[1], ours[2], n),
+            "baselines": {"interpolation": _five(interp[0], interp[1], n, n),
+                          "tracker": _five(tracker[0], tracker[1], n, n)}}
 
 
 def test_targets_follow_the_issue_definitions(tmp_path):
@@ -37,12 +40,16 @@ def test_targets_follow_the_issue_definitions(tmp_path):
     out = tmp_path / "BENCH.md"
     write_markdown(results, out, "test machine", {"scene_a"})
     text = out.read_text()
-    assert "- short: met: 6 actions vs best baseline 2 (+4 allowed), frames viewed 2% of the clip" in text
+    assert ("- short: met: 6 actions vs best baseline 2 (+4 allowed), "
+            "frames viewed 2% of the clip") in text
     assert "- long: missed: 5 actions vs best baseline 4, frames viewed 0% of the clip" in text
     assert "- scene_a: met: 3.0x fewer actions than the best baseline, efficiency 98.3%" in text
-    # First model: 100 + 30 = 130 s > 120 s; later iterations scaled to 1,000 frames: 20 + 40 * 1000/600 = 87 s.
-    assert "first model predicting the whole clip <= 120 s after the initial labels: missed: at most 130 s (scene_a)" in text
-    assert "each later iteration <= 120 s for 1,000 frames (predict time scaled to 1,000 frames): met: at most 87 s (scene_a)" in text
+    # First model: 100 + 30 = 130 s > 120 s; later iterations scaled to 1,000 frames:
+    # 20 + 40 * 1000/600 = 87 s.
+    assert ("first model predicting the whole clip <= 120 s after the initial labels: missed: "
+            "at most 130 s (scene_a)") in text
+    assert ("each later iteration <= 120 s for 1,000 frames (predict time scaled to 1,000 frames): "
+            "met: at most 87 s (scene_a)") in text
     # A clip with a single iteration has no later-iteration figure: a dash, not "nan".
     assert "| short | 200 | 320x240 | 40 | — | — | 40.0 | 1 | — |" in text
     assert "nan" not in text
@@ -52,7 +59,8 @@ def test_targets_follow_the_issue_definitions(tmp_path):
 def test_strategy_comparison_table(tmp_path):
     clip = [_result("a", 300, (5, 9, 5), (20, 30), (6, 8), [(30, 10), (20, 10)])]
     segments = [_result("a", 300, (7, 12, 15), (20, 30), (6, 8), [(60, 10), (40, 10)])]
-    segments[0]["iterations"][0]["segments"] = [{"start": 0, "end": 149}, {"start": 150, "end": 299}]
+    segments[0]["iterations"][0]["segments"] = [{"start": 0, "end": 149},
+                                                {"start": 150, "end": 299}]
     out = tmp_path / "BENCH.md"
     write_markdown(clip, out, "test machine", set(), per_segment=segments)
     text = out.read_text()
@@ -67,7 +75,8 @@ def test_reuse_reads_earlier_results_without_simulating(tmp_path, monkeypatch):
     (root / "clip1" / "groundtruth.txt").write_text("1,1,5,5\n")
     results = tmp_path / "results"
     results.mkdir()
-    (results / "clip1.json").write_text(json.dumps(_result("clip1", 1, (1, 1, 1), (1, 1), (1, 1), [(1, 1)])))
+    (results / "clip1.json").write_text(json.dumps(_result("clip1", 1, (1, 1, 1), (1, 1), (1, 1),
+                                                           [(1, 1)])))
 
     def no_simulation(*args, **kwargs):
         raise AssertionError("reuse must not simulate again")
@@ -85,8 +94,10 @@ def test_calibration_table_reports_whether_confident_is_right(tmp_path, monkeypa
     monkeypatch.setattr(benchmark, "machine_description", lambda: "test machine")
     old = _result("old_clip", 100, (5, 9, 5), (9, 9), (9, 9), [(10, 2)])
     new = _result("new_clip", 100, (5, 9, 5), (9, 9), (9, 9), [(10, 2), (8, 2)])
-    new["iterations"][0].update(confident_frac=0.994, confident_correct_frac=0.6, ece=0.39, review_hit_rate=0.53)
-    new["iterations"][1].update(confident_frac=0.8, confident_correct_frac=None, ece=None, review_hit_rate=None)
+    new["iterations"][0].update(confident_frac=0.994, confident_correct_frac=0.6, ece=0.39,
+                                review_hit_rate=0.53)
+    new["iterations"][1].update(confident_frac=0.8, confident_correct_frac=None, ece=None,
+                                review_hit_rate=None)
     out = tmp_path / "B.md"
     write_markdown([old, new], out, "test machine", set())
     text = out.read_text()

@@ -109,7 +109,8 @@ def test_nms_edge_cases() -> None:
     same = np.array([[0, 0, 10, 10], [0, 0, 10, 10]], float)
     assert nms(same, np.array([0.5, 0.5])).tolist() == [0]
     # Plain lists are accepted like arrays.
-    assert nms([[0, 0, 10, 10], [0, 0, 10, 10], [50, 50, 60, 60]], [0.2, 0.9, 0.1]).tolist() == [1, 2]
+    assert nms([[0, 0, 10, 10], [0, 0, 10, 10], [50, 50, 60, 60]],
+               [0.2, 0.9, 0.1]).tolist() == [1, 2]
 
 
 @pytest.mark.parametrize(
@@ -257,7 +258,8 @@ def test_present_mask(rows: object, present: list[bool]) -> None:
         ([2, 8], [(2, 4, 14, 18), (8, 16, 26, 42)]),
     ],
 )
-def test_interpolate_boxes_is_linear_between_keyframes(frames: list[int], expected: list[tuple]) -> None:
+def test_interpolate_boxes_is_linear_between_keyframes(frames: list[int],
+                                                       expected: list[tuple]) -> None:
     out = interpolate_boxes(0, np.array([0, 0, 10, 10]), 10, np.array([10, 20, 30, 50]), frames)
     np.testing.assert_allclose(out, expected)
 

@@ -23,7 +23,8 @@ def test_help_lists_every_command() -> None:
 
 
 def test_help_does_not_load_torch() -> None:
-    code = "import sys; from microlab.cli import build_parser; build_parser(); print('torch' in sys.modules)"
+    code = ("import sys; from microlab.cli import build_parser; build_parser(); "
+            "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -45,7 +46,8 @@ def test_scene_writes_an_edited_scene(tmp_path: Path, capsys) -> None:
     main_clip = demo_clip(tmp_path / "a", n_frames=30, size=(96, 64), seed=1)
     other = demo_clip(tmp_path / "b", n_frames=30, size=(96, 64), seed=2)
     out = tmp_path / "scene"
-    assert main(["scene", str(main_clip.path), str(other.path), "--out", str(out), "--shots", "3"]) == 0
+    assert main(["scene", str(main_clip.path), str(other.path), "--out", str(out), "--shots",
+                 "3"]) == 0
     assert "wrote" in capsys.readouterr().out
     assert (out / "groundtruth.txt").is_file()
     rows = (out / "groundtruth.txt").read_text().splitlines()
@@ -62,8 +64,8 @@ def test_benchmark_reuse_writes_the_report(tmp_path: Path, monkeypatch) -> None:
     calls = []
     monkeypatch.setattr(benchmark, "run_benchmark", lambda *a, **k: calls.append((a, k)) or [])
     out = tmp_path / "B.md"
-    assert main(["benchmark", str(root), "--out", str(out), "--no-scenes", "--results", str(results),
-                 "--reuse"]) == 0
+    assert main(["benchmark", str(root), "--out", str(out), "--no-scenes", "--results",
+                 str(results), "--reuse"]) == 0
     (args, kwargs), = calls
     assert args == (root,)
     assert kwargs["out"] == out

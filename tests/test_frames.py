@@ -85,7 +85,8 @@ def test_image_folder_size_mismatch_names_the_file(tmp_path: Path) -> None:
     ],
 )
 @pytest.mark.parametrize("which", [0, 2])
-def test_image_folder_corrupt_image_names_the_file(tmp_path: Path, content: bytes, which: int) -> None:
+def test_image_folder_corrupt_image_names_the_file(tmp_path: Path, content: bytes,
+                                                   which: int) -> None:
     write_image_folder(tmp_path / "f", synthetic_frames(3, (16, 16)))
     (tmp_path / "f" / f"{which}.png").write_bytes(content)
     if which == 0:  # the first frame is read at open time, to learn the size
@@ -184,7 +185,8 @@ def test_video_count_size_fps_and_pixels(tmp_path: Path, name: str, fourcc: str)
 
 
 @pytest.mark.parametrize(("name", "fourcc"), VIDEO_FORMATS)
-def test_video_random_access_matches_sequential_reading(tmp_path: Path, name: str, fourcc: str) -> None:
+def test_video_random_access_matches_sequential_reading(tmp_path: Path, name: str,
+                                                        fourcc: str) -> None:
     path = write_video(tmp_path / name, synthetic_frames(40, (64, 48)), fourcc=fourcc)
     sequential = list(open_frames(path))
     # A fresh reader with a cache too small to help: every jump is a real seek.
@@ -196,7 +198,8 @@ def test_video_random_access_matches_sequential_reading(tmp_path: Path, name: st
 
 
 def test_video_frames_are_independent_copies(tmp_path: Path) -> None:
-    video = open_frames(write_video(tmp_path / "c.avi", synthetic_frames(5, (32, 32)), fourcc="MJPG"))
+    video = open_frames(write_video(tmp_path / "c.avi", synthetic_frames(5, (32, 32)),
+                                    fourcc="MJPG"))
     first = video[3]
     expected = first.copy()
     first[:] = 0  # a caller drawing on the frame must not change what the next read returns
@@ -237,7 +240,8 @@ def _truncate(path: Path, fraction: float) -> Path:
     [
         # OpenCV writes the MP4 index (moov atom) last: a cut file has none and cannot open.
         pytest.param("c.mp4", "mp4v", 0.7, "cannot be opened as a video", id="mp4-cut"),
-        pytest.param("c.avi", "MJPG", 0.6, "is truncated: its header declares 30 frames", id="avi-cut"),
+        pytest.param("c.avi", "MJPG", 0.6, "is truncated: its header declares 30 frames",
+                     id="avi-cut"),
         pytest.param("c.avi", "MJPG", 0.02, "cannot be opened as a video", id="avi-header-only"),
     ],
 )

@@ -238,7 +238,8 @@ def _package(tmp_path: Path, files: dict[str, str]) -> Path:
         ),
         pytest.param(
             {"pkg/__init__.py": "", "pkg/a.py": "import pkg.b\n",
-             "pkg/b.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.a import X\n"},
+             "pkg/b.py": "from typing import TYPE_CHECKING\n"
+                         "if TYPE_CHECKING:\n    from pkg.a import X\n"},
             [],
             id="type-checking-only-is-skipped",
         ),

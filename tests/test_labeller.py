@@ -33,7 +33,8 @@ def test_human_keyframes_are_fixed_and_absence_is_respected():
     xyxy, scores = _candidates(n)
     xyxy[:, 0] = [0, 0, 10, 10]
     scores[:, 0] = 0.9
-    lab = label_clip(n, candidates_xyxy=xyxy, candidates_scores=scores, threshold=0.3, keyframes={4: None})
+    lab = label_clip(n, candidates_xyxy=xyxy, candidates_scores=scores, threshold=0.3,
+                     keyframes={4: None})
     assert np.isnan(lab.boxes[4]).all()
     assert SOURCES[lab.source[4]] == "human"
     assert lab.confidence[4] == pytest.approx(1.0)
@@ -53,7 +54,8 @@ def test_tracker_and_interpolation_fill_where_the_model_finds_nothing():
     n = 11
     xyxy, scores = _candidates(n)
     keys = {0: np.array([0, 0, 10, 10.0]), 10: np.array([10, 0, 20, 10.0])}
-    lab = label_clip(n, candidates_xyxy=xyxy, candidates_scores=scores, threshold=0.3, keyframes=keys)
+    lab = label_clip(n, candidates_xyxy=xyxy, candidates_scores=scores, threshold=0.3,
+                     keyframes=keys)
     assert lab.present.all()
     np.testing.assert_allclose(lab.boxes[5], [5, 0, 15, 10])
     assert SOURCES[lab.source[5]] == "interpolated"
@@ -72,16 +74,19 @@ def test_agreeing_cues_add_up():
     scores[:, 0] = 0.6
     xyxy[:, 1] = [50, 0, 60, 10]  # a look-alike
     scores[:, 1] = 0.55
-    alone = label_clip(n, candidates_xyxy=xyxy, candidates_scores=scores, threshold=0.3, keyframes={})
+    alone = label_clip(n, candidates_xyxy=xyxy, candidates_scores=scores, threshold=0.3,
+                       keyframes={})
     tracks = {t: [(np.array([0.5, 0, 10.5, 10]), t + 1, "open")] for t in range(n)}
-    agreed = label_clip(n, candidates_xyxy=xyxy, candidates_scores=scores, threshold=0.3, keyframes={}, tracks=tracks)
+    agreed = label_clip(n, candidates_xyxy=xyxy, candidates_scores=scores, threshold=0.3,
+                        keyframes={}, tracks=tracks)
     assert agreed.confidence[5] > alone.confidence[5] + 0.1
     assert SOURCES[agreed.source[5]] == "model"
     # The box is the evidence-weighted mean, the detector counting double: between the two
     # boxes, nearer the model's.
     assert 0 < agreed.boxes[5][0] < 0.25
-    model_geometry = label_clip(n, candidates_xyxy=xyxy, candidates_scores=scores, threshold=0.3, keyframes={},
-                                tracks=tracks, settings=LabellerSettings(geometry="model", smooth_window=0))
+    model_geometry = label_clip(n, candidates_xyxy=xyxy, candidates_scores=scores, threshold=0.3,
+                                keyframes={}, tracks=tracks,
+                                settings=LabellerSettings(geometry="model", smooth_window=0))
     np.testing.assert_allclose(model_geometry.boxes[5], [0, 0, 10, 10])
 
 

@@ -16,7 +16,8 @@ from microlab.sampling import ReviewItem
 from microlab.simulate import FIVE_KEYS, Oracle, SimulationSettings, format_table, simulate
 
 # Tiny, fast settings: a 60-frame clip and a few dozen training steps (seconds on a CPU).
-FAST_MODEL = MicroModelConfig(pretrained="none", steps=30, steps_per_epoch=10, batch_size=8, crop_size=128)
+FAST_MODEL = MicroModelConfig(pretrained="none", steps=30, steps_per_epoch=10, batch_size=8,
+                              crop_size=128)
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +231,8 @@ def test_the_review_ranker_is_injected(clip, tmp_path):
 @pytest.mark.slow
 def test_simulation_result_follows_the_json_schema(clip, tmp_path):
     result = simulate(clip, loop=LoopSettings(model=FAST_MODEL, review_batch=3),
-                      settings=SimulationSettings(initial_labels=3, max_iterations=2), progress=False, log=lambda *_: None)
+                      settings=SimulationSettings(initial_labels=3, max_iterations=2),
+                      progress=False, log=lambda *_: None)
     text = json.dumps(result)
     back = json.loads(text)
     assert back["sequence"] == clip.name
@@ -259,13 +261,15 @@ def test_micro_model_beats_interpolation_at_equal_actions(shared_sequences, tmp_
     """On a real clip, 5 actions of microlab label more frames right than 5 keyframes do."""
     result = simulate(shared_sequences / "vot2015_bag", loop=LoopSettings(model=MicroModelConfig(
         weights=str(shared_sequences.parent.parent / "weights"))),
-        settings=SimulationSettings(initial_labels=5, max_iterations=1), progress=False, log=lambda *_: None)
+        settings=SimulationSettings(initial_labels=5, max_iterations=1), progress=False,
+        log=lambda *_: None)
     first = result["iterations"][0]
     assert first["actions"] == 5
     interpolation = result["baselines"]["interpolation"]["curve"]
     at_equal = max(c["correct_frac"] for c in interpolation if c["actions"] <= first["actions"])
-    # Measured on vot2015_bag: microlab 0.99 vs interpolation 0.31 after 5 keyframes (a short, slow clip
-    # such as otb_crossing is interpolated perfectly by 4 keyframes, so it cannot show the gap).
+    # Measured on vot2015_bag: microlab 0.99 vs interpolation 0.31 after 5 keyframes (a short,
+    # slow clip such as otb_crossing is interpolated perfectly by 4 keyframes,
+    # so it cannot show the gap).
     assert first["correct_frac"] >= at_equal + 0.2
     assert first["frames_viewed"] == 5 < result["baselines"]["interpolation"]["frames_viewed_to_95"]
 

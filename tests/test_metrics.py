@@ -27,19 +27,23 @@ def test_correctness_history_follows_predictions_and_reviews(predicted: Project)
 
 
 @pytest.mark.parametrize(("confidence", "correct", "expected"), [
-    # Four confident frames, one wrong: precision 0.75; the 0.9 bin is off by 0.15, the 0.5 bin exact.
+    # Four confident frames, one wrong: precision 0.75; the 0.9 bin is off by 0.15,
+    # the 0.5 bin exact.
     ([0.9, 0.9, 0.9, 0.9, 0.5, 0.5], [1, 1, 1, 0, 1, 0],
      {"confident_frac": 0.6667, "confident_correct_frac": 0.75, "ece": 0.1}),
     # Perfectly calibrated and never confident.
-    ([0.25, 0.25, 0.25, 0.25], [1, 0, 0, 0], {"confident_frac": 0.0, "confident_correct_frac": None, "ece": 0.0}),
+    ([0.25, 0.25, 0.25, 0.25], [1, 0, 0, 0],
+     {"confident_frac": 0.0, "confident_correct_frac": None, "ece": 0.0}),
     # The failure the issue describes: everything confident, 40% wrong.
-    ([0.99] * 10, [1] * 6 + [0] * 4, {"confident_frac": 1.0, "confident_correct_frac": 0.6, "ece": 0.39}),
+    ([0.99] * 10, [1] * 6 + [0] * 4,
+     {"confident_frac": 1.0, "confident_correct_frac": 0.6, "ece": 0.39}),
     # 0.8 counts as confident (the coverage threshold is inclusive).
     ([0.8, 0.79], [1, 1], {"confident_frac": 0.5, "confident_correct_frac": 1.0, "ece": 0.205}),
     ([], [], {"confident_frac": 0.0, "confident_correct_frac": None, "ece": None}),
 ])
 def test_confidence_report_on_hand_made_sets(confidence, correct, expected) -> None:
-    assert confidence_report(np.array(confidence), np.array(correct, bool)) == pytest.approx(expected)
+    assert confidence_report(np.array(confidence),
+                             np.array(correct, bool)) == pytest.approx(expected)
 
 
 def test_confidence_report_refuses_mismatched_or_out_of_range_input() -> None:

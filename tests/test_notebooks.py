@@ -35,14 +35,16 @@ def test_notebook_is_stored_without_outputs(name: str) -> None:
     nbformat.validate(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":
-            assert cell.outputs == [], f"{name}: a cell has stored outputs; clear them before committing"
+            assert cell.outputs == [], (f"{name}: a cell has stored outputs; "
+                                        "clear them before committing")
             assert cell.execution_count is None, f"{name}: stored execution counts"
 
 
 def run_notebook(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, timeout: int,
                  env: dict[str, str] | None = None) -> tuple[nbformat.NotebookNode, float]:
     workdir = tmp_path / "notebooks"
-    shutil.copytree(NOTEBOOKS, workdir, ignore=shutil.ignore_patterns("*.mlab*", ".ipynb_checkpoints"))
+    shutil.copytree(NOTEBOOKS, workdir,
+                    ignore=shutil.ignore_patterns("*.mlab*", ".ipynb_checkpoints"))
     monkeypatch.setenv("MICROLAB_HEADLESS", "1")
     if not os.environ.get("MICROLAB_WEIGHTS") and (SHARED / "weights").is_dir():
         monkeypatch.setenv("MICROLAB_WEIGHTS", str(SHARED / "weights"))
@@ -77,7 +79,8 @@ def test_quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "application/vnd.jupyter.widget-view+json" in text  # the widgets were displayed
     assert "frames confidently labelled" in text
     assert "Batch done" in text or "Accepted" in text or "Saved" in text
-    # No wall-clock assertion: a loaded machine would make it flaky.  The time is printed for a look.
+    # No wall-clock assertion: a loaded machine would make it flaky.  The time is printed for a
+    # look.
     print(f"quickstart ran in {seconds:.0f} s")
 
 

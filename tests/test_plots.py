@@ -12,7 +12,9 @@ from microlab import plots
 from microlab.project import Project
 
 
-@pytest.mark.parametrize("make", [plots.simulation_figure, plots.summary_figure, plots.simulation_segments_figure])
+@pytest.mark.parametrize("make",
+                         [plots.simulation_figure, plots.summary_figure,
+                          plots.simulation_segments_figure])
 def test_simulation_figures_render(make) -> None:
     png = plots.to_png(make(fake_simulation_result()))
     assert png[:4] == b"\x89PNG"

@@ -16,7 +16,8 @@ BOX = (10.0, 10.0, 30.0, 40.0)
 OTHER = (50.0, 5.0, 80.0, 30.0)
 
 
-def _predict(project: Project, boxes: dict[int, list[tuple]], *, next_iteration: bool = True) -> None:
+def _predict(project: Project, boxes: dict[int, list[tuple]], *,
+             next_iteration: bool = True) -> None:
     """Stand in for a model: write machine boxes, then open the next iteration like predict()."""
     project.store.write_predictions(
         {f: Detections(np.array(b, float).reshape(-1, 4), np.full(len(b), 0.9))
@@ -208,7 +209,8 @@ def test_reopen_keeps_everything(small_clip, tmp_path: Path) -> None:
         assert again.frame_size == (96, 64)
 
 
-def test_moved_clip_is_a_clear_error_and_video_relocates_it(clip_copy: Path, tmp_path: Path) -> None:
+def test_moved_clip_is_a_clear_error_and_video_relocates_it(clip_copy: Path,
+                                                            tmp_path: Path) -> None:
     path = tmp_path / "projects" / "p.mlab"
     with Project.open(path, video=clip_copy) as p:
         p.draw_box(0, BOX)

@@ -133,7 +133,8 @@ def test_sigkill_loses_no_acknowledged_action(small_clip, tmp_path: Path) -> Non
                 time.sleep(rng.uniform(0.0, 0.3))
             else:
                 ready = child.stdout.readline() if child.stdout else ""
-                assert ready.strip() == "READY", f"{run}: child failed: {child.stderr.read() if child.stderr else ''}"
+                assert ready.strip() == "READY", (f"{run}: child failed: "
+                                                  f"{child.stderr.read() if child.stderr else ''}")
                 # Let it acknowledge some actions, then kill at a random moment (often mid-commit).
                 for _ in range(rng.randrange(0, 30)):
                     line = child.stdout.readline() if child.stdout else ""

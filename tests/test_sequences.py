@@ -96,7 +96,8 @@ def test_load_sequence_errors(small_clip, tmp_path: Path) -> None:
     gt_path = copy / "groundtruth.txt"
     lines = gt_path.read_text().splitlines()
     gt_path.write_text("\n".join(lines[:-1]) + "\n")
-    with pytest.raises(FormatError, match=rf"has {len(lines) - 1} boxes but .* has {len(lines)} frames"):
+    with pytest.raises(FormatError,
+                       match=rf"has {len(lines) - 1} boxes but .* has {len(lines)} frames"):
         load_sequence(copy)
     gt_path.write_bytes(b"\xff\xfe\x00garbage\x89")
     with pytest.raises(FormatError, match=r"groundtruth\.txt is not a text file"):

@@ -203,7 +203,8 @@ def test_a_boundary_at_the_cut_fixes_the_jump_curve():
 
 
 def test_error_curve_carries_cost_per_label():
-    results = spline.compare_strategies("runge", ["pieces-active"], budget=5, seeds=[0], cost_per_label=2.5)
+    results = spline.compare_strategies("runge", ["pieces-active"], budget=5, seeds=[0],
+                                        cost_per_label=2.5)
     curve = results["pieces-active"]
     np.testing.assert_allclose(curve.cost, 2.5 * np.arange(1, 6))
     assert curve.rms.shape == (1, 5)
@@ -317,11 +318,13 @@ def test_widget_click_buys_at_the_clicked_x(game_widget):
 
     canvas = game_widget.figure.canvas
     px, py = game_widget.ax.transData.transform((0.7, 0.0))
-    canvas.callbacks.process("button_press_event", MouseEvent("button_press_event", canvas, px, py, button=1))
+    canvas.callbacks.process("button_press_event",
+                             MouseEvent("button_press_event", canvas, px, py, button=1))
     assert game_widget.game.x == [pytest.approx(0.7, abs=1e-6)]
     # a click outside the fit plot buys nothing
     px, py = game_widget.ax_history.transAxes.transform((0.5, 0.5))
-    canvas.callbacks.process("button_press_event", MouseEvent("button_press_event", canvas, px, py, button=1))
+    canvas.callbacks.process("button_press_event",
+                             MouseEvent("button_press_event", canvas, px, py, button=1))
     assert len(game_widget.game.x) == 1
 
 
@@ -378,17 +381,20 @@ def test_spline_module_imports_no_widget_library():
 def simulation_dict() -> dict:
     """A hand-made result in the schema of `microlab simulate --json` (segment ends inclusive)."""
     def seg(start, end, coverage, correct, actions):
-        return {"start": start, "end": end, "coverage": coverage, "correct_frac": correct, "actions": actions}
+        return {"start": start, "end": end, "coverage": coverage, "correct_frac": correct,
+                "actions": actions}
 
     return {
         "sequence": "hand-made", "n_frames": 120,
         "iterations": [
-            {"iteration": 1, "actions": 5, "frames_viewed": 5, "correct_frac": 0.5, "correct_frac_iou07": 0.4,
-             "train_s": 10.0, "predict_s": 2.0,
-             "segments": [seg(0, 39, 0.6, 0.8, 2), seg(40, 79, 0.2, 0.25, 1), seg(80, 119, 0.5, 0.45, 2)]},
-            {"iteration": 2, "actions": 8, "frames_viewed": 15, "correct_frac": 0.9, "correct_frac_iou07": 0.8,
-             "train_s": 9.0, "predict_s": 2.0,
-             "segments": [seg(0, 39, 0.9, 0.95, 2), seg(40, 79, 0.8, 0.85, 4), seg(80, 119, 0.9, 0.9, 2)]},
+            {"iteration": 1, "actions": 5, "frames_viewed": 5, "correct_frac": 0.5,
+             "correct_frac_iou07": 0.4, "train_s": 10.0, "predict_s": 2.0,
+             "segments": [seg(0, 39, 0.6, 0.8, 2), seg(40, 79, 0.2, 0.25, 1),
+                          seg(80, 119, 0.5, 0.45, 2)]},
+            {"iteration": 2, "actions": 8, "frames_viewed": 15, "correct_frac": 0.9,
+             "correct_frac_iou07": 0.8, "train_s": 9.0, "predict_s": 2.0,
+             "segments": [seg(0, 39, 0.9, 0.95, 2), seg(40, 79, 0.8, 0.85, 4),
+                          seg(80, 119, 0.9, 0.9, 2)]},
         ],
         "final": {"actions_to_95": 12, "actions_to_100": 20, "frames_viewed_to_95": 120,
                   "label_efficiency": 0.83, "labels_per_action": 6.0},
@@ -403,7 +409,8 @@ def simulation_dict() -> dict:
 
 def test_clip_pieces_read_segments_with_inclusive_ends():
     pieces = spline.clip_pieces(simulation_dict(), iteration=0)
-    assert [(p.start, p.end, p.n_frames) for p in pieces] == [(0, 39, 40), (40, 79, 40), (80, 119, 40)]
+    spans = [(p.start, p.end, p.n_frames) for p in pieces]
+    assert spans == [(0, 39, 40), (40, 79, 40), (80, 119, 40)]
     assert pieces[0].iteration == 1
     assert pieces[0].correct_labels == pytest.approx(32)
     assert pieces[0].efficiency == pytest.approx(1 - 2 / 32)
@@ -481,7 +488,8 @@ def test_close_up_carries_the_ground_truth_along():
     shot = datasets.cut_to_close_up(clip, 20, zoom=2.0)
     np.testing.assert_array_equal(shot.frames[5], clip.frames[5])
     np.testing.assert_array_equal(shot.ground_truth[:20], clip.ground_truth[:20])
-    present = ~np.isnan(shot.ground_truth[20:]).any(axis=1) & ~np.isnan(clip.ground_truth[20:]).any(axis=1)
+    present = (~np.isnan(shot.ground_truth[20:]).any(axis=1)
+               & ~np.isnan(clip.ground_truth[20:]).any(axis=1))
     assert present.any()
     def side(boxes: np.ndarray) -> np.ndarray:
         return np.sqrt((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))
@@ -540,8 +548,8 @@ def test_transfer_plots_render_without_training(ax):
     boxes = truth.copy()
     boxes[3:] = truth[3:] + 40  # the far segment: boxes in the wrong place
     iou = np.array([0.9, 0.8, 0.85, 0.0, 0.1, 0.05])
-    result = spline.TransferResult("demo", (0, 10), (30, 40), np.array([1, 5]), frames, iou, iou >= 0.5,
-                                   boxes, 1.0)
+    result = spline.TransferResult("demo", (0, 10), (30, 40), np.array([1, 5]), frames, iou,
+                                   iou >= 0.5, boxes, 1.0)
     summary = result.summary()
     assert summary["own"]["correct_frac"] == 1.0
     assert summary["far"]["correct_frac"] == 0.0
@@ -569,7 +577,8 @@ def test_spline_notebook_executes_headless():
     client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(NOTEBOOK.parent)}})
     client.execute()
-    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                      for o in c.outputs)
     assert "labels to stay under" in printed
     assert "own" in printed
     assert "far" in printed

@@ -101,7 +101,8 @@ def _foreign_meta(path: Path, rows: list[tuple[str, str]]) -> None:
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        pytest.param(lambda p: p.write_text("just some notes\n"), "not an SQLite database", id="text"),
+        pytest.param(lambda p: p.write_text("just some notes\n"), "not an SQLite database",
+                     id="text"),
         pytest.param(lambda p: p.write_bytes(b""), "empty file", id="empty"),
         pytest.param(lambda p: p.write_bytes(b"SQLite format 3\x00" + bytes(50)),
                      "not a microlab project", id="damaged-sqlite"),
@@ -116,7 +117,8 @@ def _foreign_meta(path: Path, rows: list[tuple[str, str]]) -> None:
                      "newer microlab", id="newer-schema"),
     ],
 )
-def test_open_refuses_foreign_files_and_leaves_them_alone(tmp_path: Path, make, message: str) -> None:
+def test_open_refuses_foreign_files_and_leaves_them_alone(tmp_path: Path, make,
+                                                          message: str) -> None:
     path = tmp_path / "x.mlab"
     make(path)
     before = path.read_bytes()

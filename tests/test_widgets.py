@@ -66,7 +66,8 @@ def test_malformed_drawn_box_names_itself() -> None:
 
 @pytest.mark.parametrize(
     ("kinds", "text"),
-    [(("accept",), "accepted"), (("draw", "draw"), "2 boxes drawn"), (("correct", "delete"), "1 correction, 1 box deleted")],
+    [(("accept",), "accepted"), (("draw", "draw"), "2 boxes drawn"),
+     (("correct", "delete"), "1 correction, 1 box deleted")],
 )
 def test_describe_kinds(kinds: tuple[str, ...], text: str) -> None:
     assert describe_kinds(kinds) == text
@@ -299,7 +300,8 @@ def test_dashboard_timeline_click_opens_review(predicted: Project) -> None:
     assert dashboard.review.frame == 8
 
 
-def test_dashboard_run_iteration_steps_and_redraws(predicted: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dashboard_run_iteration_steps_and_redraws(predicted: Project,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from microlab.loop import IterationReport
 
     def fake_step(progress: bool = True) -> IterationReport:
@@ -317,7 +319,8 @@ def test_dashboard_run_iteration_steps_and_redraws(predicted: Project, monkeypat
     assert not dashboard.run_button.disabled
 
 
-def test_dashboard_shows_a_failed_iteration(predicted: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dashboard_shows_a_failed_iteration(predicted: Project,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from microlab.errors import ModelError
 
     def failing_step(progress: bool = True) -> None:
@@ -334,7 +337,8 @@ def test_dashboard_shows_a_failed_iteration(predicted: Project, monkeypatch: pyt
 def test_dashboard_takes_baselines_from_a_simulation_result(predicted: Project) -> None:
     dashboard = Dashboard(predicted, truth=fake_simulation_result(), interactive=False)
     assert set(dashboard.baselines) == {"interpolation", "tracker"}
-    labels = [t.get_text() for ax in dashboard.progress_fig.axes for t in ax.get_legend().get_texts()]
+    labels = [t.get_text() for ax in dashboard.progress_fig.axes
+              for t in ax.get_legend().get_texts()]
     assert any("tracker" in label for label in labels)
 
 
@@ -435,14 +439,16 @@ def test_zoom_follows_the_object_and_pans(project: Project) -> None:
     cx, cy = annotator.view.centre(project.frame_size)
     assert (cx, cy) == pytest.approx((72, 48))  # (80, 50), kept inside the frame
     annotator.pan(-0.5, 0)
-    assert annotator.view.x == pytest.approx(annotator.view.size(project.frame_size)[0] * 0.5, abs=1)
+    assert annotator.view.x == pytest.approx(annotator.view.size(project.frame_size)[0] * 0.5,
+                                             abs=1)
     annotator.zoom(1)
     assert (annotator.view.x, annotator.view.y) == (0, 0)
     with pytest.raises(AnnotationError, match="zoom must be one of"):
         annotator.zoom(5)
 
 
-def test_annotator_looks_for_the_object_in_unseen_shots_while_no_box_exists(project: Project) -> None:
+def test_annotator_looks_for_the_object_in_unseen_shots_while_no_box_exists(
+        project: Project) -> None:
     annotator = Annotator(project, k=2)
     first = list(annotator.frames)
     annotator.mark_absent()

@@ -14,7 +14,8 @@ and on a project:
 >>> project.import_labels("otb", "SEQ_DIR/groundtruth.txt")
 
 A new project made from a label file is a project verb, so it lives in :mod:`microlab.project`
-(this package sits below it): ``import_project("new.mlab", "SEQ_DIR", "otb", "SEQ_DIR/groundtruth.txt")``.
+(this package sits below it):
+``import_project("new.mlab", "SEQ_DIR", "otb", "SEQ_DIR/groundtruth.txt")``.
 
 Each module's docstring says what its format preserves and what it loses.
 """

@@ -34,9 +34,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                         help="also export machine labels of unverified frames (default: only "
                              "human-verified frames)")
     export.add_argument("--min-score", type=float, default=DEFAULT_MIN_SCORE,
-                        help=f"with --include-machine, the lowest score kept (default {DEFAULT_MIN_SCORE})")
+                        help="with --include-machine, the lowest score kept (default "
+                             f"{DEFAULT_MIN_SCORE})")
     export.add_argument("--frames", default=None,
-                        help="the clip (video or folder of frames), if it moved since the project was made")
+                        help="the clip (video or folder of frames), if it "
+                             "moved since the project was made")
     export.set_defaults(func=run_export)
 
     imp = subparsers.add_parser(

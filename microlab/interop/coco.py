@@ -135,7 +135,8 @@ def load_coco(path: str | Path, clip: ClipInfo) -> LabelSet:
     for i, image in enumerate(_list(doc, "images", path)):
         where = f"{path}: images[{i}]"
         if not isinstance(image, dict) or not isinstance(image.get("file_name"), str):
-            raise FormatError(f"{where}: expected an object with 'id' and 'file_name', but got {image!r}")
+            raise FormatError(f"{where}: expected an object with 'id' and 'file_name', "
+                              f"but got {image!r}")
         image_id = _int(image, "id", where)
         frame = frame_from_name(image["file_name"], clip, where)
         size = (image.get("width"), image.get("height"))
@@ -154,7 +155,8 @@ def load_coco(path: str | Path, clip: ClipInfo) -> LabelSet:
             where += f" (id {ann['id']})"
         image_id = _int(ann, "image_id", where)
         if image_id not in image_frame:
-            raise FormatError(f"{where}: image_id {image_id} is not the id of any entry in 'images'")
+            raise FormatError(f"{where}: image_id {image_id} is not "
+                              "the id of any entry in 'images'")
         category = _int(ann, "category_id", where)
         if category not in categories:
             raise FormatError(

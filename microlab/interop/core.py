@@ -78,7 +78,8 @@ class ClipInfo:
         path = Path(frames.path)
         if name is None:
             name = path.parent.name if path.name == "img" else path.stem
-        return cls(len(frames), tuple(frames.size), names, name=name or "clip", fps=float(frames.fps))
+        return cls(len(frames), tuple(frames.size), names, name=name or "clip",
+                   fps=float(frames.fps))
 
     def frame_index(self, name: str) -> int | None:
         """The frame a file name refers to (full name, or stem), ignoring folders; else None."""
@@ -190,12 +191,14 @@ class LabelSet:
 
 
 # ---------------------------------------------------------------------- checks used by loaders
-def check_box(xyxy: Sequence[float], clip: ClipInfo, where: str) -> tuple[float, float, float, float]:
+def check_box(xyxy: Sequence[float], clip: ClipInfo,
+              where: str) -> tuple[float, float, float, float]:
     """Validate one box read from a file; raise :class:`FormatError` naming ``where``."""
     try:
         values = [float(v) for v in xyxy]
     except (TypeError, ValueError) as exc:
-        raise FormatError(f"{where}: box coordinates must be numbers, but got {list(xyxy)!r}") from exc
+        raise FormatError(f"{where}: box coordinates must be numbers, "
+                          f"but got {list(xyxy)!r}") from exc
     if any(math.isnan(v) for v in values):
         raise FormatError(f"{where}: box {values} has NaN coordinates")
     try:
@@ -231,7 +234,8 @@ def frame_from_name(name: str, clip: ClipInfo, where: str) -> int:
 def check_source(value: object, where: str) -> str:
     text = str(value).strip().lower()
     if text not in ALL_SOURCES:
-        raise FormatError(f"{where}: source must be one of {', '.join(ALL_SOURCES)}, but got {value!r}")
+        raise FormatError(f"{where}: source must be one of {', '.join(ALL_SOURCES)}, "
+                          f"but got {value!r}")
     return text
 
 
@@ -334,8 +338,8 @@ class ImportSummary:
 
     def __str__(self) -> str:
         text = (
-            f"imported {self.boxes} boxes on {self.frames} frames ({self.absent_frames} marked absent) "
-            f"from {self.source}"
+            f"imported {self.boxes} boxes on {self.frames} frames "
+            f"({self.absent_frames} marked absent) from {self.source}"
         )
         if self.machine_boxes:
             text += f", plus {self.machine_boxes} machine boxes as predictions"
@@ -436,7 +440,8 @@ FORMATS: dict[str, LabelFormat] = {
                     ("ultralytics", "yolo_ultralytics")),
         LabelFormat("voc", "Pascal VOC XML: Annotations/*.xml + ImageSets (a folder)", "folder",
                     ("pascal_voc", "pascal")),
-        LabelFormat("cvat_video", "CVAT for video 1.1 XML (one file)", "file", ("cvat", "cvat_xml")),
+        LabelFormat("cvat_video", "CVAT for video 1.1 XML (one file)", "file",
+                    ("cvat", "cvat_xml")),
         LabelFormat("mot", "MOT challenge gt/gt.txt + seqinfo.ini (a folder)", "folder",
                     ("mot_seq", "motchallenge")),
         LabelFormat("labelstudio", "Label Studio tasks JSON (one file)", "file",

@@ -99,7 +99,8 @@ def cvat_tree(labels: LabelSet) -> ET.Element:
         boxes = sorted(tracks[track_id], key=lambda fb: fb[0])
         label = classes[int(boxes[0][1].class_ids[0])]
         machine = not any(b.human_mask()[0] for _, b in boxes)
-        track = sub(root, "track", id=str(track_id), label=label, source="auto" if machine else "manual")
+        track = sub(root, "track", id=str(track_id), label=label, 
+                    source="auto" if machine else "manual")
         # Outside keyframes take the coordinates of the nearest earlier box (CVAT needs some).
         events: list[tuple[int, Detections | None]] = [(f, b) for f, b in boxes]
         events += [(f, None) for f in absent]
@@ -162,7 +163,8 @@ def _box(doc: XmlDocument, shape: ET.Element, clip: ClipInfo, class_id: int, *, 
 def _shapes(doc: XmlDocument, parent: ET.Element) -> list[ET.Element]:
     for shape in parent:
         if shape.tag in _OTHER_SHAPES:
-            raise doc.error(shape, f"only boxes can be imported, but <{parent.tag}> holds a <{shape.tag}>")
+            raise doc.error(shape,
+                            f"only boxes can be imported, but <{parent.tag}> holds a <{shape.tag}>")
     return [shape for shape in parent if shape.tag == "box"]
 
 
@@ -175,14 +177,16 @@ def _load_images(doc: XmlDocument, clip: ClipInfo, classes: list[str],
         frame = clip.frame_index(name) if name else None
         if frame is None:
             if name and not _CVAT_FRAME_NAME.match(Path(name).stem):
-                raise doc.error(image, f"image {name!r} is not a frame of this clip (its frames are "
+                raise doc.error(image,
+                                f"image {name!r} is not a frame of this clip (its frames are "
                                        f"named {clip.names_hint()})")
             frame = check_frame(doc.attr(image, "id", int), clip, doc.where(image))
         boxes = frames.setdefault(frame, [])
         for shape in _shapes(doc, image):
             if "outside" in shape.attrib and doc.attr(shape, "outside", flag):
                 continue  # a track's "not visible here" copied onto the image
-            boxes.append(_box(doc, shape, clip, _label(doc, shape, classes, declared), keyframe=True))
+            boxes.append(_box(doc, shape, clip, _label(doc, shape, classes, declared),
+                              keyframe=True))
     return frames
 
 
@@ -207,8 +211,10 @@ def load_cvat_video(path: str | Path, clip: ClipInfo) -> LabelSet:
         if original is not None:
             size = (doc.value(original, "width", int), doc.value(original, "height", int))
             if size != tuple(clip.size):
-                raise doc.error(original, f"the task's frames are {size[0]}x{size[1]} but the clip's "
-                                          f"are {clip.size[0]}x{clip.size[1]}; import it with its own clip")
+                raise doc.error(original,
+                                f"the task's frames are {size[0]}x{size[1]} but the clip's "
+                                          f"are {clip.size[0]}x{clip.size[1]}; "
+                                          "import it with its own clip")
     declared = bool(classes)
     if root.find("image") is not None:
         return LabelSet.from_boxes(clip, classes, _load_images(doc, clip, classes, declared))

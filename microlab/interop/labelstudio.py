@@ -168,7 +168,8 @@ def _boxes(result: Any, clip: ClipInfo, where: str, classes: list[str], *, machi
                               "axis-aligned)")
         names = value.get("rectanglelabels")
         if not isinstance(names, list) or not names or not isinstance(names[0], str):
-            raise FormatError(f"{here}: 'rectanglelabels' must list the class name, but got {names!r}")
+            raise FormatError(f"{here}: 'rectanglelabels' must list the class name, "
+                              f"but got {names!r}")
         width, height = clip.size
         xyxy = (x * width / 100, y * height / 100, (x + w) * width / 100, (y + h) * height / 100)
         score = check_score(region.get("score"), here)
@@ -181,12 +182,14 @@ def _boxes(result: Any, clip: ClipInfo, where: str, classes: list[str], *, machi
 
 
 def load_labelstudio(path: str | Path, clip: ClipInfo) -> LabelSet:
-    """Read a Label Studio tasks JSON export; tasks are matched to frames by ``data.frame`` or image name."""
+    """Read a Label Studio tasks JSON export; tasks are matched to frames by ``data.frame`` or image
+    name."""
     path = Path(path)
     doc = load_json(path)
     tasks = [doc] if isinstance(doc, dict) else doc
     if not isinstance(tasks, list):
-        raise FormatError(f"{path}: expected a JSON list of Label Studio tasks, but got {type(doc).__name__}")
+        raise FormatError(f"{path}: expected a JSON list of Label Studio tasks, "
+                          f"but got {type(doc).__name__}")
     frames: dict[int, list[Detections]] = {}
     classes: list[str] = []
     for t, task in enumerate(tasks):

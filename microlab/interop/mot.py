@@ -2,7 +2,8 @@
 
 Layout written (a folder, like a MOT sequence without its ``img1/`` frames)::
 
-    OUT/seqinfo.ini              [Sequence] name, imDir, frameRate, seqLength, imWidth, imHeight, imExt
+    OUT/seqinfo.ini              [Sequence] name, imDir, frameRate, seqLength, imWidth, imHeight,
+                                 imExt
     OUT/gt/gt.txt                one row per box; frames are 1-based; track ids from 1
     OUT/gt/labels.txt            class names, one per line (class k in gt.txt is line k)
     OUT/gt/labelled_frames.txt   microlab's addition: the frames that carry labels, as 1-based
@@ -13,8 +14,8 @@ result files).  Preserved: boxes (to 0.001 px), class names, track identities, s
 frames and unlabelled frames (through ``labelled_frames.txt``; seqinfo.ini keeps exactly the
 standard keys, which datumaro insists on).  Lost: the exact source (reading
 takes a confidence strictly between 0 and 1 as a model prediction, anything else as human).
-Without ``labelled_frames.txt``, a folder with ``seqinfo.ini`` is taken as exhaustively annotated (MOT
-ground truth is): frames without rows are absent; without ``seqinfo.ini`` only the frames with
+Without ``labelled_frames.txt``, a folder with ``seqinfo.ini`` is taken as exhaustively annotated
+(MOT ground truth is): frames without rows are absent; without ``seqinfo.ini`` only the frames with
 rows are labelled.  Without ``labels.txt`` classes are unnamed (the project's first class).
 """
 
@@ -67,7 +68,8 @@ def _parse_ranges(text: str, clip: ClipInfo, where: str) -> set[int]:
             first, _, last = part.partition("-")
             lo, hi = int(first), int(last or first)
         except ValueError as exc:
-            raise FormatError(f"{where}: expected frame ranges like 1-170,176-289, but got {part!r}") from exc
+            raise FormatError(f"{where}: expected frame ranges like 1-170,176-289, "
+                              f"but got {part!r}") from exc
         lo = check_frame(lo, clip, where, one_based=True)
         hi = check_frame(hi, clip, where, one_based=True)
         frames.update(range(lo, hi + 1))
@@ -129,7 +131,8 @@ def load_mot(path: str | Path, clip: ClipInfo) -> LabelSet:
     """Read a MOT sequence folder or a ``gt.txt`` file (see the module docstring)."""
     gt, seq = _locate(Path(path))
     labels_file = gt.parent / "labels.txt"
-    names = [n.strip() for n in labels_file.read_text().splitlines() if n.strip()] if labels_file.is_file() else []
+    names = ([n.strip() for n in labels_file.read_text().splitlines() if n.strip()]
+             if labels_file.is_file() else [])
     labelled: set[int] | None = None
     if seq is not None and (seq / "seqinfo.ini").is_file():
         ini = seq / "seqinfo.ini"
@@ -146,13 +149,15 @@ def load_mot(path: str | Path, clip: ClipInfo) -> LabelSet:
                 "frames; import the labels with the clip they were made for"
             )
         size = (section.get("imwidth"), section.get("imheight"))
-        if None not in size and (size[0].strip(), size[1].strip()) != tuple(str(v) for v in clip.size):
+        if (None not in size
+                and (size[0].strip(), size[1].strip()) != tuple(str(v) for v in clip.size)):
             raise FormatError(f"{ini}: the frames are {size[0]}x{size[1]} but the clip's are "
                               f"{clip.size[0]}x{clip.size[1]}")
         labelled = set(range(clip.n_frames))
     listing = gt.parent / LABELLED_FILE
     if listing.is_file():
-        text = ",".join(line for line in listing.read_text().splitlines() if not line.startswith("#"))
+        text = ",".join(line for line in listing.read_text().splitlines()
+                        if not line.startswith("#"))
         labelled = _parse_ranges(text, clip, str(listing))
     frames: dict[int, list[Detections]] = {f: [] for f in labelled or ()}
     with open(gt, newline="") as fh:

@@ -136,7 +136,8 @@ def load_voc(path: str | Path, clip: ClipInfo) -> LabelSet:
                     classes.append(name)
     for file in _annotation_files(root):
         if not file.is_file():
-            frames[frame_from_name(file.name, clip, f"{root / 'ImageSets'} entry {file.stem!r}")] = []
+            frames[frame_from_name(file.name, clip,
+                                   f"{root / 'ImageSets'} entry {file.stem!r}")] = []
             continue
         doc = parse_xml(file)
         top = doc.root
@@ -144,14 +145,16 @@ def load_voc(path: str | Path, clip: ClipInfo) -> LabelSet:
             raise doc.error(top, "the root element of a VOC file must be <annotation>")
         name_elem = top.find("filename")
         name = (name_elem.text or "").strip() if name_elem is not None else ""
-        frame = frame_from_name(name or file.name, clip, doc.where(name_elem if name_elem is not None else top))
+        frame = frame_from_name(name or file.name, clip,
+                                doc.where(name_elem if name_elem is not None else top))
         size = top.find("size")
         if size is not None and size.find("width") is not None:
             w = doc.value(size, "width", int)
             h = doc.value(size, "height", int)
             if (w, h) != tuple(clip.size):
                 raise doc.error(size, f"the image is {w}x{h} but the clip's frames are "
-                                      f"{clip.size[0]}x{clip.size[1]}; the labels are for other frames")
+                                      f"{clip.size[0]}x{clip.size[1]}; the "
+                                      "labels are for other frames")
         boxes = frames.setdefault(frame, [])
         for obj in top.iter("object"):
             label = doc.value(obj, "name", str).strip()
@@ -163,7 +166,8 @@ def load_voc(path: str | Path, clip: ClipInfo) -> LabelSet:
             attributes = obj.find("attributes")
             if attributes is not None:
                 for attribute in attributes.iter("attribute"):
-                    attrs[doc.value(attribute, "name", str)] = (attribute.findtext("value") or "").strip()
+                    attr_name = doc.value(attribute, "name", str)
+                    attrs[attr_name] = (attribute.findtext("value") or "").strip()
             where = doc.where(bndbox)
             score = check_score(attrs.get("score"), where)
             if attrs.get("source") in ALL_SOURCES:

@@ -116,7 +116,8 @@ def _read_names(root: Path) -> list[str]:
 
 def _label_files(root: Path) -> list[Path]:
     if root.is_file():
-        raise FormatError(f"{root} is a file; give the YOLO dataset folder (the one with data.yaml)")
+        raise FormatError(f"{root} is a file; give the YOLO dataset "
+                          "folder (the one with data.yaml)")
     for candidate in (root / "labels" / SUBSET, root / "labels", root):
         files = sorted(candidate.glob("*.txt")) if candidate.is_dir() else []
         files = [f for f in files if f.name not in ("classes.txt", "train.txt", "val.txt")]

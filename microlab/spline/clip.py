@@ -64,7 +64,8 @@ class ClipPiece:
 
     @property
     def efficiency(self) -> float:
-        """Label efficiency ``1 - actions / correct labels`` (DESIGN.md), ``nan`` with none correct."""
+        """Label efficiency ``1 - actions / correct labels`` (DESIGN.md),
+        ``nan`` with none correct."""
         correct = self.correct_labels
         return 1.0 - self.actions / correct if correct > 0 else float("nan")
 
@@ -83,7 +84,8 @@ def clip_pieces(result: Mapping[str, Any], iteration: int = -1) -> list[ClipPiec
 
 
 def clip_progress(result: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """Per iteration: ``iteration``, ``actions``, ``frames_viewed``, ``error`` (1 - correct_frac)."""
+    """Per iteration: ``iteration``, ``actions``, ``frames_viewed``,
+    ``error`` (1 - correct_frac)."""
     validate_simulation(result)
     its = result["iterations"]
     return {
@@ -116,10 +118,11 @@ def plot_clip_pieces(
         # definition, but nothing was bought there): hatched, not coloured.
         bought = p.actions > 0 and np.isfinite(eff)
         colour = cmap(norm(np.clip(eff, 0, 1))) if bought else "white"
-        ax.add_patch(Rectangle((p.start, 0), p.n_frames, p.coverage, facecolor="0.88", edgecolor="none"))
+        ax.add_patch(Rectangle((p.start, 0), p.n_frames, p.coverage, facecolor="0.88",
+                               edgecolor="none"))
         ax.add_patch(Rectangle((p.start, 0), p.n_frames, p.correct_frac, facecolor=colour,
-                               edgecolor="white" if bought else "0.5", hatch=None if bought else "//",
-                               alpha=0.9))
+                               edgecolor="white" if bought else "0.5",
+                               hatch=None if bought else "//", alpha=0.9))
         ax.plot([p.start, p.end + 1], [p.correct_frac, p.correct_frac], color="black", lw=2)
         ax.text(p.start + p.n_frames / 2, max(p.correct_frac, p.coverage) + 0.02, str(p.actions),
                 ha="center", va="bottom", fontsize=8)
@@ -153,7 +156,8 @@ def plot_clip_iterations(fig: Figure, result: Mapping[str, Any]) -> list[Axes]:
         if k < n - 1:
             ax.set_xlabel("")
     mappable = mpl.cm.ScalarMappable(norm=Normalize(0.0, 1.0), cmap=mpl.colormaps[EFFICIENCY_CMAP])
-    fig.colorbar(mappable, ax=axes, label="label efficiency (hatched: no action yet)", fraction=0.03, pad=0.01)
+    fig.colorbar(mappable, ax=axes, label="label efficiency (hatched: no action yet)",
+                 fraction=0.03, pad=0.01)
     return axes
 
 
@@ -168,18 +172,21 @@ def plot_clip_progress(ax: Axes, result: Mapping[str, Any]) -> None:
     ax.plot(prog["actions"], np.maximum(prog["error"], floor), "o-", color=PIECES_COLOUR, lw=2,
             label="micro-models (one point per iteration)")
     for i, n, e in zip(prog["iteration"], prog["actions"], prog["error"]):
-        ax.annotate(str(int(i)), (n, max(e, floor)), textcoords="offset points", xytext=(3, 4), fontsize=7)
+        ax.annotate(str(int(i)), (n, max(e, floor)), textcoords="offset points", xytext=(3, 4),
+                    fontsize=7)
     markers = {"interpolation": ("s", "tab:purple"), "tracker": ("^", "tab:brown")}
     for name, base in (result.get("baselines") or {}).items():
         marker, colour = markers.get(name, ("D", "0.4"))
         curve = base.get("curve")  # optional: the baseline's error after each action
         if curve:
-            ax.plot([c["actions"] for c in curve], [max(1 - c["correct_frac"], floor) for c in curve],
+            ax.plot([c["actions"] for c in curve],
+                    [max(1 - c["correct_frac"], floor) for c in curve],
                     "-", color=colour, lw=1, alpha=0.7)
         for key, level in (("actions_to_95", 0.05), ("actions_to_100", floor)):
             if base.get(key) is not None:
                 ax.plot([base[key]], [level], marker, color=colour, ms=8,
-                        label=f"{name} baseline (watches every frame)" if key == "actions_to_95" else None)
+                        label=(f"{name} baseline (watches every frame)"
+                               if key == "actions_to_95" else None))
     final = result.get("final") or {}
     for key, level in (("actions_to_95", 0.05), ("actions_to_100", floor)):
         if final.get(key) is not None:

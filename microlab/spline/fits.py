@@ -59,7 +59,8 @@ def _least_squares(
     t = (2 * x - lo - hi) / (hi - lo)
     design = chebyshev.chebvander(t, degree)
     u, s, vt = np.linalg.svd(design, full_matrices=False)
-    rank = int((s > s[0] * max(design.shape) * np.finfo(float).eps).sum()) if s.size and s[0] > 0 else 0
+    rank = (int((s > s[0] * max(design.shape) * np.finfo(float).eps).sum())
+            if s.size and s[0] > 0 else 0)
     coef = vt[:rank].T @ ((u[:, :rank].T @ y) / s[:rank])
     leverage = (u[:, :rank] ** 2).sum(axis=1)
     residual = y - design @ coef
@@ -158,7 +159,8 @@ class PiecewiseFit:
         return out
 
     def seam_gaps(self) -> np.ndarray:
-        """``(segments - 1,)`` jumps between neighbouring pieces at their shared edge (0 at cuts)."""
+        """``(segments - 1,)`` jumps between neighbouring pieces at their shared edge (0 at
+        cuts)."""
         inner = self.edges[1:-1]
         cuts = np.asarray(self.cuts, dtype=np.float64)
         return np.array([
@@ -232,7 +234,8 @@ def fit_pieces(
     else:
         edges_arr = np.asarray(edges, dtype=np.float64)
         if edges_arr.ndim != 1 or edges_arr.size < 2 or np.any(np.diff(edges_arr) <= 0):
-            raise SplineError(f"edges must be an increasing list of at least 2 values, but got {edges_arr}")
+            raise SplineError("edges must be an increasing list of at least 2 values, "
+                              f"but got {edges_arr}")
         edges_arr = np.union1d(edges_arr, [c for c in cuts if edges_arr[0] < c < edges_arr[-1]])
     pieces: list[PolynomialFit] = []
     counts = np.zeros(len(edges_arr) - 1, dtype=np.int64)
@@ -253,7 +256,8 @@ def fit_pieces(
                 use[right[np.argmin(x[right])]] = True
             piece_degree = min(degree, 1)
         n_use = int(use.sum())
-        fit = fit_polynomial(x[use], y[use], min(piece_degree, max(n_use - 1, 0)), interval=(lo, hi))
+        fit = fit_polynomial(x[use], y[use], min(piece_degree, max(n_use - 1, 0)),
+                             interval=(lo, hi))
         # Leave-one-out needs a label to spare: estimate with one degree less than interpolation.
         if n_use >= 2 and fit.degree >= n_use - 1:
             loo = fit_polynomial(x[use], y[use], n_use - 2, interval=(lo, hi)).loo_rms

@@ -77,7 +77,8 @@ def plot_error_curves(
     spread: bool = True,
 ) -> None:
     """Error vs labels bought (or vs cost): median over seeds, with the seeds' range shaded."""
-    colours = {"global-random": GLOBAL_COLOUR, "pieces-random": "tab:green", "pieces-active": PIECES_COLOUR}
+    colours = {"global-random": GLOBAL_COLOUR, "pieces-random": "tab:green",
+               "pieces-active": PIECES_COLOUR}
     for key, result in results.items():
         xs = result.cost if by_cost else result.labels
         colour = colours.get(key)
@@ -92,7 +93,8 @@ def plot_error_curves(
                 ax.plot([where], [target], "v", color=line.get_color(), ms=9)
     if target is not None:
         ax.axhline(target, color="0.3", lw=0.8, ls=":")
-        ax.text(ax.get_xlim()[1], target, f" target {target:g}", va="bottom", ha="right", fontsize=8)
+        ax.text(ax.get_xlim()[1], target, f" target {target:g}", va="bottom", ha="right",
+                fontsize=8)
     ax.set_yscale("log")
     ax.set_ylim(bottom=max(ax.get_ylim()[0], 1e-4))  # below that, "exact" is all one needs to see
     ax.set_xlabel("cost of the labels bought" if by_cost else "labels bought")
@@ -113,7 +115,8 @@ def plot_extrapolation(ax: Axes, result: Extrapolation) -> None:
             label=f"same piece, extrapolated (RMS {result.error_outside:.2g})")
     ax.plot(result.x[inside], result.piece[inside], color=PIECES_COLOUR, lw=2.5,
             label=f"piece in its segment (RMS {result.error_inside:.2g})")
-    ax.plot(result.labels_x, np.interp(result.labels_x, result.x, result.truth), "o", color="black", ms=5)
+    ax.plot(result.labels_x, np.interp(result.labels_x, result.x, result.truth), "o", color="black",
+            ms=5)
     ax.set_ylim(result.truth.min() - 0.6 * truth_span, result.truth.max() + 0.6 * truth_span)
     ax.set_xlim(*DOMAIN)
     ax.set_xlabel("x")

@@ -68,7 +68,8 @@ def active_label_x(
         k = int(np.argmax(distance))
         best_x[i], best_distance[i] = grid[k], distance[k]
     # Sort key: gain (inf first), then fewer labels, then the emptiest region, then position.
-    order = sorted(range(fit.segments), key=lambda i: (-gain[i], fit.counts[i], -best_distance[i], i))
+    order = sorted(range(fit.segments),
+                   key=lambda i: (-gain[i], fit.counts[i], -best_distance[i], i))
     return float(best_x[order[0]])
 
 
@@ -95,7 +96,8 @@ class Strategy:
         if self.sampling not in ("random", "active"):
             raise SplineError(f"sampling must be 'random' or 'active', but got {self.sampling!r}")
         if self.sampling == "active" and self.model != "pieces":
-            raise SplineError("active sampling needs model='pieces': its error estimate is per segment")
+            raise SplineError("active sampling needs model='pieces': its "
+                              "error estimate is per segment")
 
 
 STRATEGIES: dict[str, Strategy] = {
@@ -103,7 +105,8 @@ STRATEGIES: dict[str, Strategy] = {
     for s in (
         Strategy("global-random", "one global polynomial, random labels", "global", "random"),
         Strategy("pieces-random", "local pieces, random labels", "pieces", "random"),
-        Strategy("pieces-active", "local pieces, labels where the error looks largest", "pieces", "active"),
+        Strategy("pieces-active", "local pieces, labels where the error looks largest", "pieces",
+                 "active"),
     )
 }
 
@@ -211,7 +214,8 @@ def run_strategy(
     rms = np.empty(budget)
     worst = np.empty(budget)
     fit: PolynomialFit | PiecewiseFit | None = None
-    kwargs = dict(segments=segments, degree=degree, overlap=overlap, max_degree=max_degree, cuts=cuts)
+    kwargs = dict(segments=segments, degree=degree, overlap=overlap, max_degree=max_degree,
+                  cuts=cuts)
     for n in range(budget):
         if strategy.sampling == "active":
             if not isinstance(fit, PiecewiseFit):  # nothing bought yet
@@ -257,7 +261,8 @@ def compare_strategies(
     out: dict[str, ErrorCurve] = {}
     for strategy in chosen:
         runs = tuple(run_strategy(curve, strategy, budget=budget, seed=s, **options) for s in seeds)
-        out[strategy.key] = ErrorCurve(strategy.key, strategy.label, labels, labels * cost_per_label,
+        out[strategy.key] = ErrorCurve(strategy.key, strategy.label, labels,
+                                       labels * cost_per_label,
                                        np.stack([r.rms for r in runs]), runs)
     return out
 
@@ -309,7 +314,8 @@ class Extrapolation:
 
 
 def extrapolation(
-    curve: str | HiddenCurve, *, segment: int = 1, segments: int = 6, degree: int = 2, n_labels: int = 5
+    curve: str | HiddenCurve, *, segment: int = 1, segments: int = 6, degree: int = 2,
+    n_labels: int = 5
 ) -> Extrapolation:
     """Fit one piece to ``n_labels`` evenly spread labels of one segment, evaluate it everywhere."""
     hidden = get_curve(curve)
@@ -324,4 +330,5 @@ def extrapolation(
     truth = hidden(x)
     inside = (x >= lo) & (x <= hi)
     return Extrapolation(x, truth, values, (lo, hi), xs,
-                         _rms(values[inside] - truth[inside]), _rms(values[~inside] - truth[~inside]))
+                         _rms(values[inside] - truth[inside]),
+                         _rms(values[~inside] - truth[~inside]))

@@ -64,7 +64,8 @@ class TransferResult:
         for name, span in (("own", self.own), ("far", self.far)):
             m = self._mask(span)
             iou = self.iou[m]
-            out[name] = {"mean_iou": float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan"),
+            out[name] = {"mean_iou": (float(np.nanmean(iou)) if np.isfinite(iou).any()
+                                      else float("nan")),
                          "correct_frac": float(self.correct[m].mean()) if m.any() else float("nan"),
                          "frames": int(m.sum())}
         return out
@@ -88,7 +89,8 @@ def train_segment_model(
     if not 0 <= span[0] < span[1] <= n:
         raise SplineError(f"span must be (start, end) with 0 <= start < end <= {n}, but got {span}")
     truth = sequence.ground_truth
-    train = np.unique(np.linspace(span[0], span[1] - 1, n_labels + 2)[1:-1].round().astype(np.int64))
+    train = np.unique(np.linspace(span[0], span[1] - 1, n_labels + 2)[1:-1]
+                      .round().astype(np.int64))
     present = present_mask(truth)
     labelled = [labelled_frame(sequence.frames[int(i)], [truth[i]] if present[i] else [])
                 for i in train]
@@ -120,7 +122,8 @@ def score_segments(
     n = len(sequence)
     for name, (a, b) in (("own", own), ("far", far)):
         if not 0 <= a < b <= n:
-            raise SplineError(f"{name} must be (start, end) with 0 <= start < end <= {n}, but got {(a, b)}")
+            raise SplineError(f"{name} must be (start, end) with 0 <= start < end <= {n}, "
+                              f"but got {(a, b)}")
     truth = sequence.ground_truth
     train = np.asarray(train_frames, dtype=np.int64)
     frames = np.concatenate([np.arange(own[0], own[1], step), np.arange(far[0], far[1], step)])
@@ -138,7 +141,8 @@ def score_segments(
     # The model's best box per frame, judged as every label is (IoU >= 0.5, or no box where the
     # object is absent); detections() keeps one box per class, so this is the box ``iou`` scores.
     correct = correct_mask(boxes, np.asarray(truth, dtype=np.float64)[frames])
-    return TransferResult(sequence.name, tuple(own), tuple(far), train, frames, iou, correct, boxes, train_s)
+    return TransferResult(sequence.name, tuple(own), tuple(far), train, frames, iou, correct, boxes,
+                          train_s)
 
 
 def segment_transfer(
@@ -160,7 +164,8 @@ def segment_transfer(
     started = time.perf_counter()
     model, train = train_segment_model(sequence, own, n_labels=n_labels, config=config)
     train_s = time.perf_counter() - started
-    return score_segments(model, sequence, own=own, far=far, train_frames=train, step=step, train_s=train_s)
+    return score_segments(model, sequence, own=own, far=far, train_frames=train, step=step,
+                          train_s=train_s)
 
 
 def plot_transfer(ax: Axes, result: TransferResult) -> None:
@@ -191,7 +196,8 @@ def plot_transfer(ax: Axes, result: TransferResult) -> None:
     ax.legend(fontsize=8, loc="lower left")
 
 
-def plot_transfer_frame(ax: Axes, sequence: ClipSequence, result: TransferResult, frame: int) -> None:
+def plot_transfer_frame(ax: Axes, sequence: ClipSequence, result: TransferResult,
+                        frame: int) -> None:
     """One scored frame with the true box (dashed white) and the model's box (red)."""
     rows = np.flatnonzero(result.frames == frame)
     if not rows.size:
@@ -204,6 +210,6 @@ def plot_transfer_frame(ax: Axes, sequence: ClipSequence, result: TransferResult
             ax.add_patch(Rectangle((box[0], box[1]), box[2] - box[0], box[3] - box[1],
                                    fill=False, lw=2, **style))
     iou = result.iou[rows[0]]
-    ax.set_title(f"frame {frame}: IoU {iou:.2f}" if np.isfinite(iou) else f"frame {frame}: object absent",
-                 fontsize=9)
+    ax.set_title(f"frame {frame}: IoU {iou:.2f}" if np.isfinite(iou)
+                 else f"frame {frame}: object absent", fontsize=9)
     ax.axis("off")

@@ -73,11 +73,14 @@ class FrameStepper:
                                     continuous_update=False, layout=W.Layout(width="55%"))
         self.scrubber.observe(self._on_scrub, names="value")
         small = W.Layout(width="auto")
-        self.previous_frame_button = W.Button(icon="step-backward", tooltip="look at the previous clip frame",
+        self.previous_frame_button = W.Button(icon="step-backward",
+                                              tooltip="look at the previous clip frame",
                                               layout=small)
-        self.next_frame_button = W.Button(icon="step-forward", tooltip="look at the next clip frame", layout=small)
+        self.next_frame_button = W.Button(icon="step-forward",
+                                          tooltip="look at the next clip frame", layout=small)
         self.box_here_button = W.Button(description="Box this frame", icon="pencil",
-                                        tooltip="label the clip frame on show (add it to this list)")
+                                        tooltip="label the clip frame on show "
+                                                "(add it to this list)")
         self.previous_frame_button.on_click(lambda _: self._ui(lambda: self.scrub_by(-1)))
         self.next_frame_button.on_click(lambda _: self._ui(lambda: self.scrub_by(1)))
         self.box_here_button.on_click(lambda _: self._ui(self.box_this_frame))
@@ -259,9 +262,11 @@ class FrameStepper:
 
     def _clip_frame(self, frame: Any) -> int:
         if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)):
-            raise FrameIndexError(f"frame index must be an int, but got {type(frame).__name__} {frame!r}")
+            raise FrameIndexError("frame index must be an int, but got "
+                                  f"{type(frame).__name__} {frame!r}")
         if not 0 <= int(frame) < self.project.n_frames:
-            raise FrameIndexError(f"frame {frame} is out of range: the clip has frames 0..{self.project.n_frames - 1}")
+            raise FrameIndexError(f"frame {frame} is out of range: "
+                                  f"the clip has frames 0..{self.project.n_frames - 1}")
         return int(frame)
 
     def _on_scrub(self, change: dict[str, Any]) -> None:
@@ -296,7 +301,8 @@ class FrameStepper:
         cx, cy = self.view.centre(size)
         self.zoom(self.view.factor, (cx + dx * w, cy + dy * h))
 
-    def _zoom_centre(self, boxes: list[dict[str, Any]], *, keep_view: bool = True) -> tuple[float, float]:
+    def _zoom_centre(self, boxes: list[dict[str, Any]], *,
+                     keep_view: bool = True) -> tuple[float, float]:
         """Where a zoomed view goes: the first box on show, else (``keep_view``) where the view
         already is, else the nearest human box in time (small objects move little between
         frames), else the frame's middle."""
@@ -365,7 +371,8 @@ class FrameStepper:
 
     def _ui(self, action: Callable[[], Any], *, debounce: bool = False) -> None:
         if debounce and self._guard.too_soon():
-            self.status.info("Ignored a key press that came right after the frame changed; press again.")
+            self.status.info("Ignored a key press that came right after "
+                             "the frame changed; press again.")
             return
         self._guard.run(action)
 
@@ -428,7 +435,8 @@ class FrameStepper:
         """Put boxes (``BBoxWidget`` dicts in frame pixels) on the drawing, through the zoom."""
         size = self.project.frame_size
         visible = [b for b in boxes
-                   if self.view.shows((b["x"], b["y"], b["x"] + b["width"], b["y"] + b["height"]), size)]
+                   if self.view.shows((b["x"], b["y"], b["x"] + b["width"], b["y"] + b["height"]),
+                                      size)]
         self._offscreen = [b for b in boxes if not any(b is v for v in visible)]
         # One message, selection cleared first: the drawing must not keep a box selected that
         # the new list no longer has (it would stay drawn on the next frame).  A new list is
@@ -446,12 +454,14 @@ class FrameStepper:
                 f"{plural(totals['frames_viewed'], 'frame')} viewed")
         zoom = f" &middot; zoom {self.view.factor}x" if self.view.factor > 1 else ""
         if self.browsing is not None:
-            return (f"<b>{html.escape(self.title)}</b> &mdash; looking at clip frame {self.browsing} of "
-                    f"{self.project.n_frames} (not in this list: <i>Box this frame</i> labels it, "
+            return (f"<b>{html.escape(self.title)}</b> &mdash; "
+                    f"looking at clip frame {self.browsing} of {self.project.n_frames} (not in "
+                    "this list: <i>Box this frame</i> labels it, "
                     f"<i>Back</i> returns){zoom} &middot; {work}")
         if frame is None:
             return (f"<b>{html.escape(self.title)}</b> &mdash; all {len(self.frames)} frames done "
                     f"&middot; {work}")
-        return (f"<b>{html.escape(self.title)}</b> &mdash; frame {self.position + 1} of {len(self.frames)} "
-                f"(clip frame {frame} of {self.project.n_frames}){zoom} &middot; {work}")
+        return (f"<b>{html.escape(self.title)}</b> &mdash; frame {self.position + 1} of "
+                f"{len(self.frames)} (clip frame {frame} of {self.project.n_frames}){zoom} "
+                f"&middot; {work}")
 

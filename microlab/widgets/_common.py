@@ -41,7 +41,8 @@ def encode_image(image: np.ndarray, *, fmt: str = "jpeg", quality: int = 90) -> 
     if ext is None:
         raise SettingsError(f"fmt must be 'jpeg' or 'png', but got {fmt!r}")
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if ext == ".jpg" else []
-    ok, data = cv2.imencode(ext, cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR), params)
+    ok, data = cv2.imencode(ext, cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR),
+                            params)
     if not ok:
         raise ValueError(f"cannot encode an image of shape {image.shape} as {fmt}")
     return data.tobytes()
@@ -53,7 +54,8 @@ def thumbnail_bytes(image: np.ndarray, max_side: int = 120) -> bytes:
 
 
 # ---------------------------------------------------------------------- boxes
-def boxes_to_bbox_widget(boxes: Iterable[BoxRecord], classes: Sequence[str]) -> list[dict[str, Any]]:
+def boxes_to_bbox_widget(boxes: Iterable[BoxRecord],
+                         classes: Sequence[str]) -> list[dict[str, Any]]:
     """Stored boxes as ``BBoxWidget`` dicts ``{x, y, width, height, label}`` in image pixels."""
     out = []
     for b in boxes:
@@ -95,7 +97,8 @@ def xyxy_to_bbox_widget(boxes: Iterable[Any], classes: Sequence[str]) -> list[di
             continue
         if isinstance(item, Mapping):
             if "xyxy" not in item:
-                raise AnnotationError(f"a box dict needs 'xyxy' (or x, y, width, height), but got {dict(item)!r}")
+                raise AnnotationError("a box dict needs 'xyxy' (or x, y, width, height), "
+                                      f"but got {dict(item)!r}")
             xyxy, label = item["xyxy"], item.get("label", 0)
         else:
             xyxy, label = item, 0
@@ -126,7 +129,8 @@ class ZoomView:
     factor: int = 1
 
     @classmethod
-    def around(cls, centre: tuple[float, float], factor: int, image_size: tuple[int, int]) -> ZoomView:
+    def around(cls, centre: tuple[float, float], factor: int,
+               image_size: tuple[int, int]) -> ZoomView:
         """The view of ``factor`` centred on ``centre`` (frame pixels), kept inside the frame."""
         if factor not in ZOOM_FACTORS:
             raise AnnotationError(f"zoom must be one of {ZOOM_FACTORS}, but got {factor!r}")
@@ -146,17 +150,20 @@ class ZoomView:
         return (self.x + w / 2, self.y + h / 2)
 
     def crop(self, image: np.ndarray) -> np.ndarray:
-        """The visible part of ``image``, enlarged ``factor`` times (nearest pixel: edges stay sharp)."""
+        """The visible part of ``image``, enlarged ``factor`` times (nearest pixel:
+        edges stay sharp)."""
         if self.factor == 1:
             return image
         h, w = image.shape[:2]
         cw, ch = self.size((w, h))
         x0, y0 = int(self.x), int(self.y)
         part = image[y0:y0 + ch, x0:x0 + cw]
-        return cv2.resize(part, (cw * self.factor, ch * self.factor), interpolation=cv2.INTER_NEAREST)
+        return cv2.resize(part, (cw * self.factor, ch * self.factor),
+                          interpolation=cv2.INTER_NEAREST)
 
     def shows(self, xyxy: Sequence[float], image_size: tuple[int, int]) -> bool:
-        """True when the box overlaps the view (it is then drawn, possibly reaching past the edge)."""
+        """True when the box overlaps the view (it is then drawn,
+        possibly reaching past the edge)."""
         w, h = self.size(image_size)
         x0, y0, x1, y1 = xyxy
         return x1 > self.x and x0 < self.x + w and y1 > self.y and y0 < self.y + h
@@ -165,7 +172,8 @@ class ZoomView:
         """``BBoxWidget`` dicts in frame pixels -> on the enlarged crop."""
         f = self.factor
         return [dict(b, x=round((b["x"] - self.x) * f, 3), y=round((b["y"] - self.y) * f, 3),
-                     width=round(b["width"] * f, 3), height=round(b["height"] * f, 3)) for b in boxes]
+                     width=round(b["width"] * f, 3), height=round(b["height"] * f, 3))
+                for b in boxes]
 
     def to_frame(self, boxes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """``BBoxWidget`` dicts on the enlarged crop -> in frame pixels."""
@@ -183,9 +191,11 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 def describe_kinds(kinds: Sequence[str]) -> str:
-    """``("accept",)`` -> ``"accepted"``; ``("correct", "draw")`` -> ``"1 correction, 1 box drawn"``."""
+    """``("accept",)`` -> ``"accepted"``; ``("correct", "draw")``
+    -> ``"1 correction, 1 box drawn"``."""
     names = {"draw": ("box drawn", "boxes drawn"), "correct": ("correction", "corrections"),
-             "delete": ("box deleted", "boxes deleted"), "absent": ("marked absent", "marked absent"),
+             "delete": ("box deleted", "boxes deleted"),
+             "absent": ("marked absent", "marked absent"),
              "accept": ("accepted", "accepted"), "skip": ("skipped", "skipped")}
     counts: dict[str, int] = {}
     for k in kinds:
@@ -310,8 +320,10 @@ def clip_position_html(
         state = (states or {}).get(f, "pending")
         colour = "#111" if f == current else colours.get(state, "#3b82f6")
         width = 4 if f == current else 3
-        parts.append(f'<div title="frame {f}" style="position:absolute;left:calc({100 * f / span:.2f}% - '
-                     f'{width // 2}px);top:{0 if f == current else 3}px;bottom:{0 if f == current else 3}px;'
-                     f'width:{width}px;background:{colour}"></div>')
+        parts.append(f'<div title="frame {f}" '
+                     f'style="position:absolute;left:calc({100 * f / span:.2f}% - '
+                     f'{width // 2}px);top:{0 if f == current else 3}px;'
+                     f'bottom:{0 if f == current else 3}px;width:{width}px;'
+                     f'background:{colour}"></div>')
     parts.append("</div>")
     return "".join(parts)

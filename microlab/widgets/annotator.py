@@ -68,12 +68,14 @@ class Annotator(FrameStepper):
             if more:
                 self.frames.extend(more)
                 self.status.show(
-                    f"{self.status.text} No box yet: here are {plural(len(more), 'more frame')} from "
-                    f"shots nobody has seen ({', '.join(map(str, more))}). The scrubber above "
+                    f"{self.status.text} No box yet: here are "
+                    f"{plural(len(more), 'more frame')} from shots nobody has seen "
+                    f"({', '.join(map(str, more))}). The scrubber above "
                     "reaches any other frame.", self.status.level)
             else:
-                self.status.show(f"{self.status.text} No box yet, and every shot has been seen: use "
-                                 "the scrubber to find a frame with the object.", self.status.level)
+                self.status.show(f"{self.status.text} No box yet, and "
+                                 "every shot has been seen: use the scrubber "
+                                 "to find a frame with the object.", self.status.level)
         super()._advance()
 
     def __repr__(self) -> str:

@@ -168,13 +168,14 @@ class Dashboard:
         self.review: Review | None = None
 
         self.header = W.HTML()
-        self.run_button = W.Button(description="Run next iteration", icon="play", button_style="primary",
+        self.run_button = W.Button(description="Run next iteration", icon="play",
+                                   button_style="primary",
                                    tooltip="train on the human labels, then predict every frame")
         self.review_button = W.Button(description="Review batch", icon="eye",
                                       tooltip="the frames most worth a look now")
         self.refresh_button = W.Button(description="Refresh", icon="refresh")
-        self.frame_box = W.BoundedIntText(value=0, min=0, max=project.n_frames - 1, description="frame",
-                                          layout=W.Layout(width="180px"))
+        self.frame_box = W.BoundedIntText(value=0, min=0, max=project.n_frames - 1,
+                                          description="frame", layout=W.Layout(width="180px"))
         self.open_button = W.Button(description="Open in Review", icon="external-link")
         for button in (self.run_button, self.review_button, self.refresh_button, self.open_button):
             button.layout.width = "auto"
@@ -187,7 +188,8 @@ class Dashboard:
         self.review_area = W.VBox()
 
         self.clip_fig = plots.clip_figure_of_project(project, truth=self.truth)
-        self.progress_fig = plots.progress_figure_of_project(project, truth=self.truth, baselines=self.baselines)
+        self.progress_fig = plots.progress_figure_of_project(project, truth=self.truth,
+                                                             baselines=self.baselines)
         self.clip_view = FigureView(self.clip_fig, interactive=interactive)
         self.progress_view = FigureView(self.progress_fig, interactive=interactive)
         self.clip_view.on_click(self._on_clip_click)
@@ -303,10 +305,11 @@ class Dashboard:
         stop = "stop: every segment is done" if done == len(verdicts) else "continue"
         self.header.value = (
             f"<b>Dashboard</b> &mdash; iteration {self.project.iteration} &middot; "
-            f"{plural(totals['actions'], 'action')} &middot; {plural(totals['frames_viewed'], 'frame')} viewed "
-            f"&middot; {plural(len(self.project.human_frames()), 'human frame')} &middot; "
-            f"coverage {coverage:.0%} &middot; "
-            f"{done} of {len(verdicts)} segments done &rarr; <b>{stop}</b>"
+            f"{plural(totals['actions'], 'action')} &middot; "
+            f"{plural(totals['frames_viewed'], 'frame')} viewed &middot; "
+            f"{plural(len(self.project.human_frames()), 'human frame')} &middot; "
+            f"coverage {coverage:.0%} &middot; {done} of {len(verdicts)} "
+            f"segments done &rarr; <b>{stop}</b>"
         )
         correct = None
         if self.truth is not None:
@@ -325,9 +328,10 @@ class Dashboard:
             )
         truth_head = "<th>correct</th>" if correct is not None else ""
         self.verdict_table.value = (
-            "<style>.microlab-verdicts td, .microlab-verdicts th {padding: 1px 10px 1px 0; text-align: left}"
-            "</style>"
-            '<table class="microlab-verdicts" style="font-size:90%"><tr><th>frames</th><th>coverage</th>'
+            "<style>.microlab-verdicts td, .microlab-verdicts th {padding: 1px 10px 1px 0; "
+            "text-align: left}</style>"
+            '<table class="microlab-verdicts" '
+            'style="font-size:90%"><tr><th>frames</th><th>coverage</th>'
             f"{truth_head}<th>last review: frames / corrected</th><th>verdict</th><th>why</th></tr>"
             + "".join(rows) + "</table>"
         )

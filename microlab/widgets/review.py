@@ -45,8 +45,8 @@ class Review(FrameStepper):
 
     title = "Review"
 
-    def __init__(self, project: Project, frames: Iterable[int] | None = None, *, n: int | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, project: Project, frames: Iterable[int] | None = None, *,
+                 n: int | None = None, clock: Callable[[], float] | None = None) -> None:
         from microlab.loop import review_items
 
         self.items: list[ReviewItem] = (
@@ -131,19 +131,22 @@ class Review(FrameStepper):
     # ------------------------------------------------------------------ display
     def _after_show(self, frame: int | None) -> None:
         for f, button in self._film_buttons.items():
-            button.button_style = "info" if f == frame else _FILM_STYLE.get(self.states.get(f, ""), "")
+            button.button_style = "info" if f == frame else _FILM_STYLE.get(self.states.get(f, ""),
+                                                                            "")
             button.icon = "eye" if f == frame else ""
         self.accept_button.disabled = frame is None
         self.next_button.disabled = frame is None
         self.clip_bar.value = clip_position_html(
-            self.project.n_frames, self.frames, current=frame, states=self.states, boundaries=self._boundaries
+            self.project.n_frames, self.frames, current=frame, states=self.states,
+            boundaries=self._boundaries
         )
         if frame is None:
             totals = self.project.action_totals()
             self.info.value = (
-                f"Batch done: {plural(len(self.frames), 'frame')}, {plural(self.session_actions, 'action')} here "
-                f"({totals['actions']} in the project). Next: <code>project.step()</code> or the "
-                "Dashboard's <i>Run next iteration</i>."
+                f"Batch done: {plural(len(self.frames), 'frame')}, "
+                f"{plural(self.session_actions, 'action')} here ({totals['actions']} in the "
+                "project). Next: <code>project.step()</code> or the Dashboard's <i>Run next "
+                "iteration</i>."
             )
             return
         self.info.value = self._info_html(frame)
@@ -161,9 +164,10 @@ class Review(FrameStepper):
                         "(press Enter to agree, or draw it)")
         state = "human-verified" if label.verified else "machine label"
         return (
-            f"<div>Why this frame: <i>{html.escape(item.reason)}</i> &middot; doubt {item.priority:.2f} "
-            f"&middot; {state}</div><div>{' &middot; '.join(rows)}</div>"
+            f"<div>Why this frame: <i>{html.escape(item.reason)}</i> &middot; "
+            f"doubt {item.priority:.2f} &middot; {state}</div><div>{' &middot; '.join(rows)}</div>"
         )
 
     def __repr__(self) -> str:
-        return f"Review(frames={self.frames}, position={self.position}, actions={self.session_actions})"
+        return (f"Review(frames={self.frames}, position={self.position}, "
+                f"actions={self.session_actions})")

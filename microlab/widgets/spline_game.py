@@ -75,12 +75,14 @@ class SplineGameWidget:
         style = {"description_width": "initial"}
         self.curve = widgets.Dropdown(options=list_curves(), value=self.game.curve.name,
                                       description="hidden curve", style=style)
-        self.segments = widgets.IntSlider(value=self.game.segments, min=1, max=20, description="segments",
+        self.segments = widgets.IntSlider(value=self.game.segments, min=1, max=20,
+                                          description="segments",
                                           style=style, continuous_update=False)
-        self.degree = widgets.IntSlider(value=self.game.degree, min=0, max=6, description="degree per piece",
+        self.degree = widgets.IntSlider(value=self.game.degree, min=0, max=6,
+                                        description="degree per piece",
                                         style=style, continuous_update=False)
-        self.budget = widgets.IntSlider(value=int(self.game.budget), min=1, max=100, description="budget",
-                                        style=style, continuous_update=False)
+        self.budget = widgets.IntSlider(value=int(self.game.budget), min=1, max=100,
+                                        description="budget", style=style, continuous_update=False)
         self.show_hidden = widgets.Checkbox(value=show_hidden, description="show the hidden curve")
         self.suggest_button = widgets.Button(description="buy where the error looks largest",
                                              layout=widgets.Layout(width="auto"))
@@ -93,7 +95,8 @@ class SplineGameWidget:
         self.reset_button.on_click(lambda _: self._guard.run(self.reset))
 
         self.figure = _game_figure()
-        self.ax, self.ax_history = self.figure.subplots(2, 1, gridspec_kw={"height_ratios": [3, 1.2]})
+        self.ax, self.ax_history = self.figure.subplots(2, 1,
+                                                        gridspec_kw={"height_ratios": [3, 1.2]})
         canvas = self.figure.canvas
         self._interactive = isinstance(canvas, widgets.DOMWidget)  # ipympl's canvas is a widget
         if self._interactive:
@@ -109,7 +112,8 @@ class SplineGameWidget:
         ])
         self.box = widgets.VBox([controls, self._view, self.status.widget])
         self.redraw()
-        self.status.info("click on the upper plot to buy a label at that x" if self._interactive else
+        self.status.info("click on the upper plot to buy a label at that x" if self._interactive
+                         else
                          "buy labels with the button or game.buy(x) "
                          "(run %matplotlib widget first to buy by clicking)")
 
@@ -124,7 +128,8 @@ class SplineGameWidget:
         bought = self.game.buy(x)
         self.redraw()
         g, p = self.game.errors()
-        self.status.info(f"bought y({bought[0]:.3f}) = {bought[1]:.3f}; error now: global polynomial "
+        self.status.info(f"bought y({bought[0]:.3f}) = {bought[1]:.3f}; error now: "
+                         "global polynomial "
                          f"{g:.3f}, local pieces {p:.3f}")
         return bought
 
@@ -164,7 +169,8 @@ class SplineGameWidget:
     # ------------------------------------------------------------------ events
     def _on_click(self, event: Any) -> None:
         toolbar = getattr(self.figure.canvas, "toolbar", None)
-        if event.inaxes is not self.ax or event.xdata is None or (toolbar is not None and toolbar.mode):
+        if event.inaxes is not self.ax or event.xdata is None or (toolbar is not None
+                                                                  and toolbar.mode):
             return  # a click elsewhere, or the zoom/pan tool is active
         self._guard.run(lambda: self.buy(min(max(float(event.xdata), DOMAIN[0]), DOMAIN[1])))
 

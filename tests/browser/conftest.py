@@ -32,7 +32,8 @@ def _missing() -> str | None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "playwright is not installed (pip install playwright; do not run 'playwright install')"
+        return ("playwright is not installed (pip install playwright; "
+                "do not run 'playwright install')")
     return None
 
 
@@ -73,7 +74,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
         "JUPYTERLAB_SETTINGS_DIR": str(dirs["settings"]),
         "JUPYTERLAB_WORKSPACES_DIR": str(dirs["workspaces"]),
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        "PYTHONPATH": os.pathsep.join([str(REPO),
+                                       os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
     }
     env.pop("MICROLAB_HEADLESS", None)  # the notebooks must show their widgets to the browser
     port, token = _free_port(), secrets.token_hex(16)
@@ -94,7 +96,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             if proc.poll() is not None:
                 pytest.fail(f"jupyter lab exited with {proc.returncode}; see {log}")
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2):
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}",
+                                            timeout=2):
                     break
             except OSError:
                 if time.monotonic() > deadline:
@@ -123,7 +126,8 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser: object, lab: Lab, request: pytest.FixtureRequest) -> Iterator[object]:
     """A fresh browser tab; its kernels are shut down after the test."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})  # type: ignore[attr-defined]
+    viewport = {"width": 1280, "height": 1000}
+    context = browser.new_context(viewport=viewport)  # type: ignore[attr-defined]
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     yield pg

@@ -51,7 +51,8 @@ def write_notebook(path: Path, sources: list[str]) -> Path:
     """A notebook of code cells (python3 kernel) at ``path``."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                 "language": "python"}
     nbformat.write(nb, path)
     return path
 
@@ -96,7 +97,8 @@ def run_cells(page: object, count: int, *, first: int = 0, timeout_s: float = 18
     for _ in range(count):
         page.keyboard.press("Shift+Enter")  # type: ignore[attr-defined]
         time.sleep(0.3)
-    code = [i for i in range(first, first + count) if "jp-CodeCell" in (cells.nth(i).get_attribute("class") or "")]
+    code = [i for i in range(first, first + count)
+            if "jp-CodeCell" in (cells.nth(i).get_attribute("class") or "")]
     if code:
         # "[3]:" once run; "[*]:" while queued or running.
         prompt = cells.nth(code[-1]).locator(".jp-InputArea-prompt")

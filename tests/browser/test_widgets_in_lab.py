@@ -48,7 +48,8 @@ def fake_step(progress=True):
             time.sleep(0.2)
     for _ in tqdm(range(project.n_frames), desc="predict"):
         time.sleep(0.01)
-    it = fake_prediction(project, {{f: (60, 50, 110, 130) for f in range(1, project.n_frames)}}, confidence=0.9)
+    it = fake_prediction(project, {{f: (60, 50, 110, 130) for f in range(1, project.n_frames)}},
+                         confidence=0.9)
     return IterationReport(it, [], 1.0, 0.5, 1, 0.9, [])
 
 project.step = fake_step
@@ -87,13 +88,15 @@ def drag(page, start: tuple[float, float], end: tuple[float, float]) -> None:
     page.mouse.move(*start)
     page.mouse.down()
     for i in range(1, 11):  # several moves: the widget follows the pointer like a person's drag
-        page.mouse.move(start[0] + (end[0] - start[0]) * i / 10, start[1] + (end[1] - start[1]) * i / 10)
+        page.mouse.move(start[0] + (end[0] - start[0]) * i / 10,
+                        start[1] + (end[1] - start[1]) * i / 10)
     page.mouse.up()
 
 
 def to_image(point: tuple[float, float], box: dict, size: tuple[int, int]) -> tuple[float, float]:
     """Screen point -> image pixels of a frame ``size`` shown in ``box``."""
-    return ((point[0] - box["x"]) * size[0] / box["width"], (point[1] - box["y"]) * size[1] / box["height"])
+    return ((point[0] - box["x"]) * size[0] / box["width"],
+            (point[1] - box["y"]) * size[1] / box["height"])
 
 
 def tagged_cell(notebook: Path, tag: str) -> int:
@@ -120,7 +123,8 @@ def _project(lab: Lab, clip, name: str) -> Path:
     with ml.Project.open(path, video=clip.path) as project:
         project.draw_box(0, truth[0])
         off = truth[35] + np.array([*SHIFT, *SHIFT])
-        fake_prediction(project, {16: truth[16], 35: off, 27: None}, confidence=0.45, reason="low score")
+        fake_prediction(project, {16: truth[16], 35: off, 27: None}, confidence=0.45,
+                        reason="low score")
     return path
 
 
@@ -144,8 +148,10 @@ def test_quickstart_annotator_draw_and_enter(lab: Lab, page) -> None:
     truth = ml.demo_clip().ground_truth[shown]
     if np.isnan(truth).any():  # object out of view: any box will do for this test
         truth = np.array([0.3 * size[0], 0.25 * size[1], 0.55 * size[0], 0.7 * size[1]])
-    start = (box["x"] + truth[0] * box["width"] / size[0], box["y"] + truth[1] * box["height"] / size[1])
-    end = (box["x"] + truth[2] * box["width"] / size[0], box["y"] + truth[3] * box["height"] / size[1])
+    start = (box["x"] + truth[0] * box["width"] / size[0],
+             box["y"] + truth[1] * box["height"] / size[1])
+    end = (box["x"] + truth[2] * box["width"] / size[0],
+           box["y"] + truth[3] * box["height"] / size[1])
     drag(page, start, end)
     page.wait_for_selector(f"{NOTEBOOK} .microlab-widget svg rect.movable")
     widget = page.locator(f"{NOTEBOOK} .microlab-widget").first
@@ -192,7 +198,8 @@ def test_review_accept_and_correct(lab: Lab, page, clip) -> None:
     with ml.Project.open(path) as project:
         assert project.label(16).verified
         assert np.allclose([b.xyxy for b in project.label(16).boxes], [clip.ground_truth[16]])
-        assert project.action_totals() == {"actions": 1, "frames_viewed": 2}  # the set-up box, then 0
+        # the set-up box, then 0
+        assert project.action_totals() == {"actions": 1, "frames_viewed": 2}
 
     # Frame 35: the model's box is off the object; drag it onto the object, then Enter.
     time.sleep(0.5)
@@ -216,7 +223,8 @@ def test_review_accept_and_correct(lab: Lab, page, clip) -> None:
     assert kinds == ["draw", "accept", "correct"]
     assert totals == {"actions": 2, "frames_viewed": 3}
     assert "Batch done" in widget.inner_text()
-    assert page.locator(f"{NOTEBOOK} .microlab-widget svg").first.is_hidden()  # nothing left to answer
+    # nothing left to answer
+    assert page.locator(f"{NOTEBOOK} .microlab-widget svg").first.is_hidden()
 
 
 # ---------------------------------------------------------------------- dashboard
@@ -237,14 +245,17 @@ def test_dashboard_plot_and_timeline_click(lab: Lab, page, clip) -> None:
     canvas.wait_for()
     canvas.scroll_into_view_if_needed()
     time.sleep(1.0)
-    page.locator(f"{NOTEBOOK} .microlab-widget").first.screenshot(path=str(ARTIFACTS / "browser_dashboard_shown.png"))
+    page.locator(f"{NOTEBOOK} .microlab-widget").first.screenshot(
+        path=str(ARTIFACTS / "browser_dashboard_shown.png"))
     rect = canvas.bounding_box()
     assert rect["width"] > 500, rect
     assert rect["height"] > 200, rect
     # Drawn, not blank: many distinct colours on the canvas.
     colours = canvas.evaluate(
         """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                  const seen = new Set(); for (let i = 0; i < d.length; i += 4 * 7) seen.add(d[i] << 16 | d[i+1] << 8 | d[i+2]);
+                  const seen = new Set();
+                  for (let i = 0; i < d.length; i += 4 * 7)
+                      seen.add(d[i] << 16 | d[i+1] << 8 | d[i+2]);
                   return seen.size; }"""
     )
     assert colours > 50, colours
@@ -276,7 +287,9 @@ def test_dashboard_plot_and_timeline_click(lab: Lab, page, clip) -> None:
     button.scroll_into_view_if_needed()
     dashboard = page.locator(f"{NOTEBOOK} .microlab-widget").first
     pixels = """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                       let h = 0; for (let i = 0; i < d.length; i += 4 * 3) h = (h * 31 + d[i] + 7 * d[i+1]) % 1000000007;
+                       let h = 0;
+                       for (let i = 0; i < d.length; i += 4 * 3)
+                           h = (h * 31 + d[i] + 7 * d[i+1]) % 1000000007;
                        return h; }"""
     before = canvas.evaluate(pixels)
     button.click()
@@ -307,10 +320,12 @@ def test_notebook7_annotator(lab: Lab, page, clip) -> None:
         leftover.unlink()
     ml.Project.open(path, video=clip.path).close()
     write_notebook(lab.root / "nb7.ipynb", [
-        SETUP.format(path=path.name) + "\nannotator = ml.Annotator(project, frames=[5, 6])\nannotator",
+        SETUP.format(path=path.name)
+        + "\nannotator = ml.Annotator(project, frames=[5, 6])\nannotator",
     ])
     page.goto(f"http://127.0.0.1:{lab.port}/notebooks/nb7.ipynb?token={lab.token}")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)  # Notebook 7: one notebook per page
+    # Notebook 7: one notebook per page
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
     wait_idle(page)
     run_cells(page, 1)
     _, box = drawing(page)
@@ -340,7 +355,8 @@ def _pan_to(page, view, xyxy, size: tuple[int, int]):
     the view the widget then shows (each click moves half a view, kept inside the frame)."""
     from microlab.widgets._common import ZoomView
 
-    icons = {(1, 0): "arrow-right", (-1, 0): "arrow-left", (0, 1): "arrow-down", (0, -1): "arrow-up"}
+    icons = {(1, 0): "arrow-right", (-1, 0): "arrow-left", (0, 1): "arrow-down",
+             (0, -1): "arrow-up"}
     margin = 2.0
     for _ in range(16):
         w, h = view.size(size)
@@ -354,7 +370,8 @@ def _pan_to(page, view, xyxy, size: tuple[int, int]):
             dx, dy = 0, 1
         else:
             break
-        page.locator(f"{NOTEBOOK} .microlab-widget button:has(i.fa-{icons[(dx, dy)]})").first.click()
+        page.locator(f"{NOTEBOOK} .microlab-widget "
+                     f"button:has(i.fa-{icons[(dx, dy)]})").first.click()
         time.sleep(0.4)
         cx, cy = view.centre(size)
         view = ZoomView.around((cx + dx * w / 2, cy + dy * h / 2), view.factor, size)
@@ -391,7 +408,8 @@ def test_scrub_box_this_frame_and_draw_zoomed(lab: Lab, page, clip) -> None:
         leftover.unlink()
     ml.Project.open(path, video=clip.path).close()
     write_notebook(lab.root / "scrub.ipynb", [
-        SETUP.format(path=path.name) + "\nannotator = ml.Annotator(project, frames=[5, 6])\nannotator",
+        SETUP.format(path=path.name)
+        + "\nannotator = ml.Annotator(project, frames=[5, 6])\nannotator",
     ])
     open_notebook(page, lab, "scrub.ipynb")
     run_cells(page, 1)
@@ -515,13 +533,15 @@ def test_film_like_scene_find_and_box_tiny_people(lab: Lab, page, shared_sequenc
     track = page.locator(f"{NOTEBOOK} .microlab-widget .noUi-base").first
     track.scroll_into_view_if_needed()
     rect = track.bounding_box()
-    page.mouse.click(rect["x"] + rect["width"] * target / (len(scene) - 1), rect["y"] + rect["height"] / 2)
+    page.mouse.click(rect["x"] + rect["width"] * target / (len(scene) - 1),
+                     rect["y"] + rect["height"] / 2)
     page.get_by_text(re.compile(r"looking at clip frame \d+")).wait_for(timeout=20_000)
     landed = int(re.search(r"looking at clip frame (\d+)", widget.inner_text()).group(1))
     for _ in range(40):
         if not np.isnan(truth[landed]).any():
             break
-        _click_title(page, "look at the next clip frame" if landed < target else "look at the previous clip frame")
+        _click_title(page, "look at the next clip frame" if landed < target
+                     else "look at the previous clip frame")
         landed = int(re.search(r"looking at clip frame (\d+)", widget.inner_text()).group(1))
     assert not np.isnan(truth[landed]).any()
     widget.screenshot(path=str(ARTIFACTS / "browser_walk_scrubbed.png"))

@@ -22,7 +22,8 @@ from .helpers import DEMO_FRAMES, DEMO_SIZE, REAL_SEQUENCE
 
 @pytest.fixture(scope="session")
 def demo_sequence(tmp_path_factory: pytest.TempPathFactory) -> Sequence:
-    return demo_clip(tmp_path_factory.mktemp("interop") / "demo", n_frames=DEMO_FRAMES, size=DEMO_SIZE)
+    return demo_clip(tmp_path_factory.mktemp("interop") / "demo", n_frames=DEMO_FRAMES,
+                     size=DEMO_SIZE)
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +36,8 @@ def _full_project(tmp: Path, folder: Path) -> Project:
 
 
 @pytest.fixture(scope="session")
-def real_project(real_sequence_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+def real_project(real_sequence_dir: Path,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     """The real sequence with its ground truth imported: every frame labelled, 5 absent."""
     project = _full_project(tmp_path_factory.mktemp("real"), real_sequence_dir)
     yield project
@@ -43,7 +45,8 @@ def real_project(real_sequence_dir: Path, tmp_path_factory: pytest.TempPathFacto
 
 
 @pytest.fixture(scope="session")
-def demo_project(demo_sequence: Sequence, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+def demo_project(demo_sequence: Sequence,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     """The demo clip with its ground truth imported: every frame labelled, 14 absent."""
     assert demo_sequence.path is not None
     project = _full_project(tmp_path_factory.mktemp("demo"), demo_sequence.path)
@@ -52,7 +55,8 @@ def demo_project(demo_sequence: Sequence, tmp_path_factory: pytest.TempPathFacto
 
 
 @pytest.fixture(scope="session")
-def mixed_project(demo_sequence: Sequence, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+def mixed_project(demo_sequence: Sequence,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     """The demo clip labelled the way a session leaves it.
 
     Two classes; human boxes on every third frame (two boxes of two classes on frame 3), the
@@ -62,8 +66,8 @@ def mixed_project(demo_sequence: Sequence, tmp_path_factory: pytest.TempPathFact
     """
     assert demo_sequence.path is not None
     gt = demo_sequence.ground_truth
-    project = Project.open(tmp_path_factory.mktemp("mixed") / "mixed.mlab", video=demo_sequence.path,
-                           classes=("object", "distractor"))
+    project = Project.open(tmp_path_factory.mktemp("mixed") / "mixed.mlab",
+                           video=demo_sequence.path, classes=("object", "distractor"))
     predictions = {}
     for f in range(DEMO_FRAMES):
         present = not np.isnan(gt[f]).any()

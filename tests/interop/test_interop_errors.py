@@ -57,14 +57,20 @@ CASES = [
      r"annotations\[0\] \(id 1\): category_id 7 is not in 'categories'"),
     ("coco", _edit_json(_set(("annotations", 2, "bbox"), [100, 80, 60, 60])),
      r"annotations\[2\] \(id 3\): box .* lies outside the 128x96 image"),
-    ("yolo", _edit_text("labels/train/00004.txt", "0 ", "0 0.5 0.5 "), r"00004\.txt line 1: expected 'class cx cy w h'"),
-    ("yolo", _edit_text("labels/train/00001.txt", "0.", "12."), r"00001\.txt line 1: .*fractions of the image"),
-    ("yolo", _edit_text("labels/train/00004.txt", "0 ", "x "), r"00004\.txt line 1: not a class number"),
-    ("yolo", _edit_text("data.yaml", "names:", "names: [unclosed"), r"data\.yaml line \d+: not valid YAML"),
-    ("voc", _edit_text("Annotations/00004.xml", "</annotation>", ""), r"00004\.xml line \d+, column \d+: not well-formed XML"),
+    ("yolo", _edit_text("labels/train/00004.txt", "0 ", "0 0.5 0.5 "),
+     r"00004\.txt line 1: expected 'class cx cy w h'"),
+    ("yolo", _edit_text("labels/train/00001.txt", "0.", "12."),
+     r"00001\.txt line 1: .*fractions of the image"),
+    ("yolo", _edit_text("labels/train/00004.txt", "0 ", "x "),
+     r"00004\.txt line 1: not a class number"),
+    ("yolo", _edit_text("data.yaml", "names:", "names: [unclosed"),
+     r"data\.yaml line \d+: not valid YAML"),
+    ("voc", _edit_text("Annotations/00004.xml", "</annotation>", ""),
+     r"00004\.xml line \d+, column \d+: not well-formed XML"),
     ("voc", _edit_text("Annotations/00004.xml", "xmax>", "xmx>", 2),
      r"00004\.xml line 2[0-9], <bndbox>: expected a <xmax> element inside"),
-    ("voc", _edit_text("Annotations/00004.xml", "<ymin>", "<ymin>ten"), r"00004\.xml line \d+, <ymin>: ymin must be a number"),
+    ("voc", _edit_text("Annotations/00004.xml", "<ymin>", "<ymin>ten"),
+     r"00004\.xml line \d+, <ymin>: ymin must be a number"),
     ("voc", _edit_text("Annotations/00004.xml", "<?xml version='1.0' encoding='utf-8'?>",
                        "<?xml version='1.0'?><!DOCTYPE a [<!ENTITY x 'y'>]>"), r"declares a DTD"),
     ("cvat_video", _edit_text("", 'frame="3"', 'frame="400"'),
@@ -73,21 +79,30 @@ CASES = [
      r"annotations\.xml line \d+, <box .*attribute 'outside' must be a 0 or 1, but got 'maybe'"),
     ("cvat_video", _edit_text("", 'label="distractor"', 'label="dog"'),
      r"line \d+, <track id=\"\d+\" label=\"dog\".*not declared in <meta>"),
-    ("cvat_video", _edit_text("", 'xbr="', 'xbr="wide'), r"line \d+, <box .*attribute 'xbr' must be a number"),
-    ("mot", _edit_text("gt/gt.txt", "\n", "\n4,1,abc,2,3,4,1,1,1\n"), r"gt\.txt line 2: not a number"),
-    ("mot", _edit_text("gt/gt.txt", "1,", "0,"), r"gt\.txt line 1: frame 0 is outside this clip, whose frames are numbered 1\.\.40"),
-    ("mot", _edit_text("gt/gt.txt", "\n", "\n1,2,3\n"), r"gt\.txt line 2: expected frame,id,x,y,w,h"),
-    ("mot", _edit_text("gt/labelled_frames.txt", "1-2", "1-x"), r"labelled_frames\.txt: expected frame ranges"),
+    ("cvat_video", _edit_text("", 'xbr="', 'xbr="wide'),
+     r"line \d+, <box .*attribute 'xbr' must be a number"),
+    ("mot", _edit_text("gt/gt.txt", "\n", "\n4,1,abc,2,3,4,1,1,1\n"),
+     r"gt\.txt line 2: not a number"),
+    ("mot", _edit_text("gt/gt.txt", "1,", "0,"),
+     r"gt\.txt line 1: frame 0 is outside this clip, whose frames are numbered 1\.\.40"),
+    ("mot", _edit_text("gt/gt.txt", "\n", "\n1,2,3\n"),
+     r"gt\.txt line 2: expected frame,id,x,y,w,h"),
+    ("mot", _edit_text("gt/labelled_frames.txt", "1-2", "1-x"),
+     r"labelled_frames\.txt: expected frame ranges"),
     ("labelstudio", _truncate, r"tasks\.json line \d+, column \d+: not valid JSON"),
     ("labelstudio", _edit_json(_set((3, "annotations", 0, "result", 0, "value", "x"), "left")),
-     r"task\[3\] \(id 4\)\.annotations\[0\]\.result\[0\]: 'value' needs numeric x, y, width and height"),
+     (r"task\[3\] \(id 4\)\.annotations\[0\]\.result\[0\]: 'value' needs numeric x, y, "
+      r"width and height")),
     ("labelstudio", _edit_json(_set((3, "annotations", 0, "result", 0, "value", "rotation"), 30)),
      r"task\[3\] \(id 4\)\.annotations\[0\]\.result\[0\]: rotated rectangles cannot be imported"),
     ("labelstudio", _edit_json(_set((0, "data"), {"image": "nowhere.png"})),
      r"task\[0\] \(id 1\): image 'nowhere.png' is not a frame of this clip"),
-    ("otb", _edit_text("", "\n", "\n1,2,3\n"), r"groundtruth\.txt line 2: expected 4 numbers x,y,w,h, but got 3"),
-    ("otb", _edit_text("", "\n", "\nnan,nan,nan,nan\n"), r"groundtruth\.txt has 41 boxes but the clip has 40 frames"),
-    ("otb", _edit_text("", ",", ",-", 3), r"groundtruth\.txt line 1: width and height must be positive"),
+    ("otb", _edit_text("", "\n", "\n1,2,3\n"),
+     r"groundtruth\.txt line 2: expected 4 numbers x,y,w,h, but got 3"),
+    ("otb", _edit_text("", "\n", "\nnan,nan,nan,nan\n"),
+     r"groundtruth\.txt has 41 boxes but the clip has 40 frames"),
+    ("otb", _edit_text("", ",", ",-", 3),
+     r"groundtruth\.txt line 1: width and height must be positive"),
 ]
 
 
@@ -160,7 +175,8 @@ def test_unknown_classes_name_the_project_classes(mixed_project: Project, demo_p
     out = mixed_project.export("voc", tmp_path / "voc")
     with Project.open(tmp_path / "one.mlab", video=demo_project.frames.path) as project:
         before = snapshot(project)
-        with pytest.raises(AnnotationError, match=r"classes \['distractor'\] .*its classes are \['object'\]"):
+        with pytest.raises(AnnotationError,
+                           match=r"classes \['distractor'\] .*its classes are \['object'\]"):
             project.import_labels("voc", out)
         assert snapshot(project) == before
 
@@ -170,12 +186,15 @@ def test_labels_of_another_clip_are_refused(real_sequence_dir: Path, demo_projec
     with pytest.raises(FormatError, match=r"has 289 boxes but the clip has 40 frames"):
         demo_project.import_labels("otb", real_sequence_dir / "groundtruth.txt")
     out = demo_project.export("coco", tmp_path / "demo.json")
-    with pytest.raises(FormatError, match=r"images\[0\]: image '00001.jpg' is 128x96 but the clip's frames are 1280x720"):
+    with pytest.raises(FormatError,
+                       match=r"images\[0\]: image '00001.jpg' is 128x96 "
+                             r"but the clip's frames are 1280x720"):
         import_project(tmp_path / "x.mlab", real_sequence_dir, "coco", out)
 
 
 @pytest.mark.parametrize("fmt", ["coco", "yolo", "mot"])
-def test_missing_paths_say_what_is_expected(fmt: str, demo_project: Project, tmp_path: Path) -> None:
+def test_missing_paths_say_what_is_expected(fmt: str, demo_project: Project,
+                                            tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="does not exist"):
         demo_project.import_labels(fmt, tmp_path / "nothing")
     (tmp_path / "empty").mkdir()

@@ -42,7 +42,8 @@ KEEPS = {
 SPARSE_FORMATS = [f for f in FORMATS if KEEPS[f][1]]
 
 
-def round_trip(project: Project, fmt: str, tmp_path: Path, **export_options) -> tuple[Project, LabelSet]:
+def round_trip(project: Project, fmt: str, tmp_path: Path,
+               **export_options) -> tuple[Project, LabelSet]:
     """Export ``project`` as ``fmt`` and import the result into a new project."""
     out = project.export(fmt, tmp_path / OUT_NAMES[fmt], **export_options)
     frames = project.frames.path
@@ -73,7 +74,8 @@ def test_demo_clip_round_trips(demo_project: Project, fmt: str, tmp_path: Path) 
 
 
 @pytest.mark.parametrize("fmt", SPARSE_FORMATS)
-def test_sparse_labels_two_classes_round_trip(mixed_project: Project, fmt: str, tmp_path: Path) -> None:
+def test_sparse_labels_two_classes_round_trip(mixed_project: Project, fmt: str,
+                                              tmp_path: Path) -> None:
     """Unlabelled frames stay unlabelled, absent frames absent, both classes and box counts kept."""
     want = human_labels(mixed_project)
     assert want.absent_frames == [6, 9, 12, 24, 27, 30]
@@ -94,7 +96,8 @@ def test_otb_keeps_one_box_per_frame_and_says_so(mixed_project: Project, tmp_pat
 
 @pytest.mark.parametrize("fmt", SPARSE_FORMATS)
 def test_machine_labels_above_threshold(mixed_project: Project, fmt: str, tmp_path: Path) -> None:
-    """``verified_only=False`` adds confident machine boxes; formats keep source and score as they can."""
+    """``verified_only=False`` adds confident machine boxes; formats keep source and score as they
+    can."""
     _, _, _, kind, source, score = KEEPS[fmt]
     out = mixed_project.export(fmt, tmp_path / OUT_NAMES[fmt], verified_only=False, min_score=0.5)
     want = labels_from_project(mixed_project, verified_only=False, min_score=0.5)
@@ -120,7 +123,8 @@ def test_machine_labels_above_threshold(mixed_project: Project, fmt: str, tmp_pa
 
 
 @pytest.mark.parametrize("fmt", [f for f in SPARSE_FORMATS if KEEPS[f][3]])
-def test_machine_labels_import_as_predictions(mixed_project: Project, fmt: str, tmp_path: Path) -> None:
+def test_machine_labels_import_as_predictions(mixed_project: Project, fmt: str,
+                                              tmp_path: Path) -> None:
     """Imported machine boxes are predictions (unverified frames), not human labels."""
     out = mixed_project.export(fmt, tmp_path / OUT_NAMES[fmt], verified_only=False)
     new, summary = import_into(tmp_path / "copy.mlab", mixed_project.frames.path, fmt, out)
@@ -132,7 +136,8 @@ def test_machine_labels_import_as_predictions(mixed_project: Project, fmt: str, 
         assert sorted(b.score for b in label.boxes) == pytest.approx([0.6, 0.9])
 
 
-def test_import_keeps_existing_human_labels(mixed_project: Project, demo_project: Project, tmp_path: Path) -> None:
+def test_import_keeps_existing_human_labels(mixed_project: Project, demo_project: Project,
+                                            tmp_path: Path) -> None:
     out = demo_project.export("coco", tmp_path / "full.json")
     new, _ = import_into(tmp_path / "p.mlab", mixed_project.frames.path, "coco",
                          mixed_project.export("coco", tmp_path / "sparse.json"))
@@ -158,7 +163,8 @@ def test_video_frames_are_named_like_cvat(make_video, tmp_path: Path) -> None:
             assert_same_labels(human_labels(new), human_labels(project))
 
 
-def test_cli_import_then_export(demo_sequence, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_import_then_export(demo_sequence, tmp_path: Path,
+                                capsys: pytest.CaptureFixture[str]) -> None:
     from microlab.interop.cli import main
 
     seq = demo_sequence.path
@@ -171,7 +177,8 @@ def test_cli_import_then_export(demo_sequence, tmp_path: Path, capsys: pytest.Ca
     assert "did you mean 'coco'" in capsys.readouterr().err
     with Project.open(project) as opened:
         clip = ClipInfo.from_frames(opened.frames)
-        assert_same_labels(load_labels("cvat_video", tmp_path / "a.xml", clip), human_labels(opened))
+        assert_same_labels(load_labels("cvat_video", tmp_path / "a.xml", clip),
+                           human_labels(opened))
 
 
 def test_format_names_and_aliases() -> None:
@@ -241,5 +248,6 @@ def test_cvat_for_images_files_are_read_too(tmp_path: Path) -> None:
     assert got.classes == ["cat"]
     assert got.frames == {0: label_box((1.0, 2.0, 30.5, 40.0), 0), 2: Detections.empty()}
     xml.write_text(xml.read_text().replace('name="c.jpg"', 'name="zebra.jpg"'))
-    with pytest.raises(FormatError, match=r'images\.xml line 6, <image id="2" name="zebra\.jpg".*not a frame'):
+    with pytest.raises(FormatError,
+                       match=r'images\.xml line 6, <image id="2" name="zebra\.jpg".*not a frame'):
         load_labels("cvat", xml, clip)

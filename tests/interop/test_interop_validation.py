@@ -41,10 +41,12 @@ DATUMARO_FORMATS = ("cvat_video", "voc", "yolo", "mot")
 
 def readers_python() -> Path:
     """The independent readers' interpreter, or skip (fail under MICROLAB_REQUIRE_READERS)."""
-    python = Path(os.environ.get("MICROLAB_READERS_PYTHON") or REPO_ROOT / ".venv-readers" / "bin" / "python")
+    python = Path(os.environ.get("MICROLAB_READERS_PYTHON")
+                  or REPO_ROOT / ".venv-readers" / "bin" / "python")
     if python.is_file():
         return python
-    reason = (f"the independent readers (datumaro, label-studio-sdk) are not installed at {python}; "
+    reason = ("the independent readers (datumaro, label-studio-sdk) "
+              f"are not installed at {python}; "
               "run `bash tests/interop/readers/setup.sh` (needs PyPI, ~30 s)")
     if os.environ.get("MICROLAB_REQUIRE_READERS"):
         pytest.fail(f"MICROLAB_REQUIRE_READERS is set but {reason}")
@@ -65,7 +67,8 @@ def as_labels(result: dict[str, Any], clip: ClipInfo) -> LabelSet:
     frames: dict[int, list[Detections]] = {}
     classes: list[str] = []
     for item in result["items"]:
-        frame = item["frame"] if isinstance(item.get("frame"), int) else clip.frame_index(item["id"])
+        frame = (item["frame"] if isinstance(item.get("frame"), int)
+                 else clip.frame_index(item["id"]))
         if frame is None:  # MOT items are 1-based frame numbers
             frame = int(item["id"]) - 1
         boxes = [b for b in item["boxes"] if not b["attributes"].get("outside")]
@@ -109,7 +112,8 @@ def jobs_for(paths: dict[str, Path], classes: list[str]) -> list[dict[str, Any]]
 
 @pytest.fixture(scope="module")
 def read_back(request: pytest.FixtureRequest, demo_project: Project, mixed_project: Project,
-              tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[LabelSet, dict[str, Any]]]:
+              tmp_path_factory: pytest.TempPathFactory,
+              ) -> dict[str, tuple[LabelSet, dict[str, Any]]]:
     """Exports of the real sequence (when present), the demo clip and the two-class project,
     read by datumaro and label-studio-sdk in one subprocess: ``{case: (ours, {fmt: result})}``."""
     readers_python()
@@ -232,7 +236,8 @@ def test_pycocotools_reads_coco(request: pytest.FixtureRequest, case: str, tmp_p
     assert_same_labels(LabelSet.from_boxes(ours.clip, classes, frames), ours)
 
 
-def test_pycocotools_scores_a_machine_export_as_results(mixed_project: Project, tmp_path: Path) -> None:
+def test_pycocotools_scores_a_machine_export_as_results(mixed_project: Project,
+                                                        tmp_path: Path) -> None:
     """The machine export's annotations, with their scores, load as a COCO results file."""
     pytest.importorskip("pycocotools.coco")
     from pycocotools.coco import COCO
