@@ -152,7 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="replay the loop with an oracle on a sequence folder")
     sim.add_argument("sequence", help="OTB-style folder: img/ + groundtruth.txt")
     sim.add_argument("--json", help="write the full result here")
-    sim.add_argument("--strategy", choices=("clip", "segments"), default="clip")
+    # Checked by LoopSettings against microlab.loop.STRATEGIES (importing it here loads torch).
+    sim.add_argument("--strategy", default="clip",
+                     help="how the loop trains: clip (one model, the default), segments (one "
+                          "fine-tuned model per segment), or another registered strategy")
     sim.add_argument("--initial", type=int, default=5,
                      help="frames labelled before the first model")
     sim.add_argument("--batch", type=int, default=None, help="frames proposed per review")

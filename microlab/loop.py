@@ -6,12 +6,13 @@ the parts, each replaceable: a :class:`Trainer` that makes a :class:`Predictor` 
 by default), a :data:`ModelLoader` for stored checkpoints, and a :class:`ReviewRanker`
 (:func:`~microlab.sampling.rank_review` by default).  ``project.loop`` is the project's.
 
-Two ways to fit the clip (``LoopSettings.strategy``):
+Two ways to fit the clip (``LoopSettings.strategy``), registered by name in :data:`STRATEGIES`
+(:func:`register_strategy` adds one of your own):
 
-* ``"clip"``: one micro-model trained on every human frame of the clip.
-* ``"segments"``: the clip model, then one fine-tuned copy per segment (the spline pieces),
-  each trained on its own segment's human frames plus its neighbours'; each frame is labelled
-  by the model of its segment.
+* ``"clip"`` (:func:`train_clip_model`): one micro-model trained on every human frame.
+* ``"segments"`` (:func:`train_segment_models`): the clip model, then one fine-tuned copy per
+  segment (the spline pieces), each trained on its own segment's human frames plus its
+  neighbours'; each frame is labelled by the model of its segment.
 
 ``"clip"`` is the default: BENCHMARKS.md ("One model per clip vs one model per segment")
 measures both on the shared sequences and edited scenes.  Per-segment models have not needed
@@ -21,6 +22,7 @@ clips of many segments they multiply the training time.
 
 from __future__ import annotations
 
+import difflib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -54,7 +56,8 @@ class LoopSettings:
     """How the loop trains, labels and proposes frames.
 
     Attributes:
-        strategy: ``"clip"`` (one model) or ``"segments"`` (one fine-tuned model per segment).
+        strategy: the name of a training strategy in :data:`STRATEGIES`: ``"clip"`` (one
+            model) or ``"segments"`` (one fine-tuned model per segment).
         segment_length: longest segment, in frames (segments also break at scene cuts).
         review_batch: frames proposed per iteration (default: about 2% of the clip, 5 to 20).
         use_tracker: propagate human boxes with a tracker as one more cue.
@@ -82,8 +85,7 @@ class LoopSettings:
     labeller: LabellerSettings = field(default_factory=LabellerSettings)
 
     def __post_init__(self) -> None:
-        if self.strategy not in ("clip", "segments"):
-            raise SettingsError(f"strategy must be 'clip' or 'segments', but got {self.strategy!r}")
+        get_strategy(self.strategy)  # an unknown name fails here, not at the first training
 
     def batch_size(self, n_frames: int) -> int:
         if self.review_batch is not None:
@@ -371,6 +373,161 @@ def review_items(project: Project, frames: Sequence[int]) -> list[ReviewItem]:
     return items
 
 
+# ---------------------------------------------------------------------- training strategies
+@dataclass
+class TrainingRun:
+    """What a training strategy works with: one :meth:`Loop.train` call's project and parts.
+
+    A strategy trains with :meth:`fit` (which also stores and caches each model) and returns the
+    versions it made, the clip model first, and the version responsible for each segment index
+    of :meth:`segments`.
+
+    Attributes:
+        project: the project being trained on.
+        settings: the loop's settings.
+        trainer: the loop's :class:`Trainer`.
+        state: the loop's caches for this project.
+        human: the human labels, ``{frame: Detections}`` (absent frames hold no box).
+        config: the model config, with the project's classes.
+        progress: show progress bars.
+    """
+
+    project: Project
+    settings: LoopSettings
+    trainer: Trainer
+    state: LoopState
+    human: dict[int, Detections]
+    config: MicroModelConfig
+    progress: bool = True
+
+    @property
+    def frames(self) -> list[int]:
+        """The human frames, in order."""
+        return sorted(self.human)
+
+    def segments(self) -> list[Segment]:
+        return self.state.segments(self.settings)
+
+    def fit(
+        self,
+        frames: Sequence[int],
+        config: MicroModelConfig,
+        *,
+        init: Predictor | None = None,
+        segment: tuple[int, int] | None = None,
+    ) -> tuple[int, Predictor]:
+        """Train on ``frames`` (human frames), store the model (for ``segment``, or the clip when
+        ``None``) and return its version and the model."""
+        labelled = _labelled_frames(self.project, frames)
+        model = self.trainer(labelled, config, init=init, progress=self.progress)
+        version = self.project.store.save_model(
+            config=model.metadata(), weights=model.to_bytes(), segment=segment,
+            train_s=model.info["train_s"], n_labels=len(labelled),
+        )
+        self.state.remember(version, model)
+        return version, model
+
+    def fit_clip_model(self) -> tuple[int, Predictor]:
+        """The model of the whole clip, warm started from the previous one when the settings say
+        so and the backbone is the same (with fewer steps)."""
+        config, settings = self.config, self.settings
+        previous = self.state.latest_clip_model() if settings.warm_start else None
+        if previous is not None and previous.config.backbone == config.backbone:
+            warm = replace(config, steps=max(config.steps_per_epoch,
+                                             round(config.steps * settings.warm_steps_fraction)))
+            return self.fit(self.frames, warm, init=previous)
+        return self.fit(self.frames, config, init=None)
+
+
+Strategy = Callable[[TrainingRun], tuple[list[int], dict[int, int]]]
+"""Trains the models of a project: ``strategy(run) -> (versions, {segment index: version})``."""
+
+#: The training strategies by name (``LoopSettings.strategy``), in registration order.
+STRATEGIES: dict[str, Strategy] = {}
+
+
+def register_strategy(name: str, strategy: Strategy, *, replace: bool = False) -> Strategy:
+    """Add a training strategy under ``name``, so ``LoopSettings(strategy=name)`` uses it.
+
+    A taken name is refused unless ``replace=True`` (then the new one takes its place).
+
+    Returns:
+        ``strategy``, so a module can keep a reference to it.
+
+    Example:
+        >>> def newest_only(run):  # one model, on the ten newest human frames
+        ...     version, _ = run.fit(run.frames[-10:], run.config)
+        ...     return [version], {i: version for i in range(len(run.segments()))}
+        >>> register_strategy("newest", newest_only)
+        >>> project.settings = LoopSettings(strategy="newest")
+    """
+    if not isinstance(name, str) or not name:
+        raise SettingsError(f"a strategy name must be a non-empty string, but got {name!r}")
+    if not callable(strategy):
+        raise SettingsError(f"strategy {name!r} must be a function of a TrainingRun, but got "
+                            f"{type(strategy).__name__}")
+    if name in STRATEGIES and not replace:
+        raise SettingsError(f"strategy {name!r} is already registered; pass replace=True to "
+                            "replace it, or register yours under another name")
+    STRATEGIES[name] = strategy
+    return strategy
+
+
+def list_strategies() -> list[str]:
+    """Names of the registered training strategies, in registration order."""
+    return list(STRATEGIES)
+
+
+def get_strategy(name: str) -> Strategy:
+    """A registered training strategy by name.
+
+    Raises:
+        SettingsError: no such strategy; the message lists the known ones and suggests the
+            closest.
+    """
+    if isinstance(name, str) and name in STRATEGIES:
+        return STRATEGIES[name]
+    names = [repr(n) for n in STRATEGIES] or ["a registered one"]
+    known = " or ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]
+    close = difflib.get_close_matches(str(name), list(STRATEGIES), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise SettingsError(f"strategy must be {known}, but got {name!r}{hint}")
+
+
+def train_clip_model(run: TrainingRun) -> tuple[list[int], dict[int, int]]:
+    """Strategy ``"clip"``: one model on every human frame, responsible for every segment."""
+    version, _ = run.fit_clip_model()
+    return [version], {i: version for i in range(len(run.segments()))}
+
+
+def train_segment_models(run: TrainingRun) -> tuple[list[int], dict[int, int]]:
+    """Strategy ``"segments"``: the clip model, then per segment with a human box a copy
+    fine-tuned (half the steps) on the human frames of that segment and its two neighbours;
+    a segment without a human box keeps the clip model."""
+    clip_version, clip_model = run.fit_clip_model()
+    config = run.config
+    versions = [clip_version]
+    responsible: dict[int, int] = {}
+    segments = run.segments()
+    for i, seg in enumerate(segments):
+        own = [f for f in run.frames if f in seg]
+        if not any(len(run.human[f]) for f in own):
+            responsible[i] = clip_version
+            continue
+        lo, hi = segments[max(0, i - 1)].start, segments[min(len(segments) - 1, i + 1)].end
+        near = [f for f in run.frames if lo <= f <= hi]
+        fine = replace(config, steps=max(config.steps_per_epoch, config.steps // 2),
+                       seed=config.seed + i + 1)
+        version, _ = run.fit(near, fine, init=clip_model, segment=(seg.start, seg.end))
+        versions.append(version)
+        responsible[i] = version
+    return versions, responsible
+
+
+register_strategy("clip", train_clip_model)
+register_strategy("segments", train_segment_models)
+
+
 # ---------------------------------------------------------------------- the loop
 class Loop:
     """The active-learning loop over a project: train -> predict -> label -> propose a review.
@@ -461,45 +618,9 @@ class Loop:
                 "y1)) records it"
             )
         started = time.perf_counter()
-        config = replace(settings.model, classes=list(project.classes))
-        frames = sorted(human)
-        labelled = _labelled_frames(project, frames)
-        previous = state.latest_clip_model() if settings.warm_start else None
-        if previous is not None and previous.config.backbone == config.backbone:
-            warm = replace(config, steps=max(config.steps_per_epoch,
-                                             round(config.steps * settings.warm_steps_fraction)))
-            clip_model = trainer(labelled, warm, init=previous, progress=progress)
-        else:
-            clip_model = trainer(labelled, config, init=None, progress=progress)
-        clip_version = project.store.save_model(
-            config=clip_model.metadata(), weights=clip_model.to_bytes(), segment=None,
-            train_s=clip_model.info["train_s"], n_labels=len(labelled),
-        )
-        state.remember(clip_version, clip_model)
-        versions = [clip_version]
-        responsible: dict[int, int] = {}
-        segments = state.segments(settings)
-        if settings.strategy == "segments":
-            for i, seg in enumerate(segments):
-                own = [f for f in frames if f in seg]
-                if not any(len(human[f]) for f in own):
-                    responsible[i] = clip_version
-                    continue
-                lo, hi = segments[max(0, i - 1)].start, segments[min(len(segments) - 1, i + 1)].end
-                near = [f for f in frames if lo <= f <= hi]
-                fine = replace(config, steps=max(config.steps_per_epoch, config.steps // 2),
-                               seed=config.seed + i + 1)
-                model = trainer(_labelled_frames(project, near), fine, init=clip_model,
-                                progress=progress)
-                version = project.store.save_model(
-                    config=model.metadata(), weights=model.to_bytes(), segment=(seg.start, seg.end),
-                    train_s=model.info["train_s"], n_labels=len(near),
-                )
-                state.remember(version, model)
-                versions.append(version)
-                responsible[i] = version
-        else:
-            responsible = {i: clip_version for i in range(len(segments))}
+        run = TrainingRun(project, settings, trainer, state, human,
+                          replace(settings.model, classes=list(project.classes)), progress=progress)
+        versions, responsible = get_strategy(settings.strategy)(run)
         state.last_training = Training(versions, time.perf_counter() - started, responsible)
         return state.last_training
 

@@ -26,7 +26,8 @@ from microlab.actions import Accept, Action, Correct, Delete, Draw, MarkAbsent, 
 from microlab.boxes import Detections, box_iou, class_index, validate_xyxy
 from microlab.errors import AnnotationError, FormatError, StoreError
 from microlab.frames import FrameSource, open_frames
-from microlab.interop.core import ClipInfo, ImportSummary
+from microlab.interop.labels import ClipInfo
+from microlab.interop.project_io import ImportSummary
 from microlab.sampling import ReviewItem
 from microlab.segments import Segment
 from microlab.store import ACTION_COSTS, ActionRecord, BoxRecord, FrameLabel, Store
@@ -369,7 +370,7 @@ class Project:
         min_score: float = 0.5,
     ) -> Path:
         """Write the labels as ``coco``, ``yolo``, ``voc``, ``cvat_video``, ``mot``,
-        ``labelstudio`` or ``otb``.
+        ``labelstudio``, ``otb`` or a format of your own (:func:`microlab.interop.register_format`).
 
         Args:
             fmt: the format (see :mod:`microlab.interop` for what each one keeps).
@@ -503,7 +504,7 @@ def import_project(
     Args:
         project_path: the project file (``something.mlab``).
         frames: the clip (video file or folder of frames); needed when the project is new.
-        fmt: a format name (see :data:`microlab.interop.FORMATS`).
+        fmt: a format name (see :func:`microlab.interop.list_formats`).
         labels_path: the label file or folder.
         classes: classes of a new project; default the class names the file uses.
 

@@ -9,7 +9,20 @@ import numpy as np
 import pytest
 
 from microlab.datasets import demo_clip
-from microlab.loop import CONFIDENT, Loop, LoopSettings, covered_mask
+from microlab.errors import SettingsError
+from microlab.loop import (
+    CONFIDENT,
+    STRATEGIES,
+    Loop,
+    LoopSettings,
+    TrainingRun,
+    covered_mask,
+    get_strategy,
+    list_strategies,
+    register_strategy,
+    train_clip_model,
+    train_segment_models,
+)
 from microlab.model import Candidates, LabelledFrame, MicroModelConfig
 from microlab.project import Project
 from microlab.sampling import ReviewItem
@@ -286,3 +299,110 @@ def test_covered_mask(confidence: list[float], human: object, covered: list[bool
     conf = np.array(confidence)
     assert covered_mask(conf, human).tolist() == covered
     assert conf.tolist() == confidence  # the caller's confidence is not changed
+
+
+# ---------------------------------------------------------------------- training strategies
+@pytest.fixture
+def restore_strategies():
+    """Strategies a test registers are gone after it."""
+    saved = dict(STRATEGIES)
+    yield
+    STRATEGIES.clear()
+    STRATEGIES.update(saved)
+
+
+def test_built_in_strategies() -> None:
+    assert list_strategies() == ["clip", "segments"]
+    assert get_strategy("clip") is train_clip_model
+    assert get_strategy("segments") is train_segment_models
+    assert LoopSettings(strategy="segments").strategy == "segments"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("segment", ("strategy must be 'clip' or 'segments', but got 'segment'; did you mean "
+                     "'segments'?")),
+        ("shots", "strategy must be 'clip' or 'segments', but got 'shots'"),
+        (None, "strategy must be 'clip' or 'segments', but got None"),
+    ],
+)
+def test_an_unknown_strategy_lists_the_known_and_suggests(name, message) -> None:
+    with pytest.raises(SettingsError) as info:
+        LoopSettings(strategy=name)
+    assert str(info.value) == message
+
+
+@pytest.mark.usefixtures("restore_strategies")
+def test_a_taken_strategy_name_is_refused_unless_replaced() -> None:
+    def mine(run: TrainingRun):
+        return train_clip_model(run)
+
+    with pytest.raises(SettingsError, match="'clip' is already registered; pass replace=True"):
+        register_strategy("clip", mine)
+    assert get_strategy("clip") is train_clip_model
+    assert register_strategy("clip", mine, replace=True) is mine
+    assert get_strategy("clip") is mine
+    assert list_strategies() == ["clip", "segments"]
+    with pytest.raises(SettingsError, match="must be a function of a TrainingRun"):
+        register_strategy("broken", "train_clip_model")  # type: ignore[arg-type]
+    assert "broken" not in STRATEGIES
+
+
+@pytest.mark.usefixtures("restore_strategies")
+def test_a_registered_strategy_trains_the_project(clip, tmp_path) -> None:
+    """A strategy of one's own, through a fake trainer: one model on the two newest frames."""
+
+    def newest_two(run: TrainingRun):
+        version, _ = run.fit(run.frames[-2:], run.config)
+        return [version], {i: version for i in range(len(run.segments()))}
+
+    register_strategy("newest_two", newest_two)
+    assert list_strategies() == ["clip", "segments", "newest_two"]
+    trainer = RecordingTrainer(clip.frames)
+    with Project.open(tmp_path / "mine.mlab", video=clip.path) as project:
+        project.loop = Loop(LoopSettings(strategy="newest_two", review_batch=3), trainer=trainer,
+                            load_model=NearestBoxModel.from_bytes)
+        for f in (5, 20, 50):
+            project.draw_box(f, (10, 10, 40, 40))
+        report = project.step(progress=False)
+        [(frames, config, init)] = trainer.calls
+        assert frames == [20, 50]
+        assert init is None
+        assert config.classes == ["object"]
+        assert len(report.model_versions) == 1
+        assert {s["model_version"] for s in report.segments} == set(report.model_versions)
+
+
+def test_the_segments_strategy_fine_tunes_one_model_per_boxed_segment(clip, tmp_path) -> None:
+    trainer = RecordingTrainer(clip.frames)
+    settings = LoopSettings(strategy="segments", segment_length=20, review_batch=3)
+    with Project.open(tmp_path / "segments.mlab", video=clip.path) as project:
+        project.loop = Loop(settings, trainer=trainer, load_model=NearestBoxModel.from_bytes)
+        segments = project.loop_state.segments(settings)
+        assert len(segments) >= 3
+        boxed = (segments[0].start + 2, segments[-1].end - 2)
+        for f in boxed:
+            project.draw_box(f, (10, 10, 40, 40))
+        project.mark_absent(segments[1].start + 1)  # an absent frame alone earns no model
+        human = sorted(project.human_frames())
+        report = project.step(progress=False)
+
+        clip_frames, clip_config, clip_init = trainer.calls[0]
+        assert clip_frames == human
+        assert clip_init is None
+        clip_version = report.model_versions[0]
+        clip_model = project.loop_state.model(clip_version)
+        fine_tuned = trainer.calls[1:]
+        assert len(fine_tuned) == len(report.model_versions) - 1 == 2
+        for (frames, config, init), i in zip(fine_tuned, (0, len(segments) - 1)):
+            lo = segments[max(0, i - 1)].start
+            hi = segments[min(len(segments) - 1, i + 1)].end
+            assert frames == [f for f in human if lo <= f <= hi]
+            assert init is clip_model
+            assert config.steps == max(clip_config.steps_per_epoch, clip_config.steps // 2)
+            assert config.seed == clip_config.seed + i + 1
+        responsible = [s["model_version"] for s in report.segments]
+        assert responsible[0] == report.model_versions[1]
+        assert responsible[-1] == report.model_versions[2]
+        assert set(responsible[1:-1]) == {clip_version}

@@ -11,7 +11,8 @@ import sys
 from collections.abc import Sequence
 
 from microlab.errors import MicrolabError
-from microlab.interop.core import DEFAULT_MIN_SCORE, FORMATS, get_format
+from microlab.interop.project_io import DEFAULT_MIN_SCORE
+from microlab.interop.registry import FORMATS, get_format, list_formats
 from microlab.project import Project, import_into
 
 
@@ -29,7 +30,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("project", help="the project file (.mlab)")
     export.add_argument("out", help="the file or folder to write")
     export.add_argument("--format", "-f", required=True, dest="fmt", metavar="FORMAT",
-                        help=f"one of {', '.join(FORMATS)}")
+                        help=f"one of {', '.join(list_formats())}")
     export.add_argument("--include-machine", action="store_true",
                         help="also export machine labels of unverified frames (default: only "
                              "human-verified frames)")
@@ -52,7 +53,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("--frames", default=None,
                      help="the clip: a video file or a folder of frames (needed for a new project)")
     imp.add_argument("--format", "-f", required=True, dest="fmt", metavar="FORMAT",
-                     help=f"one of {', '.join(FORMATS)}")
+                     help=f"one of {', '.join(list_formats())}")
     imp.set_defaults(func=run_import)
 
 

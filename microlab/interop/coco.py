@@ -20,15 +20,12 @@ from typing import Any
 from microlab._version import __version__
 from microlab.boxes import Detections, xyxy_to_xywh
 from microlab.errors import FormatError
-from microlab.interop.core import (
+from microlab.interop.checks import check_box, check_score, check_source, frame_from_name
+from microlab.interop.labels import (
     ALL_SOURCES,
     ClipInfo,
     LabelSet,
-    check_box,
-    check_score,
-    check_source,
     class_id_of,
-    frame_from_name,
     label_box,
     score_or_none,
 )

@@ -26,14 +26,11 @@ from pathlib import Path
 from microlab.boxes import Detections, Source
 from microlab.errors import FormatError
 from microlab.interop._xml import XmlDocument, flag, parse_xml, sub, write_xml
-from microlab.interop.core import (
+from microlab.interop.checks import check_box, check_frame, check_score, check_source
+from microlab.interop.labels import (
     ALL_SOURCES,
     ClipInfo,
     LabelSet,
-    check_box,
-    check_frame,
-    check_score,
-    check_source,
     class_id_of,
     fmt_number,
     label_box,

@@ -25,17 +25,9 @@ from microlab._version import __version__
 from microlab.boxes import Detections, Source
 from microlab.errors import FormatError, FrameIndexError
 from microlab.frames import frame_index
+from microlab.interop.checks import check_box, check_score, frame_from_name
 from microlab.interop.coco import load_json
-from microlab.interop.core import (
-    ClipInfo,
-    LabelSet,
-    check_box,
-    check_score,
-    class_id_of,
-    frame_from_name,
-    label_box,
-    score_or_none,
-)
+from microlab.interop.labels import ClipInfo, LabelSet, class_id_of, label_box, score_or_none
 
 FROM_NAME = "label"
 TO_NAME = "image"

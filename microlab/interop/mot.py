@@ -29,15 +29,8 @@ import numpy as np
 
 from microlab.boxes import Detections, Source, xyxy_to_xywh
 from microlab.errors import FormatError
-from microlab.interop.core import (
-    ClipInfo,
-    LabelSet,
-    check_box,
-    check_frame,
-    fmt_number,
-    label_box,
-    link_tracks,
-)
+from microlab.interop.checks import check_box, check_frame
+from microlab.interop.labels import ClipInfo, LabelSet, fmt_number, label_box, link_tracks
 
 LABELLED_FILE = "labelled_frames.txt"
 

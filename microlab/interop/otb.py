@@ -19,7 +19,8 @@ import numpy as np
 
 from microlab.boxes import Detections, present_mask
 from microlab.errors import FormatError
-from microlab.interop.core import ClipInfo, LabelSet, check_box, label_box
+from microlab.interop.checks import check_box
+from microlab.interop.labels import ClipInfo, LabelSet, label_box
 from microlab.sequences import format_ground_truth, parse_ground_truth
 
 

@@ -25,16 +25,13 @@ from pathlib import Path
 from microlab.boxes import Detections, Source
 from microlab.errors import FormatError
 from microlab.interop._xml import parse_xml, sub, write_xml
-from microlab.interop.core import (
+from microlab.interop.checks import check_box, check_score, check_source, frame_from_name
+from microlab.interop.labels import (
     ALL_SOURCES,
     ClipInfo,
     LabelSet,
-    check_box,
-    check_score,
-    check_source,
     class_id_of,
     fmt_number,
-    frame_from_name,
     label_box,
     score_or_none,
 )

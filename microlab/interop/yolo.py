@@ -24,14 +24,8 @@ import yaml
 
 from microlab.boxes import Detections, Source
 from microlab.errors import FormatError
-from microlab.interop.core import (
-    ClipInfo,
-    LabelSet,
-    check_box,
-    check_score,
-    frame_from_name,
-    label_box,
-)
+from microlab.interop.checks import check_box, check_score, frame_from_name
+from microlab.interop.labels import ClipInfo, LabelSet, label_box
 
 SUBSET = "train"
 

@@ -23,7 +23,7 @@ from microlab.interop import (
     load_labels,
     save_labels,
 )
-from microlab.interop.core import link_tracks
+from microlab.interop.labels import link_tracks
 from microlab.project import Project, import_into
 
 from .helpers import FORMATS, OUT_NAMES, assert_same_labels, human_labels, rows

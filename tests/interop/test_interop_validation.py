@@ -29,7 +29,7 @@ from microlab.interop import (
     labelstudio_config,
     load_labels,
 )
-from microlab.interop.core import class_id_of
+from microlab.interop.labels import class_id_of
 from microlab.project import Project
 
 from .helpers import OUT_NAMES, assert_same_labels, human_labels
