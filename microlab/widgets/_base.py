@@ -377,7 +377,15 @@ class FrameStepper:
         self._guard.run(action)
 
     def _show(self) -> None:
-        self._guard.mark_change()
+        try:
+            self._render()
+        finally:
+            # The debounce counts from when the new frame is on show, not from when drawing it
+            # began: on a loaded machine drawing takes a while, and a key pressed while the old
+            # frame was still visible must not act on the new one.
+            self._guard.mark_change()
+
+    def _render(self) -> None:
         frame = self.frame
         shown = self.shown_frame
         looking = self.browsing is not None

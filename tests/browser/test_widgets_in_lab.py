@@ -508,6 +508,7 @@ def test_film_like_scene_find_and_box_tiny_people(lab: Lab, page, shared_sequenc
         seen.append(frame)
         widget.screenshot(path=str(ARTIFACTS / f"browser_walk_initial_{i + 1}.png"))
         if np.isnan(truth[frame]).any():
+            time.sleep(1.0)  # a person looks at the frame before answering (and the debounce)
             page.get_by_role("button", name="Object absent").click()
             wait_status(page, rf"Saved frame {frame}")
             time.sleep(0.5)
@@ -522,6 +523,7 @@ def test_film_like_scene_find_and_box_tiny_people(lab: Lab, page, shared_sequenc
             if not np.isnan(truth[frame]).any():
                 boxed[frame] = box_truth(frame, f"search_{i + 1}")
                 break
+            time.sleep(1.0)  # a person looks at the frame before answering (and the debounce)
             page.get_by_role("button", name="Object absent").click()
             wait_status(page, rf"Saved frame {frame}")
             time.sleep(0.5)
