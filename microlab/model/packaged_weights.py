@@ -104,9 +104,12 @@ def torchvision_to_timm_mobilenetv2(key: str) -> str:
 def convert_mobilenetv2(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Rename a torchvision MobileNetV2 state dict to timm's layout and check it strictly."""
     import timm
+    import torch
 
     converted = {torchvision_to_timm_mobilenetv2(k): v for k, v in state.items()}
-    reference = timm.create_model("mobilenetv2_100", pretrained=False).state_dict()
+    # Building the reference model draws random init values: keep the caller's RNG untouched.
+    with torch.random.fork_rng(devices=[]):
+        reference = timm.create_model("mobilenetv2_100", pretrained=False).state_dict()
     missing = sorted(set(reference) - set(converted))
     unexpected = sorted(set(converted) - set(reference))
     wrong_shape = sorted(

@@ -117,7 +117,6 @@ def train_micro_model(
             raise ModelError(f"a box has class id {int(f.boxes.class_ids.max())}, "
                              f"but classes are {config.classes}")
 
-    torch.manual_seed(config.seed)
     started = time.perf_counter()
     if init is not None:
         source = PretrainedSource("none")
@@ -125,6 +124,9 @@ def train_micro_model(
             raise ModelError("warm start needs the same backbone and classes as the initial model")
     else:
         source = resolve_pretrained(config.backbone, config.pretrained, config.weights)
+    # Seeded after the weights are resolved: finding them may build models (the first
+    # conversion of packaged weights does), and the first run must train like every later one.
+    torch.manual_seed(config.seed)
     backbone = build_backbone(config.backbone, source)
     net = MicroDetector(backbone, num_classes, config.head_channels)
     if init is not None:
