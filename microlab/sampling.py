@@ -51,9 +51,15 @@ def initial_frames(
             core = core[(core >= lo) & (core < hi)]
             if core.size == 0:
                 core = np.arange(int(lo), max(int(lo) + 1, int(hi)))
-            centre = np.median(sig[core], axis=0)
-            picks.append(int(core[np.argmin(np.linalg.norm(sig[core] - centre, axis=1))]))
+            picks.append(_most_typical(sig, core))
     return sorted(picks)
+
+
+def _most_typical(sig: np.ndarray, frames: np.ndarray, centre: np.ndarray | None = None) -> int:
+    """The frame of ``frames`` closest to their median signature (``centre``, if known)."""
+    if centre is None:
+        centre = np.median(sig[frames], axis=0)
+    return int(frames[np.argmin(np.linalg.norm(sig[frames] - centre, axis=1))])
 
 
 @dataclass(frozen=True)
@@ -227,24 +233,16 @@ def frames_in_unseen_segments(
     if n == 0 or k <= 0 or len(seen_set) >= n:
         return []
     seen_sig = sig[sorted(seen_set)] if seen_set else None
-
-    def novelty(frames: np.ndarray) -> float:
-        if seen_sig is None:
-            return 0.0
-        centre = np.median(sig[frames], axis=0)
-        return float(np.min(np.linalg.norm(seen_sig - centre, axis=1)))
-
-    def typical(frames: np.ndarray) -> int:
-        centre = np.median(sig[frames], axis=0)
-        return int(frames[np.argmin(np.linalg.norm(sig[frames] - centre, axis=1))])
-
-    unseen = []
+    unseen = []  # (how unlike the seen frames, start, its most typical frame)
     for start, end in segments:
         frames = np.arange(int(start), int(end) + 1)
         if frames.size and not seen_set.intersection(frames.tolist()):
-            unseen.append((novelty(frames), int(start), frames))
+            centre = np.median(sig[frames], axis=0)
+            novelty = 0.0 if seen_sig is None else float(
+                np.min(np.linalg.norm(seen_sig - centre, axis=1)))
+            unseen.append((novelty, int(start), _most_typical(sig, frames, centre)))
     unseen.sort(key=lambda t: (-t[0], t[1]))
-    picks = [typical(frames) for _, _, frames in unseen[:k]]
+    picks = [pick for _, _, pick in unseen[:k]]
     if len(picks) < k:
         rest = initial_frames(sig, k - len(picks), exclude=sorted(seen_set | set(picks)))
         picks.extend(rest)
