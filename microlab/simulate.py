@@ -121,7 +121,7 @@ def simulate(
         for f in project.initial_frames(settings.initial_labels, progress=progress):
             oracle.label(project, f)
         # A model needs one box: if every pick said "absent", the person labels a few more.
-        while not any(len(d) for d in project.human_labels().values()):
+        while not project.has_boxes():
             more = project.initial_frames(settings.initial_labels)
             if not more:
                 raise ModelError(f"{seq.name}: the object is absent from every frame; "

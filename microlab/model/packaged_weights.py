@@ -81,6 +81,10 @@ def _block_names() -> dict[int, str]:
     return names
 
 
+#: torchvision's flat block index (1-based) -> timm's ``blocks.<stage>.<i>``
+_BLOCKS = _block_names()
+
+
 def torchvision_to_timm_mobilenetv2(key: str) -> str:
     """timm's ``mobilenetv2_100`` name of a torchvision ``mobilenet_v2`` state-dict key.
 
@@ -93,11 +97,10 @@ def torchvision_to_timm_mobilenetv2(key: str) -> str:
     parts = module.split(".")
     if len(parts) >= 3 and parts[0] == "features" and parts[1].isdigit():
         flat = int(parts[1])
-        blocks = _block_names()
         inner = ".".join(parts[2:])
         table = _FIRST_BLOCK if flat == 1 else _OTHER_BLOCKS
-        if flat in blocks and inner in table:
-            return f"{blocks[flat]}.{table[inner]}.{leaf}"
+        if flat in _BLOCKS and inner in table:
+            return f"{_BLOCKS[flat]}.{table[inner]}.{leaf}"
     raise ModelError(f"unexpected key {key!r} in a torchvision MobileNetV2 checkpoint")
 
 
