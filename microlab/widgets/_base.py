@@ -5,6 +5,7 @@ scrubber to look at any frame of the clip and box it; a zoom for small objects."
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -15,7 +16,6 @@ from jupyter_bbox_widget import BBoxWidget
 from microlab.errors import AnnotationError, FrameIndexError, MicrolabError, StateError
 from microlab.project import Project, SubmitResult
 from microlab.widgets._common import (
-    ZOOM_FACTORS,
     Guard,
     StatusArea,
     ZoomView,
@@ -48,7 +48,7 @@ class FrameStepper:
         #: frame -> ``"ok"`` (no action needed), ``"fixed"`` (cost actions) or ``"skipped"``
         self.states: dict[int, str] = {}
         self.status = StatusArea()
-        self._guard = Guard(self.status) if clock is None else Guard(self.status, clock=clock)
+        self._guard = Guard(self.status, clock=clock or time.monotonic)
         self._listeners: list[Callable[[FrameStepper], None]] = []
 
         self.bbox = BBoxWidget(classes=list(project.classes), label=project.classes[0])
@@ -279,12 +279,10 @@ class FrameStepper:
         """Show the frame ``factor`` times larger (1 = the whole frame), centred on ``centre``
         (frame pixels; default: the first box on show, else the nearest human box in time, else
         the middle).  Boxes drawn while zoomed are stored in frame pixels."""
-        if factor not in ZOOM_FACTORS:
-            raise AnnotationError(f"zoom must be one of {ZOOM_FACTORS}, but got {factor!r}")
         boxes = [*self.view.to_frame(self.bbox.bboxes), *self._offscreen]
         if centre is None:
             centre = self._zoom_centre(boxes)
-        self.view = ZoomView.around(centre, int(factor), self.project.frame_size)
+        self.view = ZoomView.around(centre, factor, self.project.frame_size)  # checks factor
         self._sync_zoom_buttons()
         self._draw_image(self.shown_frame)
         self._draw_boxes(boxes)
@@ -442,10 +440,11 @@ class FrameStepper:
     def _draw_boxes(self, boxes: list[dict[str, Any]]) -> None:
         """Put boxes (``BBoxWidget`` dicts in frame pixels) on the drawing, through the zoom."""
         size = self.project.frame_size
-        visible = [b for b in boxes
-                   if self.view.shows((b["x"], b["y"], b["x"] + b["width"], b["y"] + b["height"]),
-                                      size)]
-        self._offscreen = [b for b in boxes if not any(b is v for v in visible)]
+        visible: list[dict[str, Any]] = []
+        self._offscreen = []
+        for b in boxes:
+            xyxy = (b["x"], b["y"], b["x"] + b["width"], b["y"] + b["height"])
+            (visible if self.view.shows(xyxy, size) else self._offscreen).append(b)
         # One message, selection cleared first: the drawing must not keep a box selected that
         # the new list no longer has (it would stay drawn on the next frame).  A new list is
         # assigned: mutating the synced list in place would not reach the browser.
