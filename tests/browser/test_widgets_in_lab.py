@@ -313,16 +313,23 @@ def test_dashboard_plot_and_timeline_click(lab: Lab, page, clip) -> None:
     dashboard.screenshot(path=str(ARTIFACTS / "browser_dashboard_after_run.png"))
 
 
+def _annotator_notebook(lab: Lab, video: Path, name: str, frames: str = "frames=[5, 6]") -> Path:
+    """A new, empty project ``<name>.mlab`` on ``video`` and ``<name>.ipynb`` showing an
+    Annotator (``frames`` are its arguments after the project); returns the project path."""
+    path = lab.root / f"{name}.mlab"
+    for leftover in lab.root.glob(f"{name}.mlab*"):
+        leftover.unlink()
+    ml.Project.open(path, video=video).close()
+    args = f", {frames}" if frames else ""
+    write_notebook(lab.root / f"{name}.ipynb", [
+        SETUP.format(path=path.name) + f"\nannotator = ml.Annotator(project{args})\nannotator",
+    ])
+    return path
+
+
 # ---------------------------------------------------------------------- notebook 7
 def test_notebook7_annotator(lab: Lab, page, clip) -> None:
-    path = lab.root / "nb7.mlab"
-    for leftover in lab.root.glob("nb7.mlab*"):
-        leftover.unlink()
-    ml.Project.open(path, video=clip.path).close()
-    write_notebook(lab.root / "nb7.ipynb", [
-        SETUP.format(path=path.name)
-        + "\nannotator = ml.Annotator(project, frames=[5, 6])\nannotator",
-    ])
+    path = _annotator_notebook(lab, clip.path, "nb7")
     page.goto(f"http://127.0.0.1:{lab.port}/notebooks/nb7.ipynb?token={lab.token}")
     # Notebook 7: one notebook per page
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
@@ -403,14 +410,7 @@ def _box_in_zoom(page, xyxy, view, size) -> tuple[float, ...]:
 def test_scrub_box_this_frame_and_draw_zoomed(lab: Lab, page, clip) -> None:
     from microlab.widgets._common import ZoomView
 
-    path = lab.root / "scrub.mlab"
-    for leftover in lab.root.glob("scrub.mlab*"):
-        leftover.unlink()
-    ml.Project.open(path, video=clip.path).close()
-    write_notebook(lab.root / "scrub.ipynb", [
-        SETUP.format(path=path.name)
-        + "\nannotator = ml.Annotator(project, frames=[5, 6])\nannotator",
-    ])
+    path = _annotator_notebook(lab, clip.path, "scrub")
     open_notebook(page, lab, "scrub.ipynb")
     run_cells(page, 1)
     drawing(page)
@@ -462,13 +462,7 @@ def test_film_like_scene_find_and_box_tiny_people(lab: Lab, page, shared_sequenc
     scene = ml.edited_scene(shared_sequences / "uav123_group2_2", others, lab.root / "scene_walk",
                             size=(640, 360), seed=0)
     truth, size = scene.ground_truth, scene.frames.size
-    path = lab.root / "walk.mlab"
-    for leftover in lab.root.glob("walk.mlab*"):
-        leftover.unlink()
-    ml.Project.open(path, video=scene.path).close()
-    write_notebook(lab.root / "walk.ipynb", [
-        SETUP.format(path=path.name) + "\nannotator = ml.Annotator(project)\nannotator",
-    ])
+    path = _annotator_notebook(lab, scene.path, "walk", frames="")
     open_notebook(page, lab, "walk.ipynb")
     run_cells(page, 1, timeout_s=300)  # the first Annotator scans the clip once
     drawing(page)
