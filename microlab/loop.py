@@ -31,6 +31,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 import numpy as np
 
 from microlab.boxes import Detections
+from microlab.calibration import (
+    Calibration,
+    CalibrationSettings,
+    absence_support,
+    detector_recall,
+    review_answers,
+)
 from microlab.errors import ModelError, SettingsError
 from microlab.frames import frame_index
 from microlab.labeller import SOURCES, LabellerSettings, Labelling, label_clip
@@ -69,6 +76,8 @@ class LoopSettings:
         explore: review priority given to unconfirmed frames far from any human label.
         segment_checks: share of the review batch that may go to segments no person has
             looked at yet (one frame each); the rest goes to the most doubtful frames.
+        calibration: how "absent" is earned and how answers calibrate confidence
+            (:mod:`microlab.calibration`).
     """
 
     strategy: str = "clip"
@@ -83,6 +92,7 @@ class LoopSettings:
     segment_checks: float = 1.0
     model: MicroModelConfig = field(default_factory=MicroModelConfig)
     labeller: LabellerSettings = field(default_factory=LabellerSettings)
+    calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
 
     def __post_init__(self) -> None:
         get_strategy(self.strategy)  # an unknown name fails here, not at the first training
@@ -272,6 +282,14 @@ def _combine(labellings: list[Labelling]) -> Labelling:
     combined = Labelling(first.boxes, conf, first.source, first.score, reasons, verified)
     combined.per_class = labellings  # type: ignore[attr-defined]
     return combined
+
+
+def _earn_absence(labelling: Labelling, support: np.ndarray) -> None:
+    """Cap the confidence of "absent" by the evidence that the object would have been found."""
+    unearned = ~labelling.present & (support < labelling.confidence)
+    labelling.confidence = np.where(unearned, support, labelling.confidence)
+    for t in np.flatnonzero(unearned & (support < CONFIDENT)):
+        labelling.doubt_reason[t] = "absent, but the model may miss it here"
 
 
 def _write_labels(project: Project, labelling: Labelling, model_version: int) -> None:
@@ -670,17 +688,41 @@ class Loop:
             tracks = (state.tracks_from(keyframes, cuts, settings.track_span)
                       if settings.use_tracker else {})
             mask = class_ids == cls
-            labellings.append(label_clip(
+            mine_xyxy = np.where(mask[..., None], xyxy, np.nan)
+            mine_scores = np.where(mask, scores, 0.0)
+            labelling = label_clip(
                 n,
-                candidates_xyxy=np.where(mask[..., None], xyxy, np.nan),
-                candidates_scores=np.where(mask, scores, 0.0),
-                threshold=float(np.median(thresholds)),
+                candidates_xyxy=mine_xyxy,
+                candidates_scores=mine_scores,
+                threshold=candidates.threshold,
                 keyframes=keyframes,
                 tracks=tracks,
                 cuts=cuts,
                 settings=settings.labeller,
-            ))
+            )
+            recall = detector_recall(mine_xyxy, mine_scores, candidates.threshold, tracks,
+                                     hit_iou=settings.calibration.hit_iou)
+            _earn_absence(labelling, absence_support(n, keyframes=keyframes, cuts=cuts,
+                                                     recall=recall,
+                                                     settings=settings.calibration))
+            labellings.append(labelling)
         return _combine(labellings), candidates, time.perf_counter() - started, inference_s
+
+    def calibration(self, project: Project) -> Calibration:
+        """The map from capped to calibrated confidence, fitted on every answer a person gave
+        to a frame the loop had labelled (see :func:`~microlab.calibration.review_answers`)."""
+        first: dict[int, int] = {}
+        for action in project.actions():
+            if action.kind not in ("skip", "import") and action.frame is not None:
+                first.setdefault(int(action.frame), int(action.iteration))
+        labellings = {}
+        for it in sorted(set(first.values())):
+            arrays = project.store.load_arrays(it, "labelling")
+            if arrays is not None:
+                labellings[it] = arrays
+        human = {f: (d.xyxy[0] if len(d) else None) for f, d in project.human_labels().items()}
+        conf, kinds, ok = review_answers(labellings, first, human)
+        return Calibration.fit(conf, kinds, ok, self._settings().calibration)
 
     def _last_training(self, project: Project) -> Training:
         """The models of the latest :meth:`train`; after a reopen, the latest stored ones."""
@@ -709,10 +751,15 @@ class Loop:
         labelling, candidates, predict_s, inference_s = self.predict_labels(
             project, responsible, progress=progress)
         inference_fps = project.n_frames / max(inference_s, 1e-6)
+        capped = labelling.confidence.copy()
+        calibration = self.calibration(project)
+        labelling.confidence = calibration.apply(
+            capped, [str(SOURCES[int(code)]) for code in labelling.source])
         _write_labels(project, labelling, versions[0])
         human = set(project.human_frames())
         confidence = labelling.confidence.copy()
         confidence[list(human)] = 1.0
+        capped[list(human)] = 1.0
         segments = state.segments(settings)
         seg_stats = segment_stats(project, segments, confidence)
         for i, stats in enumerate(seg_stats):
@@ -729,6 +776,7 @@ class Loop:
         project.store.save_arrays(iteration, "labelling", {
             "boxes": labelling.boxes,
             "confidence": confidence,
+            "capped_confidence": capped,  # before calibration: what later answers are fit on
             "source": labelling.source,
             "score": labelling.score,
             "reason": np.asarray(labelling.doubt_reason, dtype=str),

@@ -193,7 +193,7 @@ def test_microlab_has_no_import_cycles() -> None:
 #: and those before it (microlab/__init__ re-exports, so it sits outside the layers).
 LAYERS = [
     {"errors", "_version"}, {"boxes"}, {"actions"}, {"frames", "sequences"}, {"store"},
-    {"segments", "sampling"}, {"model"}, {"tracking", "labeller"}, {"loop"},
+    {"segments", "sampling"}, {"model"}, {"tracking", "labeller", "calibration"}, {"loop"},
     {"metrics", "stopping", "interop"}, {"project"}, {"datasets"},
     {"simulate", "simulation_result", "baselines", "benchmark"}, {"plots", "spline"},
     {"widgets"}, {"cli"},

@@ -1,0 +1,295 @@
+"""Confidence that means what it says: earned absence and calibration from the project's answers.
+
+The labeller's confidence (the share of the evidence behind each frame's chosen state) is
+relative: it compares the cues that exist.  A detector that has learnt nothing finds nothing,
+and then "absent" is the only state left and looks certain.  Two corrections turn it into an
+estimate of the chance that the label is right:
+
+* :func:`absence_support` caps the confidence of "absent" by the evidence that the object
+  would have been found had it been there: the detector's recall where a person's box and the
+  tracker show where the object is (near and far from the box), and a person's own "absent"
+  answers nearby in the same shot.  Shots nobody has looked at get only the far recall, shrunk.
+* :class:`Calibration` maps the capped confidence to the share of labels found right when a
+  person answered them.  It is fitted on :func:`review_answers`: each frame a person labelled
+  after a labelling was made is a held-out example of that labelling being right or wrong (the
+  model of that iteration never trained on it).  A Beta prior centred on the capped value keeps
+  a handful of answers from swinging it.
+
+Both are plain functions of arrays; :class:`~microlab.loop.Loop` applies them after the
+labeller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from microlab.boxes import box_iou, present_mask
+from microlab.labeller import SOURCES
+from microlab.segments import split_clip
+
+#: Distances (frames from a human box, along its tracker run) at which the detector's recall is
+#: checked: near ones say what it finds next to its training frames, far ones what it finds
+#: where the object looks different.
+NEAR_OFFSETS = (4, 8, 12)
+FAR_OFFSETS = (24, 40, 64, 100)
+
+
+@dataclass
+class CalibrationSettings:
+    """How far "absent" is trusted, and how strongly answers move the calibration.
+
+    Attributes:
+        recall_decay: frames over which the near recall gives way to the far recall, with
+            distance from the nearest human box in the shot.
+        unseen_shot_factor: shrinks the far recall in shots with no human box (the detector
+            has never been checked on them).
+        absent_trust: support for "absent" from a person's "absent" answer in the same shot ...
+        absent_decay: ... decaying over this many frames.
+        hit_iou: a detection counts as finding the tracked object at this IoU with its box.
+        prior_strength: pseudo-answers behind each bin's prior (the capped confidence).
+        edges: confidence bins of the calibration map.
+    """
+
+    recall_decay: float = 30.0
+    unseen_shot_factor: float = 0.9
+    absent_trust: float = 0.97
+    absent_decay: float = 15.0
+    hit_iou: float = 0.3
+    prior_strength: float = 4.0
+    edges: tuple[float, ...] = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 1.0)
+
+
+@dataclass
+class RecallEstimate:
+    """The detector's recall where the object is known to be, as hits over trials."""
+
+    near_hits: int = 0
+    near_trials: int = 0
+    far_hits: int = 0
+    far_trials: int = 0
+
+    @property
+    def near(self) -> float:  # Beta(1, 1) posterior mean: 0.5 without any trial
+        return (self.near_hits + 1) / (self.near_trials + 2)
+
+    @property
+    def far(self) -> float:
+        return (self.far_hits + 1) / (self.far_trials + 2)
+
+
+def detector_recall(
+    candidates_xyxy: np.ndarray,
+    candidates_scores: np.ndarray,
+    threshold: float,
+    tracks: Mapping[int, Sequence[tuple[np.ndarray, int, str]]],
+    *,
+    hit_iou: float = 0.3,
+) -> RecallEstimate:
+    """How often the detector finds the object where a tracker run from a human box says it is.
+
+    Trials are the frames of non-failed runs at :data:`NEAR_OFFSETS` and :data:`FAR_OFFSETS`
+    from their human box; a hit is a candidate over ``threshold`` with IoU >= ``hit_iou`` with
+    the tracker's box.  Human frames are never trials: the model trained on them.
+    """
+    est = RecallEstimate()
+    near, far = set(NEAR_OFFSETS), set(FAR_OFFSETS)
+    for t, runs in tracks.items():
+        for box, distance, status in runs:
+            if status == "failed" or (distance not in near and distance not in far):
+                continue
+            found = candidates_scores[t] >= threshold
+            found &= np.isfinite(candidates_xyxy[t]).all(axis=1)
+            hit = bool(found.any()) and float(
+                box_iou(np.asarray(box, float)[None], candidates_xyxy[t][found]).max()) >= hit_iou
+            if distance in near:
+                est.near_trials += 1
+                est.near_hits += hit
+            else:
+                est.far_trials += 1
+                est.far_hits += hit
+    return est
+
+
+def absence_support(
+    n_frames: int,
+    *,
+    keyframes: Mapping[int, np.ndarray | None],
+    cuts: Sequence[int],
+    recall: RecallEstimate,
+    settings: CalibrationSettings | None = None,
+) -> np.ndarray:
+    """Per frame, the most a label "absent" there can be trusted, in [0, 1].
+
+    ``1 - (1 - r) * (1 - h)``: ``r`` is the detector's recall (near recall close to a human box
+    of the shot, far recall away from it, the far recall shrunk by ``unseen_shot_factor`` in a
+    shot without a human box) and ``h`` the support of the nearest human "absent" answer in the
+    same shot.  Human frames get 1.
+    """
+    s = settings or CalibrationSettings()
+    support = np.zeros(n_frames)
+    frames = np.arange(n_frames)
+    present_keys = np.array(sorted(f for f, b in keyframes.items() if b is not None), int)
+    absent_keys = np.array(sorted(f for f, b in keyframes.items() if b is None), int)
+    for shot in split_clip(n_frames, cuts, max_length=max(n_frames, 1)):
+        a, b = shot.start, shot.end + 1
+        t = frames[a:b]
+        mine = present_keys[(present_keys >= a) & (present_keys < b)]
+        if len(mine):
+            d = np.abs(t[:, None] - mine[None, :]).min(axis=1)
+            w = np.exp(-d / s.recall_decay)
+            r = w * recall.near + (1 - w) * recall.far
+        else:
+            r = np.full(len(t), recall.far * s.unseen_shot_factor)
+        gone = absent_keys[(absent_keys >= a) & (absent_keys < b)]
+        if len(gone):
+            d = np.abs(t[:, None] - gone[None, :]).min(axis=1)
+            h = s.absent_trust * np.exp(-d / s.absent_decay)
+        else:
+            h = np.zeros(len(t))
+        support[a:b] = 1 - (1 - r) * (1 - h)
+    support[[int(f) for f in keyframes]] = 1.0
+    return support
+
+
+@dataclass
+class Calibration:
+    """A map from the capped confidence to the share of labels a person found right, per kind
+    of label (the cue behind it: ``"model"``, ``"tracker"``, ``"interpolated"`` or
+    ``"absent"``), fitted on held-out answers (see :func:`review_answers`).
+
+    Each bin's value is the Beta posterior mean with ``prior_strength`` pseudo-answers at the
+    bin's own mean confidence, so without answers the map changes nothing.  The map is made
+    non-decreasing within each kind (a more confident label is never reported as less likely
+    right than a less confident one).
+    """
+
+    settings: CalibrationSettings = field(default_factory=CalibrationSettings)
+    #: per kind: (answers per bin, right per bin)
+    counts: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, confidence: np.ndarray, kinds: Sequence[str], correct: np.ndarray,
+            settings: CalibrationSettings | None = None) -> Calibration:
+        s = settings or CalibrationSettings()
+        conf = np.asarray(confidence, float).reshape(-1)
+        kinds = np.asarray(kinds, dtype=str).reshape(-1)
+        ok = np.asarray(correct, bool).reshape(-1)
+        if not (conf.shape == kinds.shape == ok.shape):
+            raise ValueError("confidence, kinds and correct need one value per answer, but got "
+                             f"{conf.shape}, {kinds.shape} and {ok.shape}")
+        cal = cls(s)
+        bins = cal._bins(conf)
+        for kind in np.unique(kinds).tolist():
+            mask = kinds == kind
+            n = np.bincount(bins[mask], minlength=len(s.edges) - 1).astype(float)
+            k = np.bincount(bins[mask], weights=ok[mask], minlength=len(s.edges) - 1)
+            cal.counts[kind] = (n, k)
+        return cal
+
+    def _bins(self, conf: np.ndarray) -> np.ndarray:
+        edges = np.asarray(self.settings.edges)
+        return np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, len(edges) - 2)
+
+    @property
+    def n_answers(self) -> int:
+        return int(sum(n.sum() for n, _ in self.counts.values()))
+
+    def apply(self, confidence: np.ndarray, kinds: Sequence[str]) -> np.ndarray:
+        """The calibrated confidence of labels with these capped confidences and kinds."""
+        conf = np.asarray(confidence, float).reshape(-1)
+        kinds = np.asarray(kinds, dtype=str).reshape(-1)
+        out = conf.copy()
+        bins = self._bins(conf)
+        m = self.settings.prior_strength
+        for kind, (n, k) in self.counts.items():
+            mask = kinds == kind
+            if not mask.any():
+                continue
+            # The correction of each bin (posterior minus prior), applied to every label in it:
+            # labels keep their order within a bin, and a bin without answers is unchanged.
+            shift = np.zeros(len(n))
+            for b in range(len(n)):
+                if n[b] == 0:
+                    continue
+                inside = mask & (bins == b)
+                prior = float(conf[inside].mean()) if inside.any() else float(
+                    (self.settings.edges[b] + self.settings.edges[b + 1]) / 2)
+                shift[b] = (k[b] + m * prior) / (n[b] + m) - prior
+            out[mask] = np.clip(conf[mask] + shift[bins[mask]], 0.0, 1.0)
+            # Non-decreasing in the capped confidence within this kind.
+            order = np.argsort(conf[mask], kind="stable")
+            values = out[mask][order]
+            out_mask = np.empty_like(values)
+            out_mask[order] = _non_decreasing(values)
+            out[mask] = out_mask
+        return out
+
+
+def _non_decreasing(values: np.ndarray) -> np.ndarray:
+    """The closest non-decreasing sequence in least squares (pool adjacent violators)."""
+    blocks: list[list[float]] = []  # [sum, count]
+    for v in values.tolist():
+        blocks.append([v, 1.0])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
+            total, count = blocks.pop()
+            blocks[-1][0] += total
+            blocks[-1][1] += count
+    return np.concatenate([np.full(int(c), s / c) for s, c in blocks]) if blocks else values
+
+
+def label_matches(box: np.ndarray, human: np.ndarray | None, iou: float = 0.5) -> bool:
+    """Whether a machine label (``xyxy`` or a NaN row for "absent") is what the person gave."""
+    box = np.asarray(box, float)
+    if human is None:
+        return not bool(present_mask(box[None])[0])
+    if not bool(present_mask(box[None])[0]):
+        return False
+    return float(box_iou(box[None], np.asarray(human, float)[None])[0, 0]) >= iou
+
+
+def review_answers(
+    labellings: Mapping[int, Mapping[str, np.ndarray]],
+    first_answered: Mapping[int, int],
+    human: Mapping[int, np.ndarray | None],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Held-out examples for :meth:`Calibration.fit` from a project's history.
+
+    Args:
+        labellings: ``{iteration: arrays}`` as saved by each prediction (``boxes`` and
+            ``confidence``, and ``capped_confidence`` where stored).
+        first_answered: ``{frame: iteration}`` in which a person first labelled each frame.
+        human: the person's label of each of those frames (``None`` = absent).
+
+    Returns:
+        ``(confidence, kinds, correct)``: for each answered frame, the labelling on show when
+        the person answered it (the latest one made in or before that iteration, while the
+        frame was still machine-labelled): its capped confidence, the cue behind it (a name of
+        :data:`~microlab.labeller.SOURCES`), and whether the person kept it.
+    """
+    conf, kinds, ok = [], [], []
+    made = sorted(labellings)
+    for frame, answered in first_answered.items():
+        before = [it for it in made if it <= answered]
+        if not before or frame not in human:
+            continue
+        arrays = labellings[before[-1]]
+        c = arrays.get("capped_confidence", arrays["confidence"])
+        box = arrays["boxes"][frame]
+        conf.append(float(c[frame]))
+        kinds.append(str(SOURCES[int(arrays["source"][frame])]))
+        ok.append(label_matches(box, human[frame]))
+    return np.asarray(conf, float), np.asarray(kinds, dtype=str), np.asarray(ok, bool)
+
+
+__all__ = [
+    "Calibration",
+    "CalibrationSettings",
+    "RecallEstimate",
+    "absence_support",
+    "detector_recall",
+    "label_matches",
+    "review_answers",
+]
