@@ -76,6 +76,9 @@ class LoopSettings:
         explore: review priority given to unconfirmed frames far from any human label.
         segment_checks: share of the review batch that may go to segments no person has
             looked at yet (one frame each); the rest goes to the most doubtful frames.
+        spot_checks: share of the review batch given to confident labels drawn at random
+            (:func:`~microlab.sampling.spot_checks`): review would never look at them, and
+            their answers calibrate what "confident" means.
         calibration: how "absent" is earned and how answers calibrate confidence
             (:mod:`microlab.calibration`).
     """
@@ -90,6 +93,7 @@ class LoopSettings:
     candidates: int = 5
     explore: float = 0.5
     segment_checks: float = 1.0
+    spot_checks: float = 0.2
     model: MicroModelConfig = field(default_factory=MicroModelConfig)
     labeller: LabellerSettings = field(default_factory=LabellerSettings)
     calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
@@ -818,4 +822,9 @@ class Loop:
             verified=data.get("verified"),  # absent from stores of older versions
             explore=settings.explore,
             segment_checks=settings.segment_checks,
+            # the cue behind each label, for spot checks of each kind (older stores lack it)
+            kinds=([str(SOURCES[int(c)]) for c in data["source"]] if "source" in data
+                   else None),
+            spot_checks=settings.spot_checks,
+            seed=project.iteration,
         )

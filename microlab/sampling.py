@@ -143,6 +143,9 @@ def rank_review(
     verified: np.ndarray | None = None,
     explore: float = 0.5,
     segment_checks: float = 1.0,
+    kinds: Sequence[str] | None = None,
+    spot_checks: float = 0.0,
+    seed: int = 0,
 ) -> list[ReviewItem]:
     """The ``n`` frames most worth a human look, most urgent first (the loop's acquisition
     function; :meth:`microlab.loop.Loop.review_queue` calls it).
@@ -160,6 +163,9 @@ def rank_review(
     doubtful (up to ``segment_checks * n`` of them): a whole shot can be labelled confidently
     on the wrong object (a look-alike), and nothing inside it would say so.
 
+    Last, ``spot_checks * n`` frames go to confident labels drawn at random, each kind in turn
+    (:func:`spot_checks`): their answers are the only check of what "confident" means.
+
     Args:
         doubt: (n_frames,) doubt in [0, 1] of each frame's label; human frames count as 0.
         reasons: why each frame is doubtful (the labeller's words).
@@ -170,6 +176,9 @@ def rank_review(
             each frame; ``None`` turns exploration off.
         explore: the largest priority exploration adds.
         segment_checks: share of the batch that may go to segments without a human frame.
+        kinds: (n_frames,) the kind of each label (the cue behind it); ``None``: one kind.
+        spot_checks: share of the batch for confident labels drawn at random.
+        seed: seeds the draw (the same seed gives the same batch).
 
     Example:
         >>> items = rank_review(1 - confidence, reasons, [(0, 59)], [0, 30], n=4)
@@ -201,10 +210,62 @@ def rank_review(
     for t in checks:
         reasons[t] = "no one has checked this segment yet"
     per_segment = n if len(segments) == 1 else max(1, (n + 1) // 2)
-    rest = rank_for_review(priority, reasons, n=n - len(checks), exclude=human + checks,
-                           min_gap=gap, segment_ids=seg_ids, per_segment=per_segment)
+    audits = round(spot_checks * n) if n > 1 else 0
+    rest = rank_for_review(priority, reasons, n=n - len(checks) - audits,
+                           exclude=human + checks, min_gap=gap, segment_ids=seg_ids,
+                           per_segment=per_segment)
     first = [ReviewItem(t, float(priority[t]), reasons[t]) for t in checks]
-    return sorted(first + rest, key=lambda item: -item.priority)
+    ranked = sorted(first + rest, key=lambda item: -item.priority)
+    if audits:
+        taken = [*human, *(item.frame for item in ranked)]
+        audit = _spot_checks(1.0 - doubt, ["label"] * n_frames if kinds is None else kinds,
+                             n=audits, exclude=taken, seed=seed)
+        ranked += [ReviewItem(t, float(priority[t]), "spot check of a confident label")
+                   for t in audit]
+    return ranked
+
+
+def spot_checks(
+    confidence: np.ndarray,
+    kinds: Sequence[str],
+    *,
+    n: int,
+    exclude: Sequence[int] = (),
+    threshold: float = 0.8,
+    seed: int = 0,
+) -> list[int]:
+    """``n`` confident labels drawn at random, taking each kind of label in turn.
+
+    Review goes to doubtful frames, so without these nobody would ever check the labels called
+    confident; their answers are what the calibration of confident labels is fitted on.
+
+    Args:
+        confidence: every frame's confidence.
+        kinds: every frame's kind of label (e.g. the cue behind it).
+        n: how many frames at most.
+        exclude: frames not to pick (human frames, frames already in the batch).
+        threshold: what counts as confident.
+        seed: the same seed gives the same picks.
+    """
+    conf = np.asarray(confidence, float)
+    kinds = np.asarray(kinds, dtype=str)
+    if kinds.shape != conf.shape:
+        raise AnnotationError(f"kinds must hold one kind per frame ({len(conf)}), "
+                              f"but got {kinds.shape}")
+    allowed = conf >= threshold
+    allowed[list(exclude)] = False
+    rng = np.random.default_rng(seed)
+    pools = {k: list(rng.permutation(np.flatnonzero(allowed & (kinds == k))))
+             for k in sorted(set(kinds[allowed].tolist()))}
+    picks: list[int] = []
+    while len(picks) < n and any(pools.values()):
+        for pool in pools.values():
+            if pool and len(picks) < n:
+                picks.append(int(pool.pop()))
+    return picks
+
+
+_spot_checks = spot_checks  # rank_review's parameter of the same name hides the function
 
 
 def frames_in_unseen_segments(

@@ -12,6 +12,7 @@ from microlab.sampling import (
     rank_for_review,
     rank_review,
     segment_check_frames,
+    spot_checks,
 )
 from microlab.segments import Segment, detect_cuts, segment_of, split_clip
 
@@ -171,3 +172,33 @@ def test_search_frames_with_nothing_left_or_nothing_asked():
     assert frames_in_unseen_segments(sig, segments, list(range(12)), k=3) == []
     assert frames_in_unseen_segments(sig, segments, [], k=0) == []
     assert frames_in_unseen_segments(np.zeros((0, 2)), [], [], k=3) == []
+
+
+def test_spot_checks_take_confident_labels_of_each_kind_in_turn() -> None:
+    conf = np.r_[np.full(10, 0.95), np.full(10, 0.5), np.full(10, 0.9)]
+    kinds = ["model"] * 10 + ["model"] * 10 + ["absent"] * 5 + ["tracker"] * 5
+    picks = spot_checks(conf, kinds, n=3, exclude=[0, 1], seed=1)
+    assert len(picks) == 3
+    assert all(conf[p] >= 0.8 for p in picks)  # confident only
+    assert not {0, 1} & set(picks)
+    assert sorted(kinds[p] for p in picks) == ["absent", "model", "tracker"]  # one of each
+    assert spot_checks(conf, kinds, n=3, exclude=[0, 1], seed=1) == picks  # repeatable
+    assert len(spot_checks(conf, kinds, n=100)) == 20  # no more than there are
+    with pytest.raises(AnnotationError, match="one kind per frame"):
+        spot_checks(conf, kinds[:5], n=1)
+
+
+def test_rank_review_gives_a_share_of_the_batch_to_spot_checks() -> None:
+    doubt = np.full(100, 0.02)  # confident everywhere ...
+    doubt[40:60] = 0.6  # ... but a doubtful stretch
+    kinds = ["model"] * 50 + ["absent"] * 50
+    items = rank_review(doubt, ["r"] * 100, [(0, 99)], [0], n=10, kinds=kinds,
+                        spot_checks=0.2, seed=3)
+    assert len(items) == 10
+    audits = [i for i in items if i.reason == "spot check of a confident label"]
+    assert len(audits) == 2
+    assert all(doubt[i.frame] < 0.2 for i in audits)
+    assert sorted(kinds[i.frame] for i in audits) == ["absent", "model"]
+    assert sum(40 <= i.frame < 60 for i in items) >= 6  # the rest still goes to the doubt
+    plain = rank_review(doubt, ["r"] * 100, [(0, 99)], [0], n=10)
+    assert not [i for i in plain if i.reason == "spot check of a confident label"]
