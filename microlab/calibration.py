@@ -9,6 +9,10 @@ estimate of the chance that the label is right:
   would have been found had it been there: the detector's recall where a person's box and the
   tracker show where the object is (near and far from the box), and a person's own "absent"
   answers nearby in the same shot.  Shots nobody has looked at get only the far recall, shrunk.
+* :func:`tracker_support` caps the confidence of a box only a tracker run gives by the chance
+  that the run is still on the object that far from its human box: an exponential survival
+  whose failure rate comes from this clip's checked runs (those that reached the next human
+  box), with a prior that expects small objects to be lost sooner.
 * :class:`Calibration` maps the capped confidence to the share of labels found right when a
   person answered them.  It is fitted on :func:`review_answers`: each frame a person labelled
   after a labelling was made is a held-out example of that labelling being right or wrong (the
@@ -49,6 +53,10 @@ class CalibrationSettings:
         absent_trust: support for "absent" from a person's "absent" answer in the same shot ...
         absent_decay: ... decaying over this many frames.
         hit_iou: a detection counts as finding the tracked object at this IoU with its box.
+        tracker_frames_per_loss: the prior's mean run length before a tracker loses an object
+            of ``tracker_full_size`` px or more (smaller objects: proportionally sooner) ...
+        tracker_full_size: ... the object size (square root of the box area) it refers to.
+        tracker_prior_frames: weight of that prior, in frames of checked runs.
         prior_strength: pseudo-answers behind each bin's prior (the capped confidence).
         edges: confidence bins of the calibration map.
     """
@@ -58,6 +66,9 @@ class CalibrationSettings:
     absent_trust: float = 0.97
     absent_decay: float = 15.0
     hit_iou: float = 0.3
+    tracker_frames_per_loss: float = 100.0
+    tracker_full_size: float = 32.0
+    tracker_prior_frames: float = 100.0
     prior_strength: float = 4.0
     edges: tuple[float, ...] = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 1.0)
 
@@ -151,6 +162,47 @@ def absence_support(
             h = np.zeros(len(t))
         support[a:b] = 1 - (1 - r) * (1 - h)
     support[[int(f) for f in keyframes]] = 1.0
+    return support
+
+
+def tracker_loss_rate(
+    tracks: Mapping[int, Sequence[tuple[np.ndarray, int, str]]],
+    object_size: float,
+    settings: CalibrationSettings | None = None,
+) -> float:
+    """Losses per frame of the tracker on this clip: the checked runs' losses over their frames,
+    with a prior of ``tracker_prior_frames`` frames at the size-scaled prior rate."""
+    s = settings or CalibrationSettings()
+    scale = float(np.clip(object_size / s.tracker_full_size, 0.25, 1.0))
+    prior_rate = 1.0 / (s.tracker_frames_per_loss * scale)
+    frames = losses = 0
+    for runs in tracks.values():
+        for _, distance, status in runs:
+            if status in ("verified", "failed"):
+                frames += 1
+                losses += status == "failed" and distance == 1  # one loss per failed run
+    return (losses + prior_rate * s.tracker_prior_frames) / (frames + s.tracker_prior_frames)
+
+
+def tracker_support(
+    boxes: np.ndarray,
+    from_tracker: np.ndarray,
+    tracks: Mapping[int, Sequence[tuple[np.ndarray, int, str]]],
+    loss_rate: float,
+) -> np.ndarray:
+    """Per frame, the most a box that only a tracker gives can be trusted: ``exp(-rate * d)``,
+    ``d`` the distance along its run from the human box; 1 where a checked ("verified") run
+    gives it, and for every frame not in ``from_tracker``."""
+    support = np.ones(len(boxes))
+    for t in np.flatnonzero(from_tracker):
+        runs = tracks.get(int(t), ())
+        if not runs:
+            continue
+        overlap = [float(box_iou(boxes[t][None], np.asarray(b, float)[None])[0, 0])
+                   for b, _, _ in runs]
+        _, distance, status = runs[int(np.argmax(overlap))]
+        if status != "verified":
+            support[t] = float(np.exp(-loss_rate * distance))
     return support
 
 
@@ -292,4 +344,6 @@ __all__ = [
     "detector_recall",
     "label_matches",
     "review_answers",
+    "tracker_loss_rate",
+    "tracker_support",
 ]

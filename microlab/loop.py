@@ -30,17 +30,19 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
-from microlab.boxes import Detections
+from microlab.boxes import Detections, Source
 from microlab.calibration import (
     Calibration,
     CalibrationSettings,
     absence_support,
     detector_recall,
     review_answers,
+    tracker_loss_rate,
+    tracker_support,
 )
 from microlab.errors import ModelError, SettingsError
 from microlab.frames import frame_index
-from microlab.labeller import SOURCES, LabellerSettings, Labelling, label_clip
+from microlab.labeller import SOURCE_CODE, SOURCES, LabellerSettings, Labelling, label_clip
 from microlab.model import (
     Candidates,
     LabelledFrame,
@@ -290,10 +292,16 @@ def _combine(labellings: list[Labelling]) -> Labelling:
 
 def _earn_absence(labelling: Labelling, support: np.ndarray) -> None:
     """Cap the confidence of "absent" by the evidence that the object would have been found."""
-    unearned = ~labelling.present & (support < labelling.confidence)
-    labelling.confidence = np.where(unearned, support, labelling.confidence)
-    for t in np.flatnonzero(unearned & (support < CONFIDENT)):
-        labelling.doubt_reason[t] = "absent, but the model may miss it here"
+    _cap(labelling, ~labelling.present, support, "absent, but the model may miss it here")
+
+
+def _cap(labelling: Labelling, where: np.ndarray, support: np.ndarray, reason: str) -> None:
+    """Lower the confidence of the labels ``where`` to ``support``; those it makes unconfident
+    get ``reason`` as their doubt."""
+    capped = where & (support < labelling.confidence)
+    labelling.confidence = np.where(capped, support, labelling.confidence)
+    for t in np.flatnonzero(capped & (support < CONFIDENT)):
+        labelling.doubt_reason[t] = reason
 
 
 def _write_labels(project: Project, labelling: Labelling, model_version: int) -> None:
@@ -709,6 +717,14 @@ class Loop:
             _earn_absence(labelling, absence_support(n, keyframes=keyframes, cuts=cuts,
                                                      recall=recall,
                                                      settings=settings.calibration))
+            sizes = [np.sqrt(max((b[2] - b[0]) * (b[3] - b[1]), 1.0))
+                     for b in keyframes.values() if b is not None]
+            rate = tracker_loss_rate(tracks, float(np.median(sizes)) if sizes else 0.0,
+                                     settings.calibration)
+            from_tracker = labelling.source == SOURCE_CODE[Source.TRACKER]
+            _cap(labelling, from_tracker,
+                 tracker_support(labelling.boxes, from_tracker, tracks, rate),
+                 "a tracker box this far from a person's box is unchecked")
             labellings.append(labelling)
         return _combine(labellings), candidates, time.perf_counter() - started, inference_s
 

@@ -15,6 +15,8 @@ from microlab.calibration import (
     detector_recall,
     label_matches,
     review_answers,
+    tracker_loss_rate,
+    tracker_support,
 )
 from microlab.loop import CONFIDENT, Loop, LoopSettings
 from microlab.model import Candidates, MicroModelConfig
@@ -153,6 +155,32 @@ def test_absence_is_earned_by_recall_near_boxes_and_by_answers_in_the_shot() -> 
     h = 0.9 * np.exp(-5 / 20)
     assert support[65] == pytest.approx(1 - (1 - far * 0.5) * (1 - h))
     assert support[110] == pytest.approx(far * 0.5)  # unseen shot: shrunk far recall
+
+
+def test_the_tracker_loss_rate_comes_from_checked_runs_with_a_size_scaled_prior() -> None:
+    s = CalibrationSettings(tracker_frames_per_loss=100.0, tracker_full_size=32.0,
+                            tracker_prior_frames=100.0)
+    box = np.array([0.0, 0.0, 8.0, 8.0])
+    # No checked run: the prior alone, 1/100 per frame for a big object, 4x that for 8 px.
+    assert tracker_loss_rate({}, 64.0, s) == pytest.approx(1 / 100)
+    assert tracker_loss_rate({}, 8.0, s) == pytest.approx(1 / 25)
+    # 300 frames of runs that reached the next human box, and one run of 100 frames lost.
+    tracks = {t: [(box, t, "verified")] for t in range(1, 301)}
+    for t in range(1, 101):
+        tracks.setdefault(1000 + t, []).append((box, t, "failed"))
+    tracks[2000] = [(box, 5, "open")]  # unchecked: no evidence either way
+    assert tracker_loss_rate(tracks, 64.0, s) == pytest.approx((1 + 1) / (400 + 100))
+
+
+def test_tracker_support_decays_along_unchecked_runs_only() -> None:
+    box = np.array([10.0, 10.0, 20.0, 20.0])
+    other = np.array([50.0, 50.0, 60.0, 60.0])
+    boxes = np.array([box, box, box, box])
+    tracks = {0: [(box, 10, "open")],
+              1: [(other, 2, "open"), (box, 30, "open")],  # the run that gave the box counts
+              2: [(box, 40, "verified")]}
+    support = tracker_support(boxes, np.array([True, True, True, False]), tracks, 0.01)
+    np.testing.assert_allclose(support, [np.exp(-0.1), np.exp(-0.3), 1.0, 1.0])
 
 
 # ---------------------------------------------------------------------- in the loop
