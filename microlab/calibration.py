@@ -221,6 +221,9 @@ class Calibration:
     settings: CalibrationSettings = field(default_factory=CalibrationSettings)
     #: per kind: (answers per bin, right per bin)
     counts: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: the answers it was fitted on: (capped confidence, kind, right)
+    answers: tuple[np.ndarray, np.ndarray, np.ndarray] = field(
+        default_factory=lambda: (np.zeros(0), np.zeros(0, str), np.zeros(0, bool)))
 
     @classmethod
     def fit(cls, confidence: np.ndarray, kinds: Sequence[str], correct: np.ndarray,
@@ -232,7 +235,7 @@ class Calibration:
         if not (conf.shape == kinds.shape == ok.shape):
             raise ValueError("confidence, kinds and correct need one value per answer, but got "
                              f"{conf.shape}, {kinds.shape} and {ok.shape}")
-        cal = cls(s)
+        cal = cls(s, answers=(conf, kinds, ok))
         bins = cal._bins(conf)
         for kind in np.unique(kinds).tolist():
             mask = kinds == kind
@@ -247,7 +250,14 @@ class Calibration:
 
     @property
     def n_answers(self) -> int:
-        return int(sum(n.sum() for n, _ in self.counts.values()))
+        return len(self.answers[0])
+
+    def checked(self, threshold: float) -> tuple[int, int]:
+        """``(right, answered)`` among the answers to labels at least ``threshold`` confident:
+        the direct measure of how far "confident" can be trusted."""
+        conf, _, ok = self.answers
+        above = conf >= threshold
+        return int(ok[above].sum()), int(above.sum())
 
     def apply(self, confidence: np.ndarray, kinds: Sequence[str]) -> np.ndarray:
         """The calibrated confidence of labels with these capped confidences and kinds."""
@@ -278,6 +288,16 @@ class Calibration:
             out_mask[order] = _non_decreasing(values)
             out[mask] = out_mask
         return out
+
+
+def wilson_interval(right: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a share ``right / n`` (95% by default); (0, 1) for n = 0."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = right / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
 def _non_decreasing(values: np.ndarray) -> np.ndarray:
@@ -346,4 +366,5 @@ __all__ = [
     "review_answers",
     "tracker_loss_rate",
     "tracker_support",
+    "wilson_interval",
 ]

@@ -39,6 +39,7 @@ from microlab.calibration import (
     review_answers,
     tracker_loss_rate,
     tracker_support,
+    wilson_interval,
 )
 from microlab.errors import ModelError, SettingsError
 from microlab.frames import frame_index
@@ -109,9 +110,14 @@ class LoopSettings:
         return int(np.clip(round(n_frames * 0.02), 5, 20))
 
 
-@dataclass
+@dataclass(repr=False)
 class IterationReport:
-    """What one train + predict step did."""
+    """What one train + predict step did; printed, a short summary.
+
+    ``coverage`` and ``expected_confident_right`` are the loop's own estimates (no ground truth
+    behind them); ``confident_checked`` is what people found when they answered confident labels
+    (review and spot checks): ``(right, answered)``.
+    """
 
     iteration: int
     model_versions: list[int]
@@ -121,6 +127,28 @@ class IterationReport:
     coverage: float
     segments: list[dict[str, Any]]
     inference_fps: float = 0.0
+    expected_confident_right: float | None = None
+    confident_checked: tuple[int, int] = (0, 0)
+    answers: int = 0
+
+    def __repr__(self) -> str:
+        lines = [(f"Iteration {self.iteration}: {self.n_human_frames} human frames, "
+                 f"{len(self.segments)} segments; train {self.train_s:.0f} s, predict "
+                 f"{self.predict_s:.0f} s ({self.inference_fps:.1f} frames/s)"),
+                 (f"  coverage {self.coverage:.0%} (estimated: human frames and labels at least "
+                 f"{CONFIDENT:.0%} confident)")]
+        if self.expected_confident_right is not None:
+            right, n = self.confident_checked
+            if n:
+                low, high = wilson_interval(right, n)
+                checked = (f"{right} of {n} checked by a person were right "
+                           f"(95% interval {low:.0%}-{high:.0%})")
+            else:
+                checked = "none checked by a person yet"
+            lines.append(f"  confident labels: expected {self.expected_confident_right:.0%} "
+                         f"right; {checked}")
+        lines.append(f"  calibration fitted on {self.answers} held-out answers")
+        return "\n".join(lines)
 
 
 class Predictor(Protocol):
@@ -806,8 +834,12 @@ class Loop:
             "candidates_class_ids": candidates.class_ids,
             "threshold": np.asarray(candidates.threshold),
         })
+        machine = np.setdiff1d(np.arange(project.n_frames), list(human))
+        confident = confidence[machine][confidence[machine] >= CONFIDENT]
         return IterationReport(iteration, versions, train_s, predict_s, len(human), coverage,
-                               seg_stats, inference_fps)
+                               seg_stats, inference_fps,
+                               float(confident.mean()) if len(confident) else None,
+                               calibration.checked(CONFIDENT), calibration.n_answers)
 
     def step(self, project: Project, *, progress: bool = True) -> IterationReport:
         """One loop iteration: train, predict, label, store, and open the next iteration."""

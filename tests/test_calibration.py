@@ -17,6 +17,7 @@ from microlab.calibration import (
     review_answers,
     tracker_loss_rate,
     tracker_support,
+    wilson_interval,
 )
 from microlab.loop import CONFIDENT, Loop, LoopSettings
 from microlab.model import Candidates, MicroModelConfig
@@ -65,6 +66,19 @@ def test_the_map_never_reports_more_confident_labels_as_less_likely_right() -> N
     assert np.all(np.diff(out) >= -1e-12)
     assert out[0] < 0.85 + 0.15  # pooled with the weaker bin above it
     assert out[1] < 0.92
+
+
+def test_wilson_interval_known_values() -> None:
+    low, high = wilson_interval(9, 10)
+    assert (low, high) == (pytest.approx(0.5958, abs=1e-4), pytest.approx(0.9821, abs=1e-4))
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    assert wilson_interval(20, 20)[1] == 1.0
+
+
+def test_checked_counts_the_answers_to_confident_labels() -> None:
+    cal = Calibration.fit(np.array([0.95, 0.85, 0.5, 0.99]), ["model"] * 4,
+                          np.array([True, False, False, True]))
+    assert cal.checked(0.8) == (2, 3)
 
 
 @pytest.mark.parametrize(("values", "expected"), [

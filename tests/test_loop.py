@@ -160,6 +160,13 @@ def test_the_whole_loop_runs_with_a_fake_model(clip, tmp_path, warm_start):
         report = project.step(progress=False)
         assert report.iteration == 1
         assert report.n_human_frames == 5
+        summary = repr(report)  # a short summary, not a wall of dicts
+        assert summary.startswith("Iteration 1: 5 human frames")
+        assert "coverage" in summary
+        assert "estimated" in summary
+        assert "{" not in summary
+        assert len(summary.splitlines()) <= 4
+        assert report.answers == 0  # nobody has answered a machine label yet
         frames, config, init = trainer.calls[0]
         assert frames == human  # every human frame, the absent one included
         assert init is None
@@ -189,6 +196,7 @@ def test_the_whole_loop_runs_with_a_fake_model(clip, tmp_path, warm_start):
         second = project.step(progress=False)
         assert second.iteration == 2
         assert second.n_human_frames == len(human)
+        assert second.answers == len(queue)  # each review answer is a held-out example
         assert len(project.store.models()) == 2
         frames, config, init = trainer.calls[1]
         assert frames == human
