@@ -269,14 +269,17 @@ def _calibration_table(results: list[dict[str, Any]]) -> list[str]:
              ("Over the frames no person labelled: the share with confidence >= 0.8 "
               "(\"confident\"),"),
              ("the share of those that are correct (target: >= "
-              "97% after every iteration), the expected"),
+              "97% after every iteration) beside what microlab"),
+             ("expected without ground truth (the mean calibrated confidence of those labels), "
+              "the expected"),
              "calibration error, and the share of the review batch that needed a fix.", "",
-             ("| clip | iteration | confident | confident and correct | ECE | "
+             ("| clip | iteration | confident | confident and correct | expected | ECE | "
               "review frames needing a fix |"),
-             "|---|---:|---:|---:|---:|---:|"]
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for name, it in rows:
         lines.append(f"| {name} | {it['iteration']} | {_pct(it['confident_frac'])} | "
                      f"{_pct(it['confident_correct_frac'])} | "
+                     f"{_pct(it.get('expected_confident_right'))} | "
                      f"{'—' if it['ece'] is None else format(it['ece'], '.3f')} | "
                      f"{_pct(it.get('review_hit_rate'))} |")
     return [*lines, ""]

@@ -155,6 +155,10 @@ def simulate(
                 "human_frames": report.n_human_frames,
                 # Over the machine-labelled frames: is a label called confident right?
                 **trust,
+                # ... and what the loop expected without ground truth, beside it
+                "expected_confident_right": (None if report.expected_confident_right is None
+                                             else round(report.expected_confident_right, 4)),
+                "answers": report.answers,
                 "review_hit_rate": None,  # filled in once this iteration's review batch is answered
                 "segments": _segment_report(project, project.segments(), truth, boxes, confidence,
                                             report.iteration),
@@ -169,6 +173,8 @@ def simulate(
                 f"confident {entry['confident_frac'] * 100:.0f}% of the other frames, "
                 + ("none" if entry["confident_correct_frac"] is None
                    else f"{entry['confident_correct_frac'] * 100:.1f}% of them right")
+                + ("" if entry["expected_confident_right"] is None
+                   else f" (expected {entry['expected_confident_right'] * 100:.1f}%)")
                 + f"; train {entry['train_s']:.0f}s, "
                 f"predict {entry['predict_s']:.0f}s"
             )

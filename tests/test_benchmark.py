@@ -95,15 +95,15 @@ def test_calibration_table_reports_whether_confident_is_right(tmp_path, monkeypa
     old = _result("old_clip", 100, (5, 9, 5), (9, 9), (9, 9), [(10, 2)])
     new = _result("new_clip", 100, (5, 9, 5), (9, 9), (9, 9), [(10, 2), (8, 2)])
     new["iterations"][0].update(confident_frac=0.994, confident_correct_frac=0.6, ece=0.39,
-                                review_hit_rate=0.53)
+                                review_hit_rate=0.53, expected_confident_right=0.97)
     new["iterations"][1].update(confident_frac=0.8, confident_correct_frac=None, ece=None,
                                 review_hit_rate=None)
     out = tmp_path / "B.md"
     write_markdown([old, new], out, "test machine", set())
     text = out.read_text()
     assert '## Is "confident" right?' in text
-    assert "| new_clip | 1 | 99.4% | 60.0% | 0.390 | 53.0% |" in text
-    assert "| new_clip | 2 | 80.0% | — | — | — |" in text
+    assert "| new_clip | 1 | 99.4% | 60.0% | 97.0% | 0.390 | 53.0% |" in text
+    assert "| new_clip | 2 | 80.0% | — | — | — | — |" in text  # older results: no estimate
     assert "| old_clip |" not in text.split('## Is "confident" right?')[1]  # no fields, no row
     write_markdown([old], out, "test machine", set())
     assert "confident" not in out.read_text().split("## Per iteration")[1]

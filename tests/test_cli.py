@@ -97,4 +97,7 @@ def test_simulate_writes_json(tmp_path: Path, capsys) -> None:
         assert it["confident_correct_frac"] is None or 0 <= it["confident_correct_frac"] <= 1
         assert 0 <= it["ece"] <= 1
         assert "review_hit_rate" in it
+        expected = it["expected_confident_right"]  # the loop's own estimate, beside the truth
+        assert expected is None or 0.8 <= expected <= 1
+        assert it["answers"] >= 0
     assert "wrote" in capsys.readouterr().out
