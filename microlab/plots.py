@@ -360,6 +360,69 @@ def progress_figure_of_project(
     return progress_figure(rows, n, baselines=baselines, fig=fig)
 
 
+# ---------------------------------------------------------------------- calibration
+def reliability_figure(
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    *,
+    bins: int = 10,
+    threshold: float = 0.8,
+    fig: Figure | None = None,
+) -> Figure:
+    """Is confidence right? The share of labels correct per confidence bin (bars, with the
+    number of labels in each) against the diagonal a calibrated model would follow, and the
+    share correct among labels at or above ``threshold`` ("confident") in the title.
+
+    Pass machine labels only: human frames are right by definition.
+    """
+    from microlab.metrics import confidence_report
+
+    conf = np.asarray(confidence, float).reshape(-1)
+    ok = np.asarray(correct, bool).reshape(-1)
+    report = confidence_report(conf, ok, threshold=threshold, bins=bins)
+    fig = _figure(fig, (4.2, 3.4))
+    ax = fig.subplots(1, 1)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, bins - 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    shares = np.array([ok[which == b].mean() if (which == b).any() else np.nan
+                       for b in range(bins)])
+    counts = np.bincount(which, minlength=bins)
+    ax.bar(centres, np.nan_to_num(shares) * 100, width=1 / bins * 0.9,
+           color=METHOD_COLOURS["microlab"], alpha=0.75, label="share correct")
+    ax.plot([0, 1], [0, 100], color="#111", linestyle=":", linewidth=1, label="calibrated")
+    ax.axvline(threshold, color="#6b7280", linestyle="--", linewidth=1)
+    for x, share, n in zip(centres, shares, counts):
+        if n:
+            ax.text(x, min(np.nan_to_num(share) * 100 + 2, 96), str(int(n)), ha="center",
+                    fontsize=6, color="#374151")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 102)
+    ax.set_xlabel("confidence of the machine label (number of labels above each bar)")
+    ax.set_ylabel("% correct")
+    precision = report["confident_correct_frac"]
+    ece = report["ece"]
+    title = ("Reliability: " + ("no confident label" if precision is None
+                                else f"{precision:.1%} of confident labels right")
+             + ("" if ece is None else f", ECE {ece:.3f}"))
+    ax.set_title(title, fontsize=9, loc="left")
+    ax.legend(fontsize=7, loc="upper left")
+    return fig
+
+
+def reliability_figure_of_project(
+    project: Project, truth: np.ndarray, *, fig: Figure | None = None
+) -> Figure:
+    """:func:`reliability_figure` of a project's machine labels against ``truth``."""
+    from microlab.loop import CONFIDENT
+    from microlab.metrics import correct_mask, project_boxes
+
+    machine = np.setdiff1d(np.arange(project.n_frames), project.human_frames())
+    ok = correct_mask(project_boxes(project), truth)
+    return reliability_figure(project.frame_confidence()[machine], ok[machine],
+                              threshold=CONFIDENT, fig=fig)
+
+
 # ---------------------------------------------------------------------- simulation
 def summary_figure(result: Mapping[str, Any], *, fig: Figure | None = None) -> Figure:
     """The feasibility answer of a :func:`microlab.simulate.simulate` result: for each method,

@@ -268,10 +268,18 @@ def test_dashboard_renders_png_figures_and_verdicts(predicted: Project) -> None:
     assert "continue" in dashboard.verdict_table.value
 
 
-def test_dashboard_with_truth_shows_correctness(predicted: Project) -> None:
+def test_dashboard_with_truth_shows_correctness(predicted: Project, tmp_path) -> None:
     truth = np.tile(np.array(BOX), (predicted.n_frames, 1))
     dashboard = Dashboard(predicted, truth=truth, interactive=False)
     assert "<th>correct</th>" in dashboard.verdict_table.value
+    # Estimates say so; the measured share of confident labels right is beside them.
+    assert "coverage" in dashboard.header.value
+    assert "(estimated)" in dashboard.header.value
+    assert "checked by a person: none yet" in dashboard.header.value
+    assert dashboard.reliability_view is not None  # the reliability diagram, with the truth
+    assert dashboard.reliability_view.widget.value[:4] == b"\x89PNG"
+    assert "reliability" in [p.stem.split("_")[-1] for p in dashboard.save_png(tmp_path)]
+    assert Dashboard(predicted, interactive=False).reliability_view is None  # none without
     with pytest.raises(ValueError, match="one xyxy row per frame"):
         Dashboard(predicted, truth=truth[:3], interactive=False)
 

@@ -192,6 +192,11 @@ class Dashboard:
                                                              baselines=self.baselines)
         self.clip_view = FigureView(self.clip_fig, interactive=interactive)
         self.progress_view = FigureView(self.progress_fig, interactive=interactive)
+        #: with ground truth: is "confident" right? (None without it)
+        self.reliability_fig = (None if self.truth is None else
+                                plots.reliability_figure_of_project(project, self.truth))
+        self.reliability_view = (None if self.reliability_fig is None else
+                                 FigureView(self.reliability_fig, interactive=interactive))
         self.clip_view.on_click(self._on_clip_click)
         self._update_text()
 
@@ -203,6 +208,7 @@ class Dashboard:
             W.HBox([self.frame_box, self.open_button]),
             self.verdict_table,
             self.progress_view.widget,
+            *([] if self.reliability_view is None else [self.reliability_view.widget]),
             self.status.widget,
             self.review_area,
         ], layout=W.Layout(width="100%"))
@@ -227,6 +233,10 @@ class Dashboard:
                                          fig=self.progress_fig)
         self.clip_view.redraw()
         self.progress_view.redraw()
+        if self.reliability_view is not None:
+            plots.reliability_figure_of_project(self.project, self.truth,
+                                                fig=self.reliability_fig)
+            self.reliability_view.redraw()
         self._update_text()
 
     @reported
@@ -277,7 +287,10 @@ class Dashboard:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         out = []
-        for name, fig in (("clip", self.clip_fig), ("progress", self.progress_fig)):
+        figures = [("clip", self.clip_fig), ("progress", self.progress_fig)]
+        if self.reliability_fig is not None:
+            figures.append(("reliability", self.reliability_fig))
+        for name, fig in figures:
             path = folder / f"{prefix}_{name}.png"
             path.write_bytes(plots.to_png(fig))
             out.append(path)
@@ -292,6 +305,32 @@ class Dashboard:
             return
         frame = int(np.clip(round(event.xdata), 0, self.project.n_frames - 1))
         self._ui(lambda: self.open_frame(frame))
+
+    def _trust_text(self) -> str:
+        """How far "confident" can be trusted: what people found when they checked confident
+        labels (with its uncertainty), and the measured figure when the truth is known."""
+        from microlab.calibration import wilson_interval
+        from microlab.loop import CONFIDENT
+
+        if self.project.iteration == 0:
+            return "Confident labels: none yet (no prediction)."
+        right, n = self.project.loop.calibration(self.project).checked(CONFIDENT)
+        if n:
+            low, high = wilson_interval(right, n)
+            text = (f"Confident labels checked by a person: {right} of {n} right "
+                    f"(95% interval {low:.0%}&ndash;{high:.0%})")
+        else:
+            text = "Confident labels checked by a person: none yet (review checks a few)"
+        if self.truth is not None:
+            from microlab.metrics import confidence_report, correct_mask, project_boxes
+
+            machine = np.setdiff1d(np.arange(self.project.n_frames), self.project.human_frames())
+            ok = correct_mask(project_boxes(self.project), self.truth)
+            actual = confidence_report(self.project.frame_confidence()[machine], ok[machine],
+                                       threshold=CONFIDENT)["confident_correct_frac"]
+            if actual is not None:
+                text += f" &middot; against the ground truth: {actual:.1%} right"
+        return text + "."
 
     def _update_text(self) -> None:
         from microlab.stopping import segment_verdicts
@@ -308,8 +347,8 @@ class Dashboard:
             f"{plural(totals['actions'], 'action')} &middot; "
             f"{plural(totals['frames_viewed'], 'frame')} viewed &middot; "
             f"{plural(len(self.project.human_frames()), 'human frame')} &middot; "
-            f"coverage {coverage:.0%} &middot; {done} of {len(verdicts)} "
-            f"segments done &rarr; <b>{stop}</b>"
+            f"coverage {coverage:.0%} (estimated) &middot; {done} of {len(verdicts)} "
+            f"segments done &rarr; <b>{stop}</b><br>{self._trust_text()}"
         )
         correct = None
         if self.truth is not None:
