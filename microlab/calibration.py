@@ -54,10 +54,16 @@ class CalibrationSettings:
         absent_decay: ... decaying over this many frames.
         hit_iou: a detection counts as finding the tracked object at this IoU with its box.
         tracker_frames_per_loss: the prior's mean run length before a tracker loses an object
-            of ``tracker_full_size`` px or more (smaller objects: proportionally sooner) ...
+            of ``tracker_full_size`` px or more (smaller objects: sooner, by their area) ...
         tracker_full_size: ... the object size (square root of the box area) it refers to.
         tracker_prior_frames: weight of that prior, in frames of checked runs.
+        model_fit_iou: the IoU with a person's box the detector must reach on that training
+            frame for its boxes nearby to keep their confidence.
+        model_miss_floor: the cap on the detector's boxes next to a human box it could not
+            reproduce ...
+        model_miss_decay: ... relaxing over this many frames.
         prior_strength: pseudo-answers behind each bin's prior (the capped confidence).
+        raise_answers: answers it takes to raise a bin halfway to what they say.
         edges: confidence bins of the calibration map.
     """
 
@@ -69,13 +75,22 @@ class CalibrationSettings:
     tracker_frames_per_loss: float = 100.0
     tracker_full_size: float = 32.0
     tracker_prior_frames: float = 100.0
+    model_fit_iou: float = 0.65
+    model_miss_floor: float = 0.5
+    model_miss_decay: float = 30.0
     prior_strength: float = 4.0
+    raise_answers: float = 20.0
     edges: tuple[float, ...] = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 1.0)
 
 
 @dataclass
 class RecallEstimate:
-    """The detector's recall where the object is known to be, as hits over trials."""
+    """The detector's recall where the object is known to be, as hits over trials.
+
+    ``near`` and ``far`` are on the safe side: the lower end of the 80% interval of the Beta(1, 1)
+    posterior (``mean - 1.28 sd``), so that a handful of trials does not buy a confident
+    "absent" (no trial at all gives 0.13).
+    """
 
     near_hits: int = 0
     near_trials: int = 0
@@ -83,12 +98,19 @@ class RecallEstimate:
     far_trials: int = 0
 
     @property
-    def near(self) -> float:  # Beta(1, 1) posterior mean: 0.5 without any trial
-        return (self.near_hits + 1) / (self.near_trials + 2)
+    def near(self) -> float:
+        return _beta_lower(self.near_hits, self.near_trials)
 
     @property
     def far(self) -> float:
-        return (self.far_hits + 1) / (self.far_trials + 2)
+        return _beta_lower(self.far_hits, self.far_trials)
+
+
+def _beta_lower(hits: int, trials: int, z: float = 1.28) -> float:
+    a, b = hits + 1, trials - hits + 1
+    mean = a / (a + b)
+    sd = np.sqrt(mean * (1 - mean) / (a + b + 1))
+    return float(max(0.0, mean - z * sd))
 
 
 def detector_recall(
@@ -124,7 +146,7 @@ def detector_recall(
     return est
 
 
-def absence_support(
+def recall_by_frame(
     n_frames: int,
     *,
     keyframes: Mapping[int, np.ndarray | None],
@@ -132,35 +154,52 @@ def absence_support(
     recall: RecallEstimate,
     settings: CalibrationSettings | None = None,
 ) -> np.ndarray:
+    """Per frame, the detector's expected recall there: the near recall close to a human box of
+    the shot giving way to the far recall over ``recall_decay`` frames, and in a shot without a
+    human box the far recall shrunk by ``unseen_shot_factor``."""
+    s = settings or CalibrationSettings()
+    out = np.zeros(n_frames)
+    frames = np.arange(n_frames)
+    present_keys = np.array(sorted(f for f, b in keyframes.items() if b is not None), int)
+    for shot in split_clip(n_frames, cuts, max_length=max(n_frames, 1)):
+        a, b = shot.start, shot.end + 1
+        mine = present_keys[(present_keys >= a) & (present_keys < b)]
+        if len(mine):
+            d = np.abs(frames[a:b, None] - mine[None, :]).min(axis=1)
+            w = np.exp(-d / s.recall_decay)
+            out[a:b] = w * recall.near + (1 - w) * recall.far
+        else:
+            out[a:b] = recall.far * s.unseen_shot_factor
+    return out
+
+
+def absence_support(
+    n_frames: int,
+    *,
+    keyframes: Mapping[int, np.ndarray | None],
+    cuts: Sequence[int],
+    recall: np.ndarray,
+    settings: CalibrationSettings | None = None,
+) -> np.ndarray:
     """Per frame, the most a label "absent" there can be trusted, in [0, 1].
 
-    ``1 - (1 - r) * (1 - h)``: ``r`` is the detector's recall (near recall close to a human box
-    of the shot, far recall away from it, the far recall shrunk by ``unseen_shot_factor`` in a
-    shot without a human box) and ``h`` the support of the nearest human "absent" answer in the
-    same shot.  Human frames get 1.
+    ``1 - (1 - r) * (1 - h)``: ``r`` is the detector's recall there (:func:`recall_by_frame`)
+    and ``h`` the support of the nearest human "absent" answer in the same shot.  Human frames
+    get 1.
     """
     s = settings or CalibrationSettings()
     support = np.zeros(n_frames)
     frames = np.arange(n_frames)
-    present_keys = np.array(sorted(f for f, b in keyframes.items() if b is not None), int)
     absent_keys = np.array(sorted(f for f, b in keyframes.items() if b is None), int)
     for shot in split_clip(n_frames, cuts, max_length=max(n_frames, 1)):
         a, b = shot.start, shot.end + 1
-        t = frames[a:b]
-        mine = present_keys[(present_keys >= a) & (present_keys < b)]
-        if len(mine):
-            d = np.abs(t[:, None] - mine[None, :]).min(axis=1)
-            w = np.exp(-d / s.recall_decay)
-            r = w * recall.near + (1 - w) * recall.far
-        else:
-            r = np.full(len(t), recall.far * s.unseen_shot_factor)
         gone = absent_keys[(absent_keys >= a) & (absent_keys < b)]
         if len(gone):
-            d = np.abs(t[:, None] - gone[None, :]).min(axis=1)
+            d = np.abs(frames[a:b, None] - gone[None, :]).min(axis=1)
             h = s.absent_trust * np.exp(-d / s.absent_decay)
         else:
-            h = np.zeros(len(t))
-        support[a:b] = 1 - (1 - r) * (1 - h)
+            h = np.zeros(b - a)
+        support[a:b] = 1 - (1 - recall[a:b]) * (1 - h)
     support[[int(f) for f in keyframes]] = 1.0
     return support
 
@@ -170,10 +209,15 @@ def tracker_loss_rate(
     object_size: float,
     settings: CalibrationSettings | None = None,
 ) -> float:
-    """Losses per frame of the tracker on this clip: the checked runs' losses over their frames,
-    with a prior of ``tracker_prior_frames`` frames at the size-scaled prior rate."""
+    """Losses per frame of the tracker on this clip for an object of ``object_size`` px (the
+    square root of its box area), on the safe side.
+
+    A Gamma-Poisson estimate: the checked runs' losses over their frames, with a prior of
+    ``tracker_prior_frames`` frames at a rate that grows as the object's area shrinks (a small
+    template holds little to follow); the upper end of the rate's 80% interval (``mean + 1.28
+    sd``) is returned, so that a few lucky runs do not make every unchecked one look safe."""
     s = settings or CalibrationSettings()
-    scale = float(np.clip(object_size / s.tracker_full_size, 0.25, 1.0))
+    scale = float(np.clip((object_size / s.tracker_full_size) ** 2, 1 / 16, 1.0))
     prior_rate = 1.0 / (s.tracker_frames_per_loss * scale)
     frames = losses = 0
     for runs in tracks.values():
@@ -181,28 +225,95 @@ def tracker_loss_rate(
             if status in ("verified", "failed"):
                 frames += 1
                 losses += status == "failed" and distance == 1  # one loss per failed run
-    return (losses + prior_rate * s.tracker_prior_frames) / (frames + s.tracker_prior_frames)
+    shape = losses + prior_rate * s.tracker_prior_frames
+    return (shape + 1.28 * np.sqrt(shape)) / (frames + s.tracker_prior_frames)
+
+
+def _size(box: np.ndarray) -> float:
+    return float(np.sqrt(max((box[2] - box[0]) * (box[3] - box[1]), 1.0)))
 
 
 def tracker_support(
     boxes: np.ndarray,
     from_tracker: np.ndarray,
     tracks: Mapping[int, Sequence[tuple[np.ndarray, int, str]]],
-    loss_rate: float,
+    keyframes: Mapping[int, np.ndarray | None],
+    recall: np.ndarray | None = None,
+    settings: CalibrationSettings | None = None,
 ) -> np.ndarray:
-    """Per frame, the most a box that only a tracker gives can be trusted: ``exp(-rate * d)``,
-    ``d`` the distance along its run from the human box; 1 where a checked ("verified") run
-    gives it, and for every frame not in ``from_tracker``."""
+    """Per frame, the most a box that only a tracker gives can be trusted; 1 where a checked
+    ("verified") run gives it, and for every frame not in ``from_tracker``.
+
+    The run is still on the object with probability ``p = exp(-rate * d)``, ``d`` the distance
+    along it from the human box and ``rate`` the :func:`tracker_loss_rate` for that box's size.
+    The detector found nothing there, which it would have done with probability ``1 - r`` had
+    the object been there (``r``: ``recall``, per frame) and surely had it not:
+    ``p (1 - r) / (p (1 - r) + 1 - p)``.  A detector that finds little changes little.
+    """
+    s = settings or CalibrationSettings()
     support = np.ones(len(boxes))
+    rates: dict[float, float] = {}
     for t in np.flatnonzero(from_tracker):
         runs = tracks.get(int(t), ())
         if not runs:
             continue
         overlap = [float(box_iou(boxes[t][None], np.asarray(b, float)[None])[0, 0])
                    for b, _, _ in runs]
-        _, distance, status = runs[int(np.argmax(overlap))]
-        if status != "verified":
-            support[t] = float(np.exp(-loss_rate * distance))
+        box, distance, status = runs[int(np.argmax(overlap))]
+        if status == "verified":
+            continue
+        start = next((k for k in (int(t) - distance, int(t) + distance)
+                      if keyframes.get(k) is not None), None)
+        size = round(_size(np.asarray(box, float) if start is None else keyframes[start]))
+        if size not in rates:
+            rates[size] = tracker_loss_rate(tracks, size, s)
+        p = float(np.exp(-rates[size] * distance))
+        missed = 1.0 - (0.0 if recall is None else float(recall[t]))
+        support[t] = p * missed / (p * missed + 1.0 - p) if p < 1 else 1.0
+    return support
+
+
+def model_support(
+    n_frames: int,
+    *,
+    keyframes: Mapping[int, np.ndarray | None],
+    candidates_xyxy: np.ndarray,
+    candidates_scores: np.ndarray,
+    threshold: float,
+    cuts: Sequence[int],
+    settings: CalibrationSettings | None = None,
+) -> np.ndarray:
+    """Per frame, the most a detector's box can be trusted given how it did on the human boxes
+    of the same shot.
+
+    A model that cannot reproduce a person's box on a frame it was trained on (no candidate
+    over the threshold at IoU >= ``model_fit_iou``) will not do better on the frames around it:
+    near such a frame its boxes are capped at ``model_miss_floor``, recovering with distance
+    over ``model_miss_decay`` frames.  Where it reproduced every human box there is no cap.
+    ``model_fit_iou`` sits above 0.5 because a box that only just reaches 0.5 on a training
+    frame falls below it on the frames around (small objects, where a few pixels matter).
+    """
+    s = settings or CalibrationSettings()
+    support = np.ones(n_frames)
+    misses = []
+    for k, box in keyframes.items():
+        if box is None:
+            continue
+        found = (candidates_scores[k] >= threshold) & np.isfinite(candidates_xyxy[k]).all(axis=1)
+        best = (float(box_iou(np.asarray(box, float)[None], candidates_xyxy[k][found]).max())
+                if found.any() else 0.0)
+        if best < s.model_fit_iou:
+            misses.append(int(k))
+    if not misses:
+        return support
+    frames = np.arange(n_frames)
+    missed = np.array(sorted(misses))
+    for shot in split_clip(n_frames, cuts, max_length=max(n_frames, 1)):
+        a, b = shot.start, shot.end + 1
+        mine = missed[(missed >= a) & (missed < b)]
+        if len(mine):
+            d = np.abs(frames[a:b, None] - mine[None, :]).min(axis=1)
+            support[a:b] = 1 - (1 - s.model_miss_floor) * np.exp(-d / s.model_miss_decay)
     return support
 
 
@@ -213,7 +324,10 @@ class Calibration:
     ``"absent"``), fitted on held-out answers (see :func:`review_answers`).
 
     Each bin's value is the Beta posterior mean with ``prior_strength`` pseudo-answers at the
-    bin's own mean confidence, so without answers the map changes nothing.  The map is made
+    bin's own mean confidence, so without answers the map changes nothing.  A bin is raised
+    more reluctantly than it is lowered (the rise is scaled by ``n / (n + raise_answers)``):
+    review answers come from frames picked because they looked doubtful, and a few right ones
+    must not lift a whole bin over the "confident" line.  The map is made
     non-decreasing within each kind (a more confident label is never reported as less likely
     right than a less confident one).
     """
@@ -280,6 +394,8 @@ class Calibration:
                 prior = float(conf[inside].mean()) if inside.any() else float(
                     (self.settings.edges[b] + self.settings.edges[b + 1]) / 2)
                 shift[b] = (k[b] + m * prior) / (n[b] + m) - prior
+                if shift[b] > 0:  # raising needs more evidence than lowering (see the docs)
+                    shift[b] *= n[b] / (n[b] + self.settings.raise_answers)
             out[mask] = np.clip(conf[mask] + shift[bins[mask]], 0.0, 1.0)
             # Non-decreasing in the capped confidence within this kind.
             order = np.argsort(conf[mask], kind="stable")
@@ -363,6 +479,8 @@ __all__ = [
     "absence_support",
     "detector_recall",
     "label_matches",
+    "model_support",
+    "recall_by_frame",
     "review_answers",
     "tracker_loss_rate",
     "tracker_support",

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import difflib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -36,8 +36,9 @@ from microlab.calibration import (
     CalibrationSettings,
     absence_support,
     detector_recall,
+    model_support,
+    recall_by_frame,
     review_answers,
-    tracker_loss_rate,
     tracker_support,
     wilson_interval,
 )
@@ -717,7 +718,21 @@ class Loop:
             inference_s += time.perf_counter() - tic
         candidates = Candidates(np.arange(n), xyxy, scores, class_ids, float(np.median(thresholds)))
 
-        human = project.human_labels()
+        labelling = self.label_candidates(project, candidates)
+        return labelling, candidates, time.perf_counter() - started, inference_s
+
+    def label_candidates(
+        self, project: Project, candidates: Candidates, *,
+        human: Mapping[int, Detections] | None = None,
+    ) -> Labelling:
+        """The labeller over the whole clip from the models' candidates, with confidence capped
+        where it is not earned (:mod:`microlab.calibration`), before calibration.
+
+        ``human`` replaces the project's human labels (to replay an earlier iteration)."""
+        settings = self._settings()
+        state = self.state(project)
+        n = project.n_frames
+        human = project.human_labels() if human is None else human
         cuts = state.cuts()
         labellings = []
         for cls in range(len(project.classes)):
@@ -727,9 +742,9 @@ class Loop:
                 keyframes[f] = mine[0] if len(mine) else None
             tracks = (state.tracks_from(keyframes, cuts, settings.track_span)
                       if settings.use_tracker else {})
-            mask = class_ids == cls
-            mine_xyxy = np.where(mask[..., None], xyxy, np.nan)
-            mine_scores = np.where(mask, scores, 0.0)
+            mask = candidates.class_ids == cls
+            mine_xyxy = np.where(mask[..., None], candidates.xyxy, np.nan)
+            mine_scores = np.where(mask, candidates.scores, 0.0)
             labelling = label_clip(
                 n,
                 candidates_xyxy=mine_xyxy,
@@ -740,29 +755,36 @@ class Loop:
                 cuts=cuts,
                 settings=settings.labeller,
             )
-            recall = detector_recall(mine_xyxy, mine_scores, candidates.threshold, tracks,
-                                     hit_iou=settings.calibration.hit_iou)
+            recall = recall_by_frame(
+                n, keyframes=keyframes, cuts=cuts, settings=settings.calibration,
+                recall=detector_recall(mine_xyxy, mine_scores, candidates.threshold, tracks,
+                                       hit_iou=settings.calibration.hit_iou))
             _earn_absence(labelling, absence_support(n, keyframes=keyframes, cuts=cuts,
                                                      recall=recall,
                                                      settings=settings.calibration))
-            sizes = [np.sqrt(max((b[2] - b[0]) * (b[3] - b[1]), 1.0))
-                     for b in keyframes.values() if b is not None]
-            rate = tracker_loss_rate(tracks, float(np.median(sizes)) if sizes else 0.0,
-                                     settings.calibration)
             from_tracker = labelling.source == SOURCE_CODE[Source.TRACKER]
             _cap(labelling, from_tracker,
-                 tracker_support(labelling.boxes, from_tracker, tracks, rate),
+                 tracker_support(labelling.boxes, from_tracker, tracks, keyframes, recall,
+                                 settings.calibration),
                  "a tracker box this far from a person's box is unchecked")
+            _cap(labelling, labelling.source == SOURCE_CODE[Source.MODEL],
+                 model_support(n, keyframes=keyframes, candidates_xyxy=mine_xyxy,
+                               candidates_scores=mine_scores, threshold=candidates.threshold,
+                               cuts=cuts, settings=settings.calibration),
+                 "the model missed a person's box near here")
             labellings.append(labelling)
-        return _combine(labellings), candidates, time.perf_counter() - started, inference_s
+        return _combine(labellings)
 
-    def calibration(self, project: Project) -> Calibration:
+    def calibration(self, project: Project, *, before: int | None = None) -> Calibration:
         """The map from capped to calibrated confidence, fitted on every answer a person gave
-        to a frame the loop had labelled (see :func:`~microlab.calibration.review_answers`)."""
+        to a frame the loop had labelled (see :func:`~microlab.calibration.review_answers`);
+        ``before`` keeps only answers given before that iteration (to replay it)."""
         first: dict[int, int] = {}
         for action in project.actions():
             if action.kind not in ("skip", "import") and action.frame is not None:
                 first.setdefault(int(action.frame), int(action.iteration))
+        if before is not None:
+            first = {f: it for f, it in first.items() if it < before}
         labellings = {}
         for it in sorted(set(first.values())):
             arrays = project.store.load_arrays(it, "labelling")

@@ -14,6 +14,8 @@ from microlab.calibration import (
     absence_support,
     detector_recall,
     label_matches,
+    model_support,
+    recall_by_frame,
     review_answers,
     tracker_loss_rate,
     tracker_support,
@@ -54,6 +56,17 @@ def test_few_answers_move_a_bin_little() -> None:
     (out,) = cal.apply(np.array([0.92]), ["absent"])
     # The bin's prior is its labels' mean confidence (0.92): (0 + 4 * 0.92) / 5.
     assert out == pytest.approx(4 * 0.92 / 5)
+
+
+def test_a_bin_is_raised_more_reluctantly_than_it_is_lowered() -> None:
+    s = CalibrationSettings(prior_strength=4.0, raise_answers=20.0)
+    # Two answers at 0.7, both right: the posterior says (2 + 4 * 0.7) / 6 = 0.8 ...
+    cal = Calibration.fit(np.array([0.7, 0.7]), ["absent"] * 2, np.array([True, True]), s)
+    (out,) = cal.apply(np.array([0.7]), ["absent"])
+    # ... but the rise is scaled by 2 / (2 + 20): the labels stay below "confident".
+    assert out == pytest.approx(0.7 + (0.8 - 0.7) * 2 / 22)
+    wrong = Calibration.fit(np.array([0.7, 0.7]), ["absent"] * 2, np.array([False, False]), s)
+    assert wrong.apply(np.array([0.7]), ["absent"])[0] == pytest.approx(4 * 0.7 / 6)
 
 
 def test_the_map_never_reports_more_confident_labels_as_less_likely_right() -> None:
@@ -149,52 +162,105 @@ def test_detector_recall_counts_hits_near_and_far_along_tracker_runs() -> None:
     xyxy, scores = _candidates(60, {14: box, 34: [11, 11, 21, 21], 50: [40, 40, 50, 50]})
     est = detector_recall(xyxy, scores, 0.5, tracks)
     assert (est.near_hits, est.near_trials, est.far_hits, est.far_trials) == (1, 2, 1, 2)
-    assert est.near == pytest.approx(2 / 4)
-    assert RecallEstimate().far == 0.5  # no trial: no evidence either way
 
 
-def test_absence_is_earned_by_recall_near_boxes_and_by_answers_in_the_shot() -> None:
-    s = CalibrationSettings(recall_decay=10.0, unseen_shot_factor=0.5, absent_trust=0.9,
-                            absent_decay=20.0)
-    recall = RecallEstimate(near_hits=18, near_trials=18, far_hits=0, far_trials=18)
-    # shot 0-49 with a box at 10; shot 50-99 with an "absent" answer at 60; 100-119 unseen.
+@pytest.mark.parametrize(("hits", "trials", "expected"), [
+    # the lower end of the Beta(1 + hits, 1 + misses) 80% interval: mean - 1.28 sd
+    (0, 0, 0.5 - 1.28 * np.sqrt(0.25 / 3)),
+    (18, 20, 19 / 22 - 1.28 * np.sqrt((19 / 22) * (3 / 22) / 23)),
+    (100, 100, 101 / 102 - 1.28 * np.sqrt((101 / 102) * (1 / 102) / 103)),
+])
+def test_recall_is_taken_on_the_safe_side(hits, trials, expected) -> None:
+    assert RecallEstimate(near_hits=hits, near_trials=trials).near == pytest.approx(expected)
+
+
+def test_recall_by_frame_goes_from_near_to_far_and_shrinks_in_unseen_shots() -> None:
+    s = CalibrationSettings(recall_decay=10.0, unseen_shot_factor=0.5)
+    est = RecallEstimate(near_hits=18, near_trials=18, far_hits=0, far_trials=18)
+    r = recall_by_frame(120, keyframes={10: np.array([0, 0, 5, 5]), 60: None}, cuts=[50, 100],
+                        recall=est, settings=s)
+    w = np.exp(-2 / 10)
+    assert r[12] == pytest.approx(w * est.near + (1 - w) * est.far)
+    assert r[60] == pytest.approx(est.far * 0.5)  # an "absent" answer is no box: unseen
+    assert r[110] == pytest.approx(est.far * 0.5)
+
+
+def test_absence_is_earned_by_recall_and_by_answers_in_the_shot() -> None:
+    s = CalibrationSettings(absent_trust=0.9, absent_decay=20.0)
+    recall = np.full(120, 0.3)
+    # shot 0-49 with a box at 10; shot 50-99 with an "absent" answer at 60.
     support = absence_support(120, keyframes={10: np.array([0, 0, 5, 5]), 60: None},
                               cuts=[50, 100], recall=recall, settings=s)
     assert support[10] == 1.0
     assert support[60] == 1.0
-    near, far = 19 / 20, 1 / 20
-    w = np.exp(-2 / 10)
-    assert support[12] == pytest.approx(w * near + (1 - w) * far)
-    assert support[45] < 0.2  # far from the box: only the far recall, which is poor
+    assert support[45] == pytest.approx(0.3)  # only the detector's recall
     h = 0.9 * np.exp(-5 / 20)
-    assert support[65] == pytest.approx(1 - (1 - far * 0.5) * (1 - h))
-    assert support[110] == pytest.approx(far * 0.5)  # unseen shot: shrunk far recall
+    assert support[65] == pytest.approx(1 - (1 - 0.3) * (1 - h))
+    assert support[49] == pytest.approx(0.3)  # the answer is in another shot
 
 
 def test_the_tracker_loss_rate_comes_from_checked_runs_with_a_size_scaled_prior() -> None:
     s = CalibrationSettings(tracker_frames_per_loss=100.0, tracker_full_size=32.0,
                             tracker_prior_frames=100.0)
     box = np.array([0.0, 0.0, 8.0, 8.0])
-    # No checked run: the prior alone, 1/100 per frame for a big object, 4x that for 8 px.
-    assert tracker_loss_rate({}, 64.0, s) == pytest.approx(1 / 100)
-    assert tracker_loss_rate({}, 8.0, s) == pytest.approx(1 / 25)
+
+    def safe(shape, frames):  # the upper end of the Gamma rate's 80% interval
+        return (shape + 1.28 * np.sqrt(shape)) / frames
+
+    # No checked run: the prior alone, 1/100 per frame for a big object, 16x that for 8 px.
+    assert tracker_loss_rate({}, 64.0, s) == pytest.approx(safe(1.0, 100))
+    assert tracker_loss_rate({}, 8.0, s) == pytest.approx(safe(16.0, 100))
     # 300 frames of runs that reached the next human box, and one run of 100 frames lost.
     tracks = {t: [(box, t, "verified")] for t in range(1, 301)}
     for t in range(1, 101):
         tracks.setdefault(1000 + t, []).append((box, t, "failed"))
     tracks[2000] = [(box, 5, "open")]  # unchecked: no evidence either way
-    assert tracker_loss_rate(tracks, 64.0, s) == pytest.approx((1 + 1) / (400 + 100))
+    assert tracker_loss_rate(tracks, 64.0, s) == pytest.approx(safe(1 + 1, 400 + 100))
 
 
-def test_tracker_support_decays_along_unchecked_runs_only() -> None:
-    box = np.array([10.0, 10.0, 20.0, 20.0])
-    other = np.array([50.0, 50.0, 60.0, 60.0])
+def test_tracker_support_decays_along_unchecked_runs_and_falls_where_the_model_saw_nothing():
+    s = CalibrationSettings(tracker_frames_per_loss=100.0, tracker_full_size=32.0,
+                            tracker_prior_frames=100.0)
+    box = np.array([10.0, 10.0, 50.0, 50.0])  # 40 px: the big-object prior
+    other = np.array([60.0, 60.0, 70.0, 70.0])
+    keyframes = {0: box}
     boxes = np.array([box, box, box, box])
-    tracks = {0: [(box, 10, "open")],
-              1: [(other, 2, "open"), (box, 30, "open")],  # the run that gave the box counts
-              2: [(box, 40, "verified")]}
-    support = tracker_support(boxes, np.array([True, True, True, False]), tracks, 0.01)
-    np.testing.assert_allclose(support, [np.exp(-0.1), np.exp(-0.3), 1.0, 1.0])
+    tracks = {10: [(box, 10, "open")],
+              30: [(other, 2, "open"), (box, 30, "open")],  # the run that gave the box counts
+              40: [(box, 40, "verified")]}
+    frames = {10: 0, 30: 1, 40: 2}
+    rate = tracker_loss_rate(tracks, 40.0, s)
+    all_boxes = np.full((50, 4), np.nan)
+    from_tracker = np.zeros(50, bool)
+    for t, row in frames.items():
+        all_boxes[t] = boxes[row]
+        from_tracker[t] = True
+    support = tracker_support(all_boxes, from_tracker, tracks, keyframes, settings=s)
+    assert support[10] == pytest.approx(np.exp(-rate * 10))
+    assert support[30] == pytest.approx(np.exp(-rate * 30))
+    assert support[40] == 1.0  # a checked run
+    assert support[5] == 1.0  # not a tracker box
+    # The detector, which finds the object 90% of the time, found nothing at frame 10.
+    seeing = tracker_support(all_boxes, from_tracker, tracks, keyframes, np.full(50, 0.9), s)
+    p = np.exp(-rate * 10)
+    assert seeing[10] == pytest.approx(p * 0.1 / (p * 0.1 + 1 - p))
+
+
+def test_model_support_falls_near_a_human_box_the_model_could_not_reproduce() -> None:
+    s = CalibrationSettings(model_fit_iou=0.65, model_miss_floor=0.5, model_miss_decay=10.0)
+    box = [20.0, 20.0, 40.0, 40.0]
+    loose = [22.0, 22.0, 44.0, 44.0]  # IoU 0.56 with box: over 0.5, under the margin
+    xyxy, scores = _candidates(80, {10: box, 30: loose})
+    keyframes = {10: np.array(box), 30: np.array(box), 60: np.array(box), 70: None}
+    support = model_support(80, keyframes=keyframes, candidates_xyxy=xyxy,
+                            candidates_scores=scores, threshold=0.5, cuts=[50], settings=s)
+    assert support[30] == pytest.approx(0.5)  # loose on its own training frame
+    assert support[35] == pytest.approx(1 - 0.5 * np.exp(-5 / 10))
+    assert support[60] == pytest.approx(0.5)  # found nothing at 60 (another shot)
+    assert support[52] == pytest.approx(1 - 0.5 * np.exp(-8 / 10))
+    clean = model_support(80, keyframes={10: np.array(box)}, candidates_xyxy=xyxy,
+                          candidates_scores=scores, threshold=0.5, cuts=[], settings=s)
+    assert (clean == 1).all()
 
 
 # ---------------------------------------------------------------------- in the loop
