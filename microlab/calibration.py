@@ -286,34 +286,34 @@ def model_support(
     """Per frame, the most a detector's box can be trusted given how it did on the human boxes
     of the same shot.
 
-    A model that cannot reproduce a person's box on a frame it was trained on (no candidate
-    over the threshold at IoU >= ``model_fit_iou``) will not do better on the frames around it:
-    near such a frame its boxes are capped at ``model_miss_floor``, recovering with distance
-    over ``model_miss_decay`` frames.  Where it reproduced every human box there is no cap.
+    A model that cannot reproduce a person's box on a frame it was trained on will not do
+    better on the frames around it.  Next to a human frame where its best candidate over the
+    threshold reaches IoU 0.5 or less, its boxes are capped at ``model_miss_floor``; the cap
+    rises linearly to none as that IoU goes up to ``model_fit_iou``, and relaxes with distance
+    over ``model_miss_decay`` frames.
     ``model_fit_iou`` sits above 0.5 because a box that only just reaches 0.5 on a training
     frame falls below it on the frames around (small objects, where a few pixels matter).
     """
     s = settings or CalibrationSettings()
     support = np.ones(n_frames)
-    misses = []
+    floors: dict[int, float] = {}  # human frame -> the cap right next to it
     for k, box in keyframes.items():
         if box is None:
             continue
         found = (candidates_scores[k] >= threshold) & np.isfinite(candidates_xyxy[k]).all(axis=1)
         best = (float(box_iou(np.asarray(box, float)[None], candidates_xyxy[k][found]).max())
                 if found.any() else 0.0)
-        if best < s.model_fit_iou:
-            misses.append(int(k))
-    if not misses:
-        return support
+        fit = float(np.clip((best - 0.5) / (s.model_fit_iou - 0.5), 0.0, 1.0))
+        if fit < 1.0:
+            floors[int(k)] = s.model_miss_floor + (1 - s.model_miss_floor) * fit
     frames = np.arange(n_frames)
-    missed = np.array(sorted(misses))
     for shot in split_clip(n_frames, cuts, max_length=max(n_frames, 1)):
         a, b = shot.start, shot.end + 1
-        mine = missed[(missed >= a) & (missed < b)]
-        if len(mine):
-            d = np.abs(frames[a:b, None] - mine[None, :]).min(axis=1)
-            support[a:b] = 1 - (1 - s.model_miss_floor) * np.exp(-d / s.model_miss_decay)
+        for k, floor in floors.items():
+            if a <= k < b:
+                d = np.abs(frames[a:b] - k)
+                cap = 1 - (1 - floor) * np.exp(-d / s.model_miss_decay)
+                support[a:b] = np.minimum(support[a:b], cap)
     return support
 
 
