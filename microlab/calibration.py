@@ -70,7 +70,7 @@ class CalibrationSettings:
     recall_decay: float = 30.0
     unseen_shot_factor: float = 0.9
     absent_trust: float = 0.97
-    absent_decay: float = 15.0
+    absent_decay: float = 8.0
     hit_iou: float = 0.3
     tracker_frames_per_loss: float = 100.0
     tracker_full_size: float = 32.0
