@@ -83,8 +83,9 @@ class Labelling:
         source: ``(n,)`` index into :data:`SOURCES` of the cue behind each label.
         score: ``(n,)`` the model's score of the chosen box (0 when the model was not behind it).
         doubt_reason: short text per frame, for the review list.
-        verified: ``(n,)`` True where a person labelled the frame, or where the label agrees with
-            a tracker run that a person's next keyframe confirmed.
+        confirmed: ``(n,)`` True where a person labelled the frame, or where the label agrees
+            with a tracker run that a person's next keyframe checked (confirmed evidence reaches
+            it; a frame a person verified is :meth:`Project.human_frames`, a narrower set).
     """
 
     boxes: np.ndarray
@@ -92,7 +93,7 @@ class Labelling:
     source: np.ndarray
     score: np.ndarray
     doubt_reason: list[str] = field(default_factory=list)
-    verified: np.ndarray | None = None
+    confirmed: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -295,11 +296,11 @@ def label_clip(
     confidence = np.zeros(n_frames)
     source = np.zeros(n_frames, np.int64)
     score = np.zeros(n_frames)
-    verified = np.zeros(n_frames, bool)
+    confirmed = np.zeros(n_frames, bool)
     reasons: list[str] = []
     for t in range(n_frames):
         st = states[t][path[t]]
-        verified[t] = bool(st.sources & {Source.HUMAN, "verified"})
+        confirmed[t] = bool(st.sources & {Source.HUMAN, "verified"})
         marginal = fwd[t] + bwd[t]
         weights = np.exp(-(marginal - marginal.min()))
         confidence[t] = float(weights[path[t]] / weights.sum())
@@ -310,7 +311,7 @@ def label_clip(
         reasons.append(_reason(states[t], path[t], weights))
     if s.smooth_window > 0:
         boxes = _smooth_sizes(boxes, source != SOURCE_CODE[Source.HUMAN], s.smooth_window)
-    return Labelling(boxes, confidence, source, score, reasons, verified)
+    return Labelling(boxes, confidence, source, score, reasons, confirmed)
 
 
 def _reason(frame_states: list[_State], chosen: int, weights: np.ndarray) -> str:

@@ -218,7 +218,7 @@ class ReviewRanker(Protocol):
         human_frames: Sequence[int],
         *,
         n: int,
-        verified: np.ndarray | None = None,
+        confirmed: np.ndarray | None = None,
         explore: float = 0.5,
         segment_checks: float = 1.0,
     ) -> list[ReviewItem]: ...
@@ -313,8 +313,8 @@ def _combine(labellings: list[Labelling]) -> Labelling:
     conf = np.min([lab.confidence for lab in labellings], axis=0)
     weakest = np.argmin([lab.confidence for lab in labellings], axis=0)
     reasons = [labellings[w].doubt_reason[t] for t, w in enumerate(weakest)]
-    verified = np.all([lab.verified for lab in labellings], axis=0)
-    combined = Labelling(first.boxes, conf, first.source, first.score, reasons, verified)
+    confirmed = np.all([lab.confirmed for lab in labellings], axis=0)
+    combined = Labelling(first.boxes, conf, first.source, first.score, reasons, confirmed)
     combined.per_class = labellings  # type: ignore[attr-defined]
     return combined
 
@@ -850,7 +850,7 @@ class Loop:
             "source": labelling.source,
             "score": labelling.score,
             "reason": np.asarray(labelling.doubt_reason, dtype=str),
-            "verified": labelling.verified,
+            "confirmed": labelling.confirmed,
             "candidates_xyxy": candidates.xyxy,
             "candidates_scores": candidates.scores,
             "candidates_class_ids": candidates.class_ids,
@@ -889,7 +889,8 @@ class Loop:
             segments,
             project.human_frames(),
             n=n,
-            verified=data.get("verified"),  # absent from stores of older versions
+            # "verified" in stores of 0.x versions; absent from the oldest
+            confirmed=data.get("confirmed", data.get("verified")),
             explore=settings.explore,
             segment_checks=settings.segment_checks,
             # the cue behind each label, for spot checks of each kind (older stores lack it)

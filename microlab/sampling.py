@@ -140,7 +140,7 @@ def rank_review(
     human_frames: Sequence[int],
     *,
     n: int,
-    verified: np.ndarray | None = None,
+    confirmed: np.ndarray | None = None,
     explore: float = 0.5,
     segment_checks: float = 1.0,
     kinds: Sequence[str] | None = None,
@@ -154,7 +154,7 @@ def rank_review(
     the start of a doubtful stretch (where one correction fixes many frames once the model
     retrains and the tracker re-propagates) outranks an isolated flicker.  Confidence only
     compares the cues of one frame: where the model and an unchecked tracker run agree on the
-    wrong object, it is high.  So frames that no confirmed evidence reaches (not ``verified``)
+    wrong object, it is high.  So frames that no confirmed evidence reaches (not ``confirmed``)
     gain priority with their distance from the nearest human frame (exploration, up to
     ``explore``), and long unchecked stretches get looked at.  Frames are spaced apart and no
     segment takes more than half the batch.
@@ -172,7 +172,7 @@ def rank_review(
         segments: ``(start, end)`` frame ranges, ``end`` inclusive, covering the clip.
         human_frames: frames a person labelled; never proposed.
         n: how many frames to propose.
-        verified: (n_frames,) whether confirmed evidence (a human box, a checked track) reaches
+        confirmed: (n_frames,) whether confirmed evidence (a human box, a checked track) reaches
             each frame; ``None`` turns exploration off.
         explore: the largest priority exploration adds.
         segment_checks: share of the batch that may go to segments without a human frame.
@@ -194,10 +194,10 @@ def rank_review(
     doubt[human] = 0.0
     smoothed = np.convolve(doubt, np.ones(5) / 5, mode="same")
     priority = 0.5 * doubt + 0.5 * smoothed
-    if verified is not None and human:
+    if confirmed is not None and human:
         distance = np.abs(np.arange(n_frames)[:, None] - np.asarray(human)[None, :]).min(axis=1)
         scale = max(30.0, n_frames / (2 * max(n, 1)))
-        far = explore * np.minimum(1.0, distance / scale) * ~np.asarray(verified, bool)
+        far = explore * np.minimum(1.0, distance / scale) * ~np.asarray(confirmed, bool)
         for t in np.flatnonzero(far > priority):
             reasons[t] = "far from human labels, unconfirmed"
         priority = priority + far

@@ -238,6 +238,13 @@ def test_the_review_ranker_is_injected(clip, tmp_path):
         project.loop.trainer = RecordingTrainer(clip.frames)
         project.step(progress=False)
         assert [q.frame for q in project.review_queue()] == [0, 1, 2]
+        confirmed = seen["confirmed"]
+        # A store written before the rename calls the array "verified": it still reaches the ranker.
+        arrays = dict(project.store.load_arrays(project.iteration, "labelling"))
+        arrays["verified"] = arrays.pop("confirmed")
+        project.store.save_arrays(project.iteration, "labelling", arrays)
+        project.review_queue()
+        np.testing.assert_array_equal(seen["confirmed"], confirmed)
     assert seen["n"] == 3
     assert seen["human"] == [5]
     assert seen["doubt"].shape == (60,)
@@ -246,7 +253,7 @@ def test_the_review_ranker_is_injected(clip, tmp_path):
     assert seen["segments"][0][0] == 0
     assert seen["segments"][-1][1] == 59
     assert seen["explore"] == 0.25
-    assert seen["verified"].shape == (60,)
+    assert seen["confirmed"].shape == (60,)
 
 
 @pytest.mark.slow

@@ -117,16 +117,17 @@ def test_rank_review_checks_a_segment_no_one_has_seen_first():
 
 
 @pytest.mark.parametrize(
-    ("verified", "explore", "expected"),
+    ("confirmed", "explore", "expected"),
     [
         (np.zeros(100, bool), 0.5, [(50, 0.5)]),  # 50 frames (the scale) from the human frame
         (np.zeros(100, bool), 0.2, [(50, 0.2)]),
         (np.ones(100, bool), 0.5, []),  # confirmed evidence reaches every frame: nothing to do
-        (None, 0.5, []),  # no verified array (an older store): no exploration
+        (None, 0.5, []),  # no such array (an older store): no exploration
     ],
 )
-def test_rank_review_explores_unconfirmed_frames_far_from_human_labels(verified, explore, expected):
-    items = rank_review(np.zeros(100), ["sure"] * 100, [(0, 99)], [0], n=1, verified=verified,
+def test_rank_review_explores_unconfirmed_frames_far_from_human_labels(confirmed, explore,
+                                                                      expected):
+    items = rank_review(np.zeros(100), ["sure"] * 100, [(0, 99)], [0], n=1, confirmed=confirmed,
                         explore=explore)
     assert [(i.frame, round(i.priority, 6)) for i in items] == expected
     assert all(i.reason == "far from human labels, unconfirmed" for i in items)
