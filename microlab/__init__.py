@@ -28,7 +28,7 @@ from microlab.errors import (
 )
 from microlab.frames import ImageFolderFrames, VideoFrames, open_frames
 from microlab.project import Project
-from microlab.sequences import Sequence, load_sequence
+from microlab.sequences import Clip, load_sequence
 
 # Loaded on first use: the widgets import ipywidgets, the loop imports torch; `import microlab`
 # itself needs neither.
@@ -47,6 +47,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "AnnotationError",
     "Annotator",
+    "Clip",
     "Dashboard",
     "Detections",
     "FormatError",
@@ -59,7 +60,6 @@ __all__ = [
     "ModelError",
     "Project",
     "Review",
-    "Sequence",
     "SettingsError",
     "Source",
     "StateError",

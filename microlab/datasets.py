@@ -22,7 +22,7 @@ import numpy as np
 
 from microlab.boxes import present_mask
 from microlab.errors import SettingsError, SplineError
-from microlab.sequences import Sequence, load_sequence, write_sequence
+from microlab.sequences import Clip, load_sequence, write_sequence
 
 CACHE_ENV = "MICROLAB_CACHE"
 
@@ -110,7 +110,7 @@ def generate_demo_frames(
 def demo_clip(
     folder: str | Path | None = None, *, n_frames: int = 240, size: tuple[int, int] = (384, 256),
     seed: int = 0
-) -> Sequence:
+) -> Clip:
     """The built-in demo clip as an OTB-style sequence folder (generated on first use).
 
     Args:
@@ -150,7 +150,7 @@ def _cover_resize(image: np.ndarray,
 class _SceneFrames:
     """The frames of an edited scene, produced lazily from the source sequences."""
 
-    def __init__(self, plan: list[tuple[Sequence, int]], size: tuple[int, int]) -> None:
+    def __init__(self, plan: list[tuple[Clip, int]], size: tuple[int, int]) -> None:
         self.plan = plan
         self.size = size
 
@@ -163,15 +163,15 @@ class _SceneFrames:
 
 
 def edited_scene(
-    main: Sequence | str | Path,
-    others: list[Sequence | str | Path],
+    main: Clip | str | Path,
+    others: list[Clip | str | Path],
     folder: str | Path,
     *,
     shots: int = 8,
     shot_length: int | None = None,
     size: tuple[int, int] | None = None,
     seed: int = 0,
-) -> Sequence:
+) -> Clip:
     """An edited scene: shots of ``main`` (the target's clip) intercut with shots of ``others``.
 
     Like a film scene, the main clip's story runs forward in ``shots`` pieces; between them come
@@ -189,8 +189,8 @@ def edited_scene(
         seed: picks the other shots and their lengths.
     """
     rng = np.random.default_rng(seed)
-    main_seq = main if isinstance(main, Sequence) else load_sequence(main)
-    other_seqs = [o if isinstance(o, Sequence) else load_sequence(o) for o in others]
+    main_seq = main if isinstance(main, Clip) else load_sequence(main)
+    other_seqs = [o if isinstance(o, Clip) else load_sequence(o) for o in others]
     if not other_seqs:
         raise SettingsError("an edited scene needs at least one other sequence for the shots "
                             "without the target")
@@ -198,7 +198,7 @@ def edited_scene(
     n_main = len(main_seq)
     length = shot_length or max(1, n_main // shots)
     edges = np.linspace(0, min(n_main, length * shots), shots + 1).round().astype(int)
-    plan: list[tuple[Sequence, int]] = []
+    plan: list[tuple[Clip, int]] = []
     truth: list[np.ndarray] = []
     shot_starts: list[int] = []
     for k in range(shots):
@@ -282,8 +282,8 @@ class CloseUpFrames:
                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
-def cut_to_close_up(sequence: Sequence, at: int, *, zoom: float = 2.2,
-                    smooth: int = 15) -> Sequence:
+def cut_to_close_up(sequence: Clip, at: int, *, zoom: float = 2.2,
+                    smooth: int = 15) -> Clip:
     """The same clip, but from frame ``at`` on a close-up that follows the object.
 
     Ground truth is carried along (boxes scaled; absent where less than half the box is in
@@ -331,5 +331,5 @@ def cut_to_close_up(sequence: Sequence, at: int, *, zoom: float = 2.2,
         visible = max(clipped[2] - clipped[0], 0) * max(clipped[3] - clipped[1], 0)
         area = (box[2] - box[0]) * (box[3] - box[1])
         shown[i] = clipped if visible > 0.5 * area else np.nan
-    return Sequence(name=f"{sequence.name} (close-up from frame {at})", frames=frames,
+    return Clip(name=f"{sequence.name} (close-up from frame {at})", frames=frames,
                     ground_truth=shown, path=None)

@@ -25,7 +25,7 @@ GROUND_TRUTH_NAME = "groundtruth.txt"
 
 
 @dataclass
-class Sequence:
+class Clip:
     """Frames plus per-frame ground truth (``xyxy``, NaN rows = object absent)."""
 
     name: str
@@ -84,7 +84,7 @@ def format_ground_truth(xyxy: np.ndarray) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load_sequence(path: str | Path) -> Sequence:
+def load_sequence(path: str | Path) -> Clip:
     """Open an OTB-style sequence folder: frames from ``img/`` and ``groundtruth.txt``."""
     path = Path(path).expanduser()
     if not path.is_dir():
@@ -109,7 +109,7 @@ def load_sequence(path: str | Path) -> Sequence:
             f"{gt_path} has {len(gt)} boxes but {frames.path} has {len(frames)} frames; "
             "there must be one line per frame"
         )
-    return Sequence(name=path.name, frames=frames, ground_truth=gt, path=path)
+    return Clip(name=path.name, frames=frames, ground_truth=gt, path=path)
 
 
 def write_sequence(
@@ -119,7 +119,7 @@ def write_sequence(
     *,
     meta: dict | None = None,
     jpeg_quality: int = 92,
-) -> Sequence:
+) -> Clip:
     """Write RGB frames and ``xyxy`` ground truth as an OTB-style sequence folder."""
     folder = Path(folder)
     img = folder / "img"
@@ -135,7 +135,7 @@ def write_sequence(
     (folder / GROUND_TRUTH_NAME).write_text(format_ground_truth(ground_truth))
     if meta is not None:
         (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return Sequence(folder.name, ImageFolderFrames(img), np.asarray(ground_truth, float), folder)
+    return Clip(folder.name, ImageFolderFrames(img), np.asarray(ground_truth, float), folder)
 
 
 def find_sequences(root: str | Path) -> list[Path]:

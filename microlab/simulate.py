@@ -25,7 +25,7 @@ from microlab.errors import ModelError
 from microlab.loop import CONFIDENT, LoopSettings, latest_labelling, segment_stats
 from microlab.metrics import confidence_report, correct_mask, efficiency_summary, project_boxes
 from microlab.project import Project
-from microlab.sequences import Sequence, load_sequence
+from microlab.sequences import Clip, load_sequence
 
 
 class Oracle:
@@ -86,7 +86,7 @@ def _segment_report(project: Project, segments, truth: np.ndarray, boxes: np.nda
 
 
 def simulate(
-    sequence: Sequence | str | os.PathLike[str],
+    sequence: Clip | str | os.PathLike[str],
     *,
     loop: LoopSettings | None = None,
     settings: SimulationSettings | None = None,
@@ -102,7 +102,7 @@ def simulate(
     ``final`` (actions and frames viewed to reach 95%/100%, label efficiency, labels per action)
     and ``baselines`` (the same five keys for interpolation and tracker).
     """
-    seq = sequence if isinstance(sequence, Sequence) else load_sequence(sequence)
+    seq = sequence if isinstance(sequence, Clip) else load_sequence(sequence)
     loop = loop or LoopSettings()
     settings = settings or SimulationSettings()
     truth = seq.ground_truth
@@ -223,7 +223,7 @@ FIVE_KEYS = ("actions_to_95", "actions_to_100", "frames_viewed_to_95", "label_ef
 BASELINES_VERSION = 2  # bump when the baselines' protocol changes, to invalidate cached results
 
 
-def run_baselines(seq: Sequence, *, progress: bool = False, cache: bool = True) -> dict[str, Any]:
+def run_baselines(seq: Clip, *, progress: bool = False, cache: bool = True) -> dict[str, Any]:
     """Interpolation and CSRT tracker baselines on a sequence (frames cached in memory).
 
     Both are deterministic, so results are cached by the clip's content (ground truth and

@@ -19,7 +19,7 @@ from media import synthetic_frames, write_video
 
 from microlab.datasets import demo_clip
 from microlab.project import Project
-from microlab.sequences import Sequence as Clip
+from microlab.sequences import Clip
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_SEQUENCES = Path(

@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 
 from microlab import datasets, simulation_result, spline
 from microlab.errors import MicrolabError
-from microlab.sequences import Sequence
+from microlab.sequences import Clip
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO_ROOT / "notebooks" / "spline_analogy.ipynb"
@@ -519,7 +519,7 @@ def test_score_segments_judges_frames_as_every_label_is_judged():
     box = [10.0, 10.0, 50.0, 50.0]
     absent = [np.nan] * 4
     truth = np.array([box, box, box, absent, absent, box])
-    clip = Sequence(name="fake", frames=[None] * 6, ground_truth=truth)  # frames are never read
+    clip = Clip(name="fake", frames=[None] * 6, ground_truth=truth)  # frames are never read
     model = _FixedModel({0: [box],                       # hit
                          1: [[40.0, 40.0, 90.0, 90.0]],  # a box elsewhere
                          4: [box],                       # a box where the object is absent

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from microlab.model import MicroModelConfig
-    from microlab.sequences import Sequence as ClipSequence
+    from microlab.sequences import Clip
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class TransferResult:
 
 
 def train_segment_model(
-    sequence: ClipSequence,
+    sequence: Clip,
     span: tuple[int, int],
     *,
     n_labels: int = 5,
@@ -100,7 +100,7 @@ def train_segment_model(
 
 def score_segments(
     model: Any,
-    sequence: ClipSequence,
+    sequence: Clip,
     *,
     own: tuple[int, int],
     far: tuple[int, int],
@@ -146,7 +146,7 @@ def score_segments(
 
 
 def segment_transfer(
-    sequence: ClipSequence,
+    sequence: Clip,
     *,
     own: tuple[int, int],
     far: tuple[int, int],
@@ -196,7 +196,7 @@ def plot_transfer(ax: Axes, result: TransferResult) -> None:
     ax.legend(fontsize=8, loc="lower left")
 
 
-def plot_transfer_frame(ax: Axes, sequence: ClipSequence, result: TransferResult,
+def plot_transfer_frame(ax: Axes, sequence: Clip, result: TransferResult,
                         frame: int) -> None:
     """One scored frame with the true box (dashed white) and the model's box (red)."""
     rows = np.flatnonzero(result.frames == frame)

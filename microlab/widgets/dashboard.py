@@ -20,7 +20,7 @@ import numpy as np
 from microlab import plots
 from microlab.errors import AnnotationError
 from microlab.project import Project
-from microlab.sequences import Sequence
+from microlab.sequences import Clip
 from microlab.widgets._common import Guard, StatusArea, plural, reported
 from microlab.widgets.review import Review
 
@@ -125,11 +125,11 @@ class Dashboard:
 
     Args:
         project: the project to watch.
-        truth: ground truth, if known: a :class:`~microlab.sequences.Sequence` (its baselines
+        truth: ground truth, if known: a :class:`~microlab.sequences.Clip` (its baselines
             are computed once, which takes a tracker pass over the clip), an ``(n, 4)`` ``xyxy``
             array (NaN rows = absent), or a :func:`~microlab.simulate.simulate` result (its
-            baselines are drawn; correctness needs a Sequence or array).
-        baselines: compute the baselines of a Sequence (``False`` skips the tracker pass).
+            baselines are drawn; correctness needs a Clip or array).
+        baselines: compute the baselines of a Clip (``False`` skips the tracker pass).
         interactive: ipympl canvases (zoom, click); default when ipympl is installed and a
             kernel runs.  ``False`` draws PNG images.
     """
@@ -137,7 +137,7 @@ class Dashboard:
     def __init__(
         self,
         project: Project,
-        truth: Sequence | np.ndarray | Mapping[str, Any] | None = None,
+        truth: Clip | np.ndarray | Mapping[str, Any] | None = None,
         *,
         baselines: bool = True,
         interactive: bool | None = None,
@@ -147,7 +147,7 @@ class Dashboard:
         self.baselines: dict[str, Any] | None = None
         self.status = StatusArea()
         self._guard = Guard(self.status)
-        if isinstance(truth, Sequence):
+        if isinstance(truth, Clip):
             self.truth = np.asarray(truth.ground_truth, float)
             if baselines:
                 from microlab.simulate import run_baselines

@@ -15,13 +15,13 @@ import pytest
 from microlab.boxes import Detections
 from microlab.datasets import demo_clip
 from microlab.project import Project, import_project
-from microlab.sequences import Sequence
+from microlab.sequences import Clip
 
 from .helpers import DEMO_FRAMES, DEMO_SIZE, REAL_SEQUENCE
 
 
 @pytest.fixture(scope="session")
-def demo_sequence(tmp_path_factory: pytest.TempPathFactory) -> Sequence:
+def demo_sequence(tmp_path_factory: pytest.TempPathFactory) -> Clip:
     return demo_clip(tmp_path_factory.mktemp("interop") / "demo", n_frames=DEMO_FRAMES,
                      size=DEMO_SIZE)
 
@@ -45,7 +45,7 @@ def real_project(real_sequence_dir: Path,
 
 
 @pytest.fixture(scope="session")
-def demo_project(demo_sequence: Sequence,
+def demo_project(demo_sequence: Clip,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     """The demo clip with its ground truth imported: every frame labelled, 14 absent."""
     assert demo_sequence.path is not None
@@ -55,7 +55,7 @@ def demo_project(demo_sequence: Sequence,
 
 
 @pytest.fixture(scope="session")
-def mixed_project(demo_sequence: Sequence,
+def mixed_project(demo_sequence: Clip,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     """The demo clip labelled the way a session leaves it.
 
