@@ -85,17 +85,25 @@ class CalibrationSettings:
 
 @dataclass
 class RecallEstimate:
-    """The detector's recall where the object is known to be, as hits over trials.
+    """The detector's recall where the object is known to be, as hits over trials, and its
+    precision there (how often its best box, when it fires, is the tracked object and not a
+    look-alike).
 
-    ``near`` and ``far`` are on the safe side: the lower end of the 80% interval of the Beta(1, 1)
-    posterior (``mean - 1.28 sd``), so that a handful of trials does not buy a confident
-    "absent" (no trial at all gives 0.13).
+    ``near``, ``far`` and ``precision`` are on the safe side: the lower end of the 80% interval
+    of the Beta(1, 1) posterior (``mean - 1.28 sd``), so that a handful of trials does not buy
+    a confident label (no trial at all gives 0.13).
     """
 
     near_hits: int = 0
     near_trials: int = 0
     far_hits: int = 0
     far_trials: int = 0
+    top_right: int = 0
+    top_trials: int = 0
+
+    @property
+    def precision(self) -> float:
+        return _beta_lower(self.top_right, self.top_trials)
 
     @property
     def near(self) -> float:
@@ -125,7 +133,9 @@ def detector_recall(
 
     Trials are the frames of non-failed runs at :data:`NEAR_OFFSETS` and :data:`FAR_OFFSETS`
     from their human box; a hit is a candidate over ``threshold`` with IoU >= ``hit_iou`` with
-    the tracker's box.  Human frames are never trials: the model trained on them.
+    the tracker's box, and where any candidate is over the threshold, the best-scoring one is
+    checked the same way (precision).  Human frames are never trials: the model trained on
+    them.
     """
     est = RecallEstimate()
     near, far = set(NEAR_OFFSETS), set(FAR_OFFSETS)
@@ -135,8 +145,12 @@ def detector_recall(
                 continue
             found = candidates_scores[t] >= threshold
             found &= np.isfinite(candidates_xyxy[t]).all(axis=1)
-            hit = bool(found.any()) and float(
-                box_iou(np.asarray(box, float)[None], candidates_xyxy[t][found]).max()) >= hit_iou
+            overlap = (box_iou(np.asarray(box, float)[None], candidates_xyxy[t][found])[0]
+                       if found.any() else np.zeros(0))
+            hit = bool(found.any()) and float(overlap.max()) >= hit_iou
+            if found.any():  # the best-scoring box: the object, or something else?
+                est.top_trials += 1
+                est.top_right += float(overlap[np.argmax(candidates_scores[t][found])]) >= hit_iou
             if distance in near:
                 est.near_trials += 1
                 est.near_hits += hit
@@ -281,10 +295,15 @@ def model_support(
     candidates_scores: np.ndarray,
     threshold: float,
     cuts: Sequence[int],
+    precision: float | None = None,
     settings: CalibrationSettings | None = None,
 ) -> np.ndarray:
     """Per frame, the most a detector's box can be trusted given how it did on the human boxes
     of the same shot.
+
+    In a shot nobody has looked at (no human frame), nothing says the box is on the object and
+    not on a look-alike: there it is capped at the detector's ``precision`` where it was checked
+    (:attr:`RecallEstimate.precision`), shrunk by ``unseen_shot_factor``.
 
     A model that cannot reproduce a person's box on a frame it was trained on will not do
     better on the frames around it.  Next to a human frame where its best candidate over the
@@ -296,6 +315,11 @@ def model_support(
     """
     s = settings or CalibrationSettings()
     support = np.ones(n_frames)
+    if precision is not None:
+        seen = np.array(sorted(keyframes), int)
+        for shot in split_clip(n_frames, cuts, max_length=max(n_frames, 1)):
+            if not ((seen >= shot.start) & (seen <= shot.end)).any():
+                support[shot.start:shot.end + 1] = precision * s.unseen_shot_factor
     floors: dict[int, float] = {}  # human frame -> the cap right next to it
     for k, box in keyframes.items():
         if box is None:

@@ -755,10 +755,10 @@ class Loop:
                 cuts=cuts,
                 settings=settings.labeller,
             )
-            recall = recall_by_frame(
-                n, keyframes=keyframes, cuts=cuts, settings=settings.calibration,
-                recall=detector_recall(mine_xyxy, mine_scores, candidates.threshold, tracks,
-                                       hit_iou=settings.calibration.hit_iou))
+            estimate = detector_recall(mine_xyxy, mine_scores, candidates.threshold, tracks,
+                                       hit_iou=settings.calibration.hit_iou)
+            recall = recall_by_frame(n, keyframes=keyframes, cuts=cuts, recall=estimate,
+                                     settings=settings.calibration)
             _earn_absence(labelling, absence_support(n, keyframes=keyframes, cuts=cuts,
                                                      recall=recall,
                                                      settings=settings.calibration))
@@ -770,7 +770,8 @@ class Loop:
             _cap(labelling, labelling.source == SOURCE_CODE[Source.MODEL],
                  model_support(n, keyframes=keyframes, candidates_xyxy=mine_xyxy,
                                candidates_scores=mine_scores, threshold=candidates.threshold,
-                               cuts=cuts, settings=settings.calibration),
+                               cuts=cuts, precision=estimate.precision,
+                               settings=settings.calibration),
                  "the model missed a person's box near here")
             labellings.append(labelling)
         return _combine(labellings)

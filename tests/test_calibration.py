@@ -162,6 +162,8 @@ def test_detector_recall_counts_hits_near_and_far_along_tracker_runs() -> None:
     xyxy, scores = _candidates(60, {14: box, 34: [11, 11, 21, 21], 50: [40, 40, 50, 50]})
     est = detector_recall(xyxy, scores, 0.5, tracks)
     assert (est.near_hits, est.near_trials, est.far_hits, est.far_trials) == (1, 2, 1, 2)
+    # Where it fired (14, 34, 50), its best box was the object twice: a look-alike at 50.
+    assert (est.top_right, est.top_trials) == (2, 3)
 
 
 @pytest.mark.parametrize(("hits", "trials", "expected"), [
@@ -260,6 +262,13 @@ def test_model_support_falls_near_a_human_box_the_model_could_not_reproduce() ->
     assert support[35] == pytest.approx(1 - (1 - floor) * np.exp(-5 / 10))
     assert support[60] == pytest.approx(0.5)  # found nothing at 60 (another shot)
     assert support[52] == pytest.approx(1 - 0.5 * np.exp(-8 / 10))
+    # A shot nobody looked at: capped at the detector's checked precision, shrunk.
+    s2 = CalibrationSettings(unseen_shot_factor=0.9)
+    unseen = model_support(80, keyframes={10: np.array(box)}, candidates_xyxy=xyxy,
+                           candidates_scores=scores, threshold=0.5, cuts=[50], precision=0.8,
+                           settings=s2)
+    assert unseen[60] == pytest.approx(0.72)
+    assert unseen[20] == 1.0  # the shot with the human box, fitted well
     clean = model_support(80, keyframes={10: np.array(box)}, candidates_xyxy=xyxy,
                           candidates_scores=scores, threshold=0.5, cuts=[], settings=s)
     assert (clean == 1).all()
