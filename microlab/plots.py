@@ -389,8 +389,8 @@ def reliability_figure(
                        for b in range(bins)])
     counts = np.bincount(which, minlength=bins)
     ax.bar(centres, np.nan_to_num(shares) * 100, width=1 / bins * 0.9,
-           color=METHOD_COLOURS["microlab"], alpha=0.75, label="share correct")
-    ax.plot([0, 1], [0, 100], color="#111", linestyle=":", linewidth=1, label="calibrated")
+           color=METHOD_COLOURS["microlab"], alpha=0.75)
+    ax.plot([0, 1], [0, 100], color="#111", linestyle=":", linewidth=1)  # where calibrated
     ax.axvline(threshold, color="#6b7280", linestyle="--", linewidth=1)
     for x, share, n in zip(centres, shares, counts):
         if n:
@@ -398,15 +398,15 @@ def reliability_figure(
                     fontsize=6, color="#374151")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 102)
-    ax.set_xlabel("confidence of the machine label (number of labels above each bar)")
-    ax.set_ylabel("% correct")
+    ax.set_xlabel("confidence of the machine label")
+    ax.set_ylabel("% correct (labels in each bin on the bar)")
     precision = report["confident_correct_frac"]
     ece = report["ece"]
     title = ("Reliability: " + ("no confident label" if precision is None
                                 else f"{precision:.1%} of confident labels right")
-             + ("" if ece is None else f", ECE {ece:.3f}"))
-    ax.set_title(title, fontsize=9, loc="left")
-    ax.legend(fontsize=7, loc="upper left")
+             + ("" if ece is None else f", ECE {ece:.3f}")
+             + "\nbars: share correct per confidence bin; dotted: calibrated")
+    ax.set_title(title, fontsize=8, loc="left")
     return fig
 
 
