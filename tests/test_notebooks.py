@@ -77,7 +77,9 @@ def test_quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     nb, seconds = run_notebook("quickstart.ipynb", tmp_path, monkeypatch, timeout=600)
     text = outputs_text(nb)
     assert "application/vnd.jupyter.widget-view+json" in text  # the widgets were displayed
-    assert "frames confidently labelled" in text
+    assert "Iteration 1:" in text  # the printed report: a short summary ...
+    assert "coverage" in text
+    assert "(estimated" in text  # ... that says its figures are estimates
     assert "Batch done" in text or "Accepted" in text or "Saved" in text
     # No wall-clock assertion: a loaded machine would make it flaky.  The time is printed for a
     # look.
