@@ -440,6 +440,15 @@ def wilson_interval(right: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
+def checked_summary(right: int, n: int, *, dash: str = "-") -> str:
+    """What people found when they checked confident labels, with its 95% interval:
+    ``"7 of 8 right (95% interval 53%-98%)"``, or ``"none yet"``."""
+    if n <= 0:
+        return "none yet"
+    low, high = wilson_interval(right, n)
+    return f"{right} of {n} right (95% interval {low:.0%}{dash}{high:.0%})"
+
+
 def _non_decreasing(values: np.ndarray) -> np.ndarray:
     """The closest non-decreasing sequence in least squares (pool adjacent violators)."""
     blocks: list[list[float]] = []  # [sum, count]
@@ -501,6 +510,7 @@ __all__ = [
     "CalibrationSettings",
     "RecallEstimate",
     "absence_support",
+    "checked_summary",
     "detector_recall",
     "label_matches",
     "model_support",

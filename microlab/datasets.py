@@ -23,6 +23,7 @@ import numpy as np
 from microlab.boxes import present_mask
 from microlab.errors import SettingsError, SplineError
 from microlab.sequences import Clip, load_sequence, write_sequence
+from microlab.tagging.labels import write_labels
 
 CACHE_ENV = "MICROLAB_CACHE"
 
@@ -178,6 +179,8 @@ def edited_scene(
     shots of the other sequences, where the target is absent, so the object is in about half of
     the frames.  All frames are scaled to cover one size and centre-cropped (aspect kept), and
     the ground truth is carried along (absent = NaN).  Deterministic for a given ``seed``.
+    ``labels.txt`` gives each frame's source clip as its tag (frame classification; the classes,
+    main clip first, are in ``classes.txt``).
 
     Args:
         main: sequence (or folder) whose object is the target.
@@ -235,7 +238,11 @@ def edited_scene(
         "n_absent": int((~present_mask(gt)).sum()),
         "note": "research-use frames from the source sequences; keep out of version control",
     }
-    return write_sequence(folder, _SceneFrames(plan, size), gt, meta=meta)
+    clip = write_sequence(folder, _SceneFrames(plan, size), gt, meta=meta)
+    # Which clip each shot came from is the scene's class: "which place is this?" (frame tags).
+    names = [main_seq.name, *dict.fromkeys(o.name for o in other_seqs if o is not main_seq)]
+    write_labels(folder, [names.index(seq.name) for seq, _ in plan], names)
+    return clip
 
 
 class CloseUpFrames:

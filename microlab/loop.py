@@ -35,12 +35,12 @@ from microlab.calibration import (
     Calibration,
     CalibrationSettings,
     absence_support,
+    checked_summary,
     detector_recall,
     model_support,
     recall_by_frame,
     review_answers,
     tracker_support,
-    wilson_interval,
 )
 from microlab.errors import ModelError, SettingsError
 from microlab.frames import frame_index
@@ -139,15 +139,9 @@ class IterationReport:
                  (f"  coverage {self.coverage:.0%} (estimated: human frames and labels at least "
                  f"{CONFIDENT:.0%} confident)")]
         if self.expected_confident_right is not None:
-            right, n = self.confident_checked
-            if n:
-                low, high = wilson_interval(right, n)
-                checked = (f"{right} of {n} checked by a person were right "
-                           f"(95% interval {low:.0%}-{high:.0%})")
-            else:
-                checked = "none checked by a person yet"
             lines.append(f"  confident labels: expected {self.expected_confident_right:.0%} "
-                         f"right; {checked}")
+                         "right; checked by a person: "
+                         f"{checked_summary(*self.confident_checked)}")
         lines.append(f"  calibration fitted on {self.answers} held-out answers")
         return "\n".join(lines)
 

@@ -120,6 +120,9 @@ class Project:
     def _open_existing(cls, store: Store, path: Path,
                        video: str | os.PathLike[str] | None) -> Project:
         meta = store.meta
+        if meta.get("task", "detect") != "detect":
+            raise StoreError(f"{path} is a frame classification project; open it with "
+                             "microlab.TagProject.open")
         source = Path(video).expanduser() if video is not None else _stored_frames_path(path, meta)
         frames = open_frames(source)
         if len(frames) != meta["n_frames"] or list(frames.size) != list(meta["frame_size"]):

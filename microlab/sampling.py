@@ -55,6 +55,51 @@ def initial_frames(
     return sorted(picks)
 
 
+def diverse_frames(
+    signatures: np.ndarray,
+    segments: Sequence[tuple[int, int]],
+    k: int = 5,
+    *,
+    exclude: Sequence[int] = (),
+) -> list[int]:
+    """``k`` frames that look as different from each other as the clip allows.
+
+    For frame tags, what matters first is to see every kind of scene, not to space the picks in
+    time: each segment (shot) offers its most typical frame, and the picks are made farthest
+    first (each one the offer least like everything picked or in ``exclude`` so far), starting
+    from the most typical frame of the clip.  Transition frames are never offered.
+
+    Args:
+        signatures: (n, d) appearance signatures.
+        segments: ``(start, end)`` frame ranges, ``end`` inclusive, covering the clip.
+        k: how many frames.
+        exclude: frames already labelled (the picks keep away from them).
+    """
+    sig = np.asarray(signatures, np.float64)
+    done = sorted({int(f) for f in exclude})
+    offers = []
+    for start, end in segments:
+        frames = np.arange(int(start), int(end) + 1)
+        if frames.size and not set(done).intersection(frames.tolist()):
+            offers.append(_most_typical(sig, frames))
+    if not offers or k <= 0:
+        return []
+    offers_sig = sig[offers]
+    if done:
+        dist = np.min(np.linalg.norm(offers_sig[:, None] - sig[done][None], axis=2), axis=1)
+    else:
+        dist = np.full(len(offers), np.inf)
+        first = int(np.argmin(np.linalg.norm(offers_sig - np.median(sig, axis=0), axis=1)))
+        dist[first] = np.finfo(float).max  # the clip's most typical offer starts the picks
+    picks: list[int] = []
+    while len(picks) < min(k, len(offers)):
+        j = int(np.argmax(dist))
+        picks.append(offers[j])
+        dist = np.minimum(dist, np.linalg.norm(offers_sig - offers_sig[j], axis=1))
+        dist[j] = -1.0
+    return sorted(picks)
+
+
 def _most_typical(sig: np.ndarray, frames: np.ndarray, centre: np.ndarray | None = None) -> int:
     """The frame of ``frames`` closest to their median signature (``centre``, if known)."""
     if centre is None:

@@ -120,6 +120,29 @@ CREATE TABLE segments(
 );
 """  # noqa: E501 (SQL data: the schema text stays byte-identical)
 
+# Frame classification projects (``meta["task"] == "classify"``) add one append-only table: each
+# row is one human answer about a frame's tags.  ``tag`` sets them (1 action), ``accept`` confirms
+# the tags the machine showed (0), ``skip`` records a frame viewed and left alone (0).  ``shown``
+# is what the machine proposed when the person answered (the calibration's evidence).
+_TAG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tag_actions(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    iteration INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('tag', 'accept', 'skip')),
+    frame INTEGER NOT NULL REFERENCES frames(idx),
+    classes TEXT NOT NULL,
+    shown TEXT,
+    cost INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tag_actions_by_frame ON tag_actions(frame, id);
+CREATE TRIGGER IF NOT EXISTS tag_actions_append_only_update BEFORE UPDATE ON tag_actions
+    BEGIN SELECT RAISE(ABORT, 'the tag log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS tag_actions_append_only_delete BEFORE DELETE ON tag_actions
+    BEGIN SELECT RAISE(ABORT, 'the tag log is append-only'); END;
+"""
+TAG_COSTS = {"tag": 1, "accept": 0, "skip": 0}
+
 
 @dataclass(frozen=True)
 class BoxRecord:
@@ -156,6 +179,20 @@ class FrameLabel:
     def detections(self) -> Detections:
         """The label's boxes (see :meth:`~microlab.boxes.Detections.from_records`)."""
         return Detections.from_records(self.boxes)
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    """One entry of the tag log: a human answer about the tags of a frame."""
+
+    id: int
+    ts: float
+    iteration: int
+    kind: str
+    frame: int
+    classes: tuple[int, ...]
+    shown: tuple[int, ...] | None
+    cost: int
 
 
 @dataclass(frozen=True)
@@ -229,6 +266,8 @@ class Store:
         db = cls._connect(tmp)
         try:
             db.executescript(_SCHEMA)
+            if meta.get("task") == "classify":
+                db.executescript(_TAG_SCHEMA)
             db.execute("BEGIN IMMEDIATE")
             rows = {"app": APP_ID, "schema_version": SCHEMA_VERSION, "created_at": time.time(),
                     **meta}
@@ -712,3 +751,54 @@ class Store:
             (iteration,)
         )
         return [(r[0], r[1], r[2]) for r in rows]
+
+    # ------------------------------------------------------------------ frame tags
+    def record_tags(self, answers: Sequence[tuple[int, str, Sequence[int], Sequence[int] | None]]
+                    ) -> list[int]:
+        """Append human tag answers ``(frame, kind, class_ids, shown)``, all or none, committed
+        before this returns; returns their ids.  ``kind`` is ``tag``, ``accept`` or ``skip``."""
+        now = time.time()
+        ids = []
+        with self.transaction() as db:
+            it = int(db.execute("SELECT MAX(idx) FROM iterations").fetchone()[0])
+            for frame, kind, classes, shown in answers:
+                if kind not in TAG_COSTS:
+                    raise AnnotationError(f"a tag answer is one of {sorted(TAG_COSTS)}, "
+                                          f"not {kind!r}")
+                cur = db.execute(
+                    "INSERT INTO tag_actions(ts, iteration, kind, frame, classes, shown, cost) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (now, it, kind, self._check_frame(db, frame),
+                     json.dumps([int(c) for c in classes]),
+                     None if shown is None else json.dumps([int(c) for c in shown]),
+                     TAG_COSTS[kind]),
+                )
+                ids.append(int(cur.lastrowid))
+        return ids
+
+    def tag_log(self) -> list[TagRecord]:
+        """Every tag answer, oldest first."""
+        return [
+            TagRecord(r["id"], r["ts"], r["iteration"], r["kind"], r["frame"],
+                      tuple(json.loads(r["classes"])),
+                      None if r["shown"] is None else tuple(json.loads(r["shown"])), r["cost"])
+            for r in self._query("SELECT * FROM tag_actions ORDER BY id")
+        ]
+
+    def human_tags(self) -> dict[int, tuple[int, ...]]:
+        """``{frame: class ids}``: the latest tag or accept of each frame a person answered."""
+        out: dict[int, tuple[int, ...]] = {}
+        for r in self.tag_log():
+            if r.kind != "skip":
+                out[r.frame] = r.classes
+        return dict(sorted(out.items()))
+
+    def tag_totals(self, *, up_to_iteration: int | None = None) -> dict[str, int]:
+        """Tag actions (cost) and frames viewed, in all or up to an iteration (inclusive)."""
+        where, params = "", []
+        if up_to_iteration is not None:
+            where, params = "WHERE iteration <= ?", [int(up_to_iteration)]
+        row = self._query(
+            "SELECT COALESCE(SUM(cost), 0), COUNT(DISTINCT iteration || ':' || frame) "
+            f"FROM tag_actions {where}", params)[0]
+        return {"actions": int(row[0]), "frames_viewed": int(row[1])}

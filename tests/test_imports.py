@@ -194,7 +194,7 @@ def test_microlab_has_no_import_cycles() -> None:
 LAYERS = [
     {"errors", "_version"}, {"boxes"}, {"actions"}, {"frames", "sequences"}, {"store"},
     {"segments", "sampling"}, {"model"}, {"tracking", "labeller", "calibration"}, {"loop"},
-    {"metrics", "stopping", "interop"}, {"project"}, {"datasets"},
+    {"metrics", "stopping", "interop"}, {"project"}, {"tagging"}, {"datasets"},
     {"simulate", "simulation_result", "baselines", "benchmark"}, {"plots", "spline"},
     {"widgets"}, {"cli"},
 ]

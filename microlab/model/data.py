@@ -105,7 +105,8 @@ def encode_targets(
     return heat, offset, log_size, weight
 
 
-def _photometric(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def photometric_jitter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random brightness, contrast, colour, blur, noise and grey: the look of a clip changing."""
     out = image.astype(np.float32)
     # brightness / contrast
     out = (out - 128.0) * rng.uniform(0.75, 1.25) + 128.0 + rng.uniform(-25, 25)
@@ -210,7 +211,7 @@ class CropSampler(torch.utils.data.Dataset):
             pts = pts @ matrix[:, :2].T + matrix[:, 2]
             boxes = np.concatenate([pts.min(axis=1), pts.max(axis=1)], axis=1)
         if self.augment:
-            crop = _photometric(crop, self.rng)
+            crop = photometric_jitter(crop, self.rng)
         heat, offset, log_size, box_weight = encode_targets(
             boxes, frame.boxes.class_ids, size=c, num_classes=self.num_classes
         )

@@ -54,11 +54,11 @@ def _feature_indices(name: str) -> tuple[int, int]:
         ) from exc
 
 
-def build_backbone(name: str, source: PretrainedSource) -> nn.Module:
-    """A timm ``features_only`` backbone returning the stride-8 and stride-16 maps."""
+def _create(name: str, source: PretrainedSource, **kwargs: object) -> nn.Module:
+    """``timm.create_model`` with the weights of ``source`` (a hub user gets timm's own
+    ``pretrained=True``; a local or packaged file goes through ``pretrained_cfg_overlay``)."""
     import timm
 
-    kwargs: dict = {"features_only": True, "out_indices": _feature_indices(name)}
     if source.kind in ("file", "package"):
         kwargs.update(pretrained=True, pretrained_cfg_overlay={"file": str(source.file)})
     elif source.kind == "hub":
@@ -67,7 +67,22 @@ def build_backbone(name: str, source: PretrainedSource) -> nn.Module:
         with _quiet_timm():
             return timm.create_model(name, **kwargs)
     except Exception as exc:
+        if source.kind == "none":
+            suggestions = timm.list_models(f"*{name.split('_')[0]}*")[:8]
+            raise ModelError(f"timm cannot build {name!r} ({exc}). Similar names: "
+                             f"{suggestions}") from exc
         raise ModelError(f"could not load {source.describe()} into {name!r}: {exc}") from exc
+
+
+def build_backbone(name: str, source: PretrainedSource) -> nn.Module:
+    """A timm ``features_only`` backbone returning the stride-8 and stride-16 maps."""
+    return _create(name, source, features_only=True, out_indices=_feature_indices(name))
+
+
+def build_classifier(name: str, source: PretrainedSource, num_classes: int) -> nn.Module:
+    """A whole timm classifier with a new ``num_classes`` head (timm drops the ImageNet head of
+    pretrained weights when the class count differs)."""
+    return _create(name, source, num_classes=num_classes)
 
 
 def _conv(cin: int, cout: int, k: int = 3) -> nn.Sequential:

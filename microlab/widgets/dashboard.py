@@ -309,18 +309,15 @@ class Dashboard:
     def _trust_text(self) -> str:
         """How far "confident" can be trusted: what people found when they checked confident
         labels (with its uncertainty), and the measured figure when the truth is known."""
-        from microlab.calibration import wilson_interval
+        from microlab.calibration import checked_summary
         from microlab.loop import CONFIDENT
 
         if self.project.iteration == 0:
             return "Confident labels: none yet (no prediction)."
         right, n = self.project.loop.calibration(self.project).checked(CONFIDENT)
-        if n:
-            low, high = wilson_interval(right, n)
-            text = (f"Confident labels checked by a person: {right} of {n} right "
-                    f"(95% interval {low:.0%}&ndash;{high:.0%})")
-        else:
-            text = "Confident labels checked by a person: none yet (review checks a few)"
+        text = ("Confident labels checked by a person: "
+                + checked_summary(right, n, dash="&ndash;")
+                + ("" if n else " (review checks a few)"))
         if self.truth is not None:
             from microlab.metrics import confidence_report, correct_mask, project_boxes
 
