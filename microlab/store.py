@@ -122,14 +122,15 @@ CREATE TABLE segments(
 
 # Frame classification projects (``meta["task"] == "classify"``) add one append-only table: each
 # row is one human answer about a frame's tags.  ``tag`` sets them (1 action), ``accept`` confirms
-# the tags the machine showed (0), ``skip`` records a frame viewed and left alone (0).  ``shown``
-# is what the machine proposed when the person answered (the calibration's evidence).
+# the tags the machine showed (0), ``skip`` records a frame viewed and left alone (0), ``import``
+# brings tags from a file (0, and not a frame viewed).  ``shown`` is what the machine proposed
+# when the person answered (the calibration's evidence).
 _TAG_SCHEMA = """
 CREATE TABLE IF NOT EXISTS tag_actions(
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     ts REAL NOT NULL,
     iteration INTEGER NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('tag', 'accept', 'skip')),
+    kind TEXT NOT NULL CHECK (kind IN ('tag', 'accept', 'skip', 'import')),
     frame INTEGER NOT NULL REFERENCES frames(idx),
     classes TEXT NOT NULL,
     shown TEXT,
@@ -141,7 +142,7 @@ CREATE TRIGGER IF NOT EXISTS tag_actions_append_only_update BEFORE UPDATE ON tag
 CREATE TRIGGER IF NOT EXISTS tag_actions_append_only_delete BEFORE DELETE ON tag_actions
     BEGIN SELECT RAISE(ABORT, 'the tag log is append-only'); END;
 """
-TAG_COSTS = {"tag": 1, "accept": 0, "skip": 0}
+TAG_COSTS = {"tag": 1, "accept": 0, "skip": 0, "import": 0}
 
 
 @dataclass(frozen=True)
@@ -756,7 +757,7 @@ class Store:
     def record_tags(self, answers: Sequence[tuple[int, str, Sequence[int], Sequence[int] | None]]
                     ) -> list[int]:
         """Append human tag answers ``(frame, kind, class_ids, shown)``, all or none, committed
-        before this returns; returns their ids.  ``kind`` is ``tag``, ``accept`` or ``skip``."""
+        before this returns; returns their ids.  ``kind`` is a key of :data:`TAG_COSTS`."""
         now = time.time()
         ids = []
         with self.transaction() as db:
@@ -794,10 +795,12 @@ class Store:
         return dict(sorted(out.items()))
 
     def tag_totals(self, *, up_to_iteration: int | None = None) -> dict[str, int]:
-        """Tag actions (cost) and frames viewed, in all or up to an iteration (inclusive)."""
-        where, params = "", []
+        """Tag actions (cost) and frames viewed, in all or up to an iteration (inclusive);
+        imported tags are neither."""
+        where, params = "WHERE kind != 'import'", []
         if up_to_iteration is not None:
-            where, params = "WHERE iteration <= ?", [int(up_to_iteration)]
+            where += " AND iteration <= ?"
+            params.append(int(up_to_iteration))
         row = self._query(
             "SELECT COALESCE(SUM(cost), 0), COUNT(DISTINCT iteration || ':' || frame) "
             f"FROM tag_actions {where}", params)[0]

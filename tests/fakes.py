@@ -80,3 +80,45 @@ def fake_simulation_result(n: int = 100) -> dict:
         "final": {**base, "actions_to_95": 20, "actions_to_100": 25, "labels_per_action": 4.0},
         "baselines": {"interpolation": base, "tracker": base},
     }
+
+
+class NearestColourTagModel:
+    """A stand-in frame classifier for tag tests: a frame's class probabilities come from how
+    close its mean colour is to the mean colour of each class's tagged frames (a softmax over
+    negative distances).  Real behaviour on the demo tag clip (its places differ in colour),
+    in milliseconds, without torch."""
+
+    def __init__(self, centres: np.ndarray, present: np.ndarray, multi_label: bool) -> None:
+        self.centres = centres
+        self.present = present
+        self.multi_label = multi_label
+        self.info = {"train_s": 0.0}
+
+    def probabilities(self, frames, *, progress=None) -> np.ndarray:
+        out = []
+        for image in frames:
+            d = np.linalg.norm(self.centres - image.reshape(-1, 3).mean(axis=0), axis=1)
+            logits = np.where(self.present, -d / 8.0, -1e9)
+            p = np.exp(logits - logits.max())
+            p /= p.sum()
+            out.append(1 / (1 + np.exp(-(p - 0.5) * 12)) if self.multi_label else p)
+            if progress is not None:
+                progress(1)
+        return np.asarray(out)
+
+    def to_bytes(self) -> bytes:
+        return self.centres.astype(np.float32).tobytes()
+
+
+def nearest_colour_trainer(images, tags, config, *, progress=True) -> NearestColourTagModel:
+    """A :class:`~microlab.tagging.TagProject` ``trainer`` that fits
+    :class:`NearestColourTagModel`."""
+    k = len(config["classes"])
+    tags = np.asarray(tags)
+    member = tags.astype(bool) if tags.ndim == 2 else np.eye(k, dtype=bool)[tags]
+    means = np.asarray([im.reshape(-1, 3).mean(axis=0) for im in images])
+    centres = np.zeros((k, 3))
+    present = member.any(axis=0)
+    for c in np.flatnonzero(present):
+        centres[c] = means[member[:, c]].mean(axis=0)
+    return NearestColourTagModel(centres, present, bool(config.get("multi_label")))
