@@ -81,6 +81,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Simulate the loop with an oracle on one sequence folder and compare with the baselines."""
+    if args.task == "classify":
+        return _simulate_tags(args)
     from microlab.loop import LoopSettings
     from microlab.simulate import SimulationSettings, format_table, save_result, simulate
 
@@ -92,6 +94,24 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     result = simulate(args.sequence, loop=loop, settings=settings, baselines=not args.no_baselines,
                       progress=not args.quiet)
     print(format_table(result))
+    if args.json:
+        save_result(result, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _simulate_tags(args: argparse.Namespace) -> int:
+    from microlab.simulate import save_result
+    from microlab.tagging import TagSettings
+    from microlab.tagging.simulate import TagSimulationSettings, format_tag_table, simulate_tags
+
+    _apply_weights(args)
+    settings = TagSettings(review_batch=args.batch, max_segment=args.segment_length)
+    simulation = TagSimulationSettings(initial_tags=args.initial,
+                                       max_iterations=args.max_iterations)
+    result = simulate_tags(args.sequence, settings=settings, simulation=simulation,
+                           baselines=not args.no_baselines, progress=not args.quiet)
+    print(format_tag_table(result))
     if args.json:
         save_result(result, args.json)
         print(f"wrote {args.json}")
@@ -150,7 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     sim = sub.add_parser("simulate", help="replay the loop with an oracle on a sequence folder")
-    sim.add_argument("sequence", help="OTB-style folder: img/ + groundtruth.txt")
+    sim.add_argument("sequence", help="OTB-style folder: img/ + groundtruth.txt (boxes), or "
+                                      "img/ + labels.txt (frame tags, with --task classify)")
+    sim.add_argument("--task", choices=("detect", "classify"), default="detect",
+                     help="detect: boxes (the default); classify: one tag per frame from "
+                          "labels.txt (or object presence from the box ground truth)")
     sim.add_argument("--json", help="write the full result here")
     # Checked by LoopSettings against microlab.loop.STRATEGIES (importing it here loads torch).
     sim.add_argument("--strategy", default="clip",

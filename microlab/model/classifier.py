@@ -22,7 +22,6 @@ import torch
 from torch import nn
 
 from microlab.errors import ModelError
-from microlab.model.data import photometric_jitter
 from microlab.model.network import build_classifier, input_normalisation
 from microlab.model.weights import PRETRAINED_CHOICES, PretrainedSource, resolve_pretrained
 
@@ -97,12 +96,25 @@ def resize_for_model(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, size, interpolation=interp)
 
 
+def gentle_jitter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Brightness, contrast, a little blur and noise, but no change of hue, saturation or grey:
+    the colours of a place are often what tells it from another (the detector's stronger
+    :func:`~microlab.model.data.photometric_jitter` would teach the classifier to ignore them)."""
+    out = image.astype(np.float32)
+    out = (out - 128.0) * rng.uniform(0.85, 1.15) + 128.0 + rng.uniform(-12, 12)
+    if rng.random() < 0.2:
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, 1.2))
+    if rng.random() < 0.2:
+        out += rng.normal(0, rng.uniform(2, 6), out.shape).astype(np.float32)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
 class TagViews(torch.utils.data.Dataset):
     """Augmented views of the tagged frames, classes drawn evenly (``len`` = views per epoch).
 
-    A view is a random crop of 65-100% of each side, flipped half the time, with the colour
-    jitter of the detector's crops; frames are drawn class by class so a class tagged once is
-    seen as often as one tagged ten times.
+    A view is a random crop of 65-100% of each side, flipped half the time, with a gentle
+    photometric jitter (:func:`gentle_jitter`); frames are drawn class by class so a class
+    tagged once is seen as often as one tagged ten times.
     """
 
     def __init__(self, images: Sequence[np.ndarray], targets: np.ndarray, *, length: int,
@@ -139,7 +151,7 @@ class TagViews(torch.utils.data.Dataset):
                               interpolation=cv2.INTER_LINEAR)
             if self.rng.random() < 0.5:
                 view = view[:, ::-1]
-            view = photometric_jitter(np.ascontiguousarray(view), self.rng)
+            view = gentle_jitter(np.ascontiguousarray(view), self.rng)
         else:
             view = image
         x = ((view.astype(np.float32) - self.mean) / self.std).transpose(2, 0, 1)

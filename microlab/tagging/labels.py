@@ -109,8 +109,11 @@ def load_tag_clip(path: str | os.PathLike[str]) -> TagClip:
         classes, tags = parse_labels(labels.read_text(), n_frames=len(frames), classes=declared,
                                      source=str(labels))
         return TagClip(folder.name, frames, classes, tags)
-    from microlab.sequences import load_sequence
+    from microlab.sequences import GROUND_TRUTH_NAME, load_sequence
 
+    if not (folder / GROUND_TRUTH_NAME).is_file():
+        raise FormatError(f"{folder} has no {LABELS_FILE} (one class name per frame) and no box "
+                          "ground truth (groundtruth.txt) to derive object presence from")
     try:
         clip = load_sequence(folder)
     except FormatError as exc:

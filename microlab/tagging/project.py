@@ -43,6 +43,21 @@ PROPAGATED, MODEL = "propagated", "model"
 KINDS = (PROPAGATED, MODEL)
 
 
+def split_at(segments: Sequence[Segment], frames: Sequence[int]) -> list[tuple[int, int]]:
+    """``(start, end)`` ranges of ``segments``, each also cut where a new piece starts at one
+    of ``frames``."""
+    starts = sorted({int(f) for f in frames})
+    out = []
+    for seg in segments:
+        a = seg.start
+        for f in starts:
+            if seg.start < f <= seg.end:
+                out.append((a, f - 1))
+                a = f
+        out.append((a, seg.end))
+    return out
+
+
 def evidence_kinds(tags: np.ndarray, cuts: Sequence[int],
                    human: Mapping[int, Sequence[int]]) -> np.ndarray:
     """Per frame, :data:`PROPAGATED` where its run of equal tags inside one shot holds a frame
@@ -568,7 +583,10 @@ class TagProject:
         doubt[labels.human] = 0.0
         viewed = {r.frame for r in self.tag_log() if r.iteration == self.iteration}
         excluded = sorted(set(np.flatnonzero(labels.human).tolist()) | viewed)
-        segments = [(s.start, s.end) for s in self.segments()]
+        # A tag that changes inside a shot splits it: each side is its own claim to check.
+        rows = labels.tags.reshape(self.n_frames, -1)
+        changes = np.flatnonzero(np.any(rows[1:] != rows[:-1], axis=1)) + 1
+        segments = split_at(self.segments(), changes)
         items = self.ranker(doubt, reasons, segments, excluded, n=n, kinds=list(labels.kinds),
                             spot_checks=self.settings.spot_checks, seed=self.iteration)
         return [item for item in items if item.frame not in viewed]

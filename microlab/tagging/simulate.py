@@ -146,4 +146,17 @@ def simulate_tags(
     return result
 
 
-__all__ = ["TagSimulationSettings", "simulate_tags"]
+def format_tag_table(result: dict[str, Any]) -> str:
+    """A plain-text comparison of a tag simulation with its baselines."""
+    rows = [("microlab", result["final"]), *result.get("baselines", {}).items()]
+    lines = [(f"{result['sequence']}: {result['n_frames']} frames, {len(result['classes'])} "
+             f"classes, {result['n_runs']} runs of one tag"),
+             (f"{'method':<14}{'actions@95%':>12}{'viewed@95%':>12}{'actions@100%':>14}"
+             f"{'efficiency':>12}")]
+    for name, r in rows:
+        lines.append(f"{name:<14}{r['actions_to_95']:>12}{r['frames_viewed_to_95']:>12}"
+                     f"{r['actions_to_100']:>14}{r['label_efficiency'] * 100:>11.1f}%")
+    return "\n".join(lines)
+
+
+__all__ = ["TagSimulationSettings", "format_tag_table", "simulate_tags"]
