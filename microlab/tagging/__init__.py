@@ -6,6 +6,7 @@ smoothed in time with cut-aware transitions, reviewed where it is most likely wr
 oracle against change-point and keyframe tagging (:mod:`~microlab.tagging.baselines`).
 """
 
+from microlab.tagging.interop import export_tags, import_tags
 from microlab.tagging.labels import TagClip, load_tag_clip, parse_labels, write_labels
 from microlab.tagging.project import TagIterationReport, TagLabels, TagProject, TagSettings
 from microlab.tagging.smoothing import SmoothingSettings
@@ -17,6 +18,8 @@ __all__ = [
     "TagLabels",
     "TagProject",
     "TagSettings",
+    "export_tags",
+    "import_tags",
     "load_tag_clip",
     "parse_labels",
     "write_labels",

@@ -461,7 +461,8 @@ class TagProject:
         prediction (the held-out evidence: the model had not seen these tags)."""
         first: dict[int, TagRecord] = {}
         for r in self.tag_log():
-            if r.kind != "skip" and r.frame not in first:
+            # Imported tags answer no prediction: they are no evidence of how right it was.
+            if r.kind not in ("skip", "import") and r.frame not in first:
                 first[r.frame] = r
         out = []
         cache: dict[int, dict[str, np.ndarray] | None] = {}
