@@ -252,7 +252,155 @@ def write_markdown(results: list[dict[str, Any]], out: Path, machine: str, scene
             for i in r["iterations"]))
         lines.append("")
     lines += _calibration_table(results)
-    out.write_text("\n".join(lines) + "\n")
+    out.write_text(_with_section(lines, _section(out, TAG_SECTION)))
+
+
+TAG_SECTION = "## Frame classification"
+
+
+def _section(path: Path, title: str) -> list[str]:
+    """The lines of a ``## title`` section of an existing markdown file (up to the next ``## ``),
+    or none: a benchmark of one task must not erase the other's figures."""
+    if not path.is_file():
+        return []
+    lines = path.read_text().splitlines()
+    if title not in lines:
+        return []
+    start = lines.index(title)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+               len(lines))
+    return lines[start:end]
+
+
+def _with_section(lines: list[str], section: list[str]) -> str:
+    """``lines`` with ``section`` (a ``## title`` block) put in place of its namesake or at the
+    end."""
+    if section:
+        title = section[0]
+        if title in lines:
+            start = lines.index(title)
+            end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+                       len(lines))
+            lines = [*lines[:start], *section, *lines[end:]]
+        else:
+            lines = [*lines, "", *section]
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    return "\n".join(lines) + "\n"
+
+
+def _tag_targets(result: dict[str, Any]) -> str:
+    ours, cp = result["final"], result["baselines"]["change_points"]
+    ratio = ours["actions_to_95"] / max(cp["actions_to_95"], 1)
+    viewed = ours["frames_viewed_to_95"] / result["n_frames"]
+    ok = ratio <= 1 / 3 and viewed <= 0.25
+    return (f"{'met' if ok else 'missed'}: {ratio:.2f} of the change-point actions, "
+            f"{viewed:.0%} of the frames viewed")
+
+
+def write_tag_section(results: list[dict[str, Any]], out: Path, machine: str) -> None:
+    """Put the frame classification section into ``out`` (the rest of the file is kept)."""
+    lines = [
+        TAG_SECTION, "",
+        ("Written by `microlab benchmark --task classify`. Each clip is simulated with an oracle "
+         "(`microlab.tagging.simulate`):"),
+        ("5 first frames picked without ground truth and tagged, then train -> predict -> review "
+         "rounds; accepting a tag"),
+        ("costs 0, changing it 1. Baselines, each with a person viewing every frame: change-point "
+         "tagging (the first frame"),
+        ("and every change of class, most useful first) and keyframes every k frames (best k of "
+         "10, 25, 50, 100) with"),
+        "keyframes added in the middle of the longest wrong stretch.", "",
+        f"Machine: {machine}.", "",
+        ("| clip | frames | classes | runs | method | actions to 95% | frames viewed to 95% | "
+         "actions to 100% | label efficiency |"),
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        rows = [("microlab", r["final"]), ("change points", r["baselines"]["change_points"]),
+                (f"keyframes (k={r['baselines']['keyframes']['step']})",
+                 r["baselines"]["keyframes"])]
+        for i, (name, s) in enumerate(rows):
+            head = (f"| {r['sequence']} | {r['n_frames']} | {len(r['classes'])} | {r['n_runs']} "
+                    if i == 0 else "| | | | ")
+            lines.append(f"{head}| {name} | {s['actions_to_95']} | {s['frames_viewed_to_95']} | "
+                         f"{s['actions_to_100']} | {s['label_efficiency'] * 100:.1f}% |")
+    lines += ["", ("Targets (scene classes: at most a third of the change-point actions to 95%, "
+              "with at most 25% of the frames viewed):"), ""]
+    lines += [f"- {r['sequence']}: {_tag_targets(r)}" for r in results if r.get("scene_classes")]
+    firsts = [(_first_model_s(r), r["sequence"]) for r in results if r["iterations"]]
+    later = [(s, r["sequence"]) for r in results for s in _iteration_s_per_1000(r)]
+    if firsts:
+        worst, name = max(firsts)
+        lines.append(f"- first model <= 60 s after the first tags: "
+                     f"{'met' if worst <= 60 else 'missed'}: at most {worst:.0f} s ({name})")
+    if later:
+        worst, name = max(later)
+        lines.append(f"- each later iteration <= 60 s per 1,000 frames (predict time scaled): "
+                     f"{'met' if worst <= 60 else 'missed'}: at most {worst:.0f} s ({name})")
+    lines += ["", ("Per iteration: frames correct, and among the machine tags called confident "
+                   "(>= 0.9), the share right (what the loop expected, without ground truth):"),
+              ""]
+    for r in results:
+        lines.append(f"**{r['sequence']}**: " + "; ".join(
+            f"it {i['iteration']}: {i['actions']} actions, {i['frames_viewed']} viewed, "
+            f"{i['correct_frac'] * 100:.1f}% correct, model alone "
+            f"{i['model_correct_frac'] * 100:.1f}%, confident {i['confident_frac'] * 100:.0f}% "
+            f"of the rest, {_pct(i['confident_correct_frac'])} right "
+            f"(expected {_pct(i['expected_confident_right'])})" for i in r["iterations"]))
+        lines.append("")
+    existing = out.read_text().splitlines() if out.is_file() else ["# microlab benchmarks"]
+    out.write_text(_with_section(existing, lines))
+
+
+def run_tag_benchmark(root: Path, *, out: Path, only: list[str] | None = None,
+                      results_dir: str | None = None, reuse: bool = False) -> list[dict[str, Any]]:
+    """Simulate frame classification on the edited scenes (which clip is this shot from?), on
+    their object presence, and on the generated tag demo; write the section into ``out``."""
+    from microlab.datasets import cache_dir, demo_tag_clip, edited_scene
+
+    available = {p.name: p for p in find_sequences(root)}
+    targets: list[tuple[str, Path, list[str], bool]] = []
+    for name, main, others, shots, seed in SCENES:
+        if main not in available or not all(o in available for o in others):
+            continue
+        folder = cache_dir() / "scenes" / name
+        if not (folder / "labels.txt").is_file():  # scenes written before they had tags
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+            edited_scene(available[main], [available[o] for o in others], folder, shots=shots,
+                         seed=seed)
+        targets.append((name, folder, [], True))
+        targets.append((f"{name}_presence", folder, ["--presence"], False))
+    demo = demo_tag_clip()
+    targets.append(("demo_tags", demo.frames.path.parent, [], True))
+    keep = Path(results_dir) if results_dir else None
+    if keep:
+        keep.mkdir(parents=True, exist_ok=True)
+    if reuse and not keep:
+        raise SettingsError("reuse needs results_dir, the folder holding the earlier JSON results")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="microlab-bench-") as tmp:
+        for name, folder, extra, scene_classes in targets:
+            if only and name not in only:
+                continue
+            out_json = (keep or Path(tmp)) / f"{name}.tags.json"
+            if reuse and out_json.is_file():
+                result = json.loads(out_json.read_text())
+            else:
+                print(f"simulating frame tags of {name} ...", flush=True)
+                result = run_one(folder, out_json, ["--task", "classify", *extra])
+            result["sequence"] = name
+            result["scene_classes"] = scene_classes
+            if keep:
+                out_json.write_text(json.dumps(result, indent=2) + "\n")
+            print(f"  {name}: {result['final']['actions_to_95']} actions to 95% (change points "
+                  f"{result['baselines']['change_points']['actions_to_95']})", flush=True)
+            results.append(result)
+    write_tag_section(results, out, machine_description())
+    print(f"wrote {out}")
+    return results
 
 
 def _pct(value: float | None) -> str:

@@ -102,14 +102,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def _simulate_tags(args: argparse.Namespace) -> int:
     from microlab.simulate import save_result
-    from microlab.tagging import TagSettings
+    from microlab.tagging import TagSettings, load_tag_clip
     from microlab.tagging.simulate import TagSimulationSettings, format_tag_table, simulate_tags
 
     _apply_weights(args)
     settings = TagSettings(review_batch=args.batch, max_segment=args.segment_length)
     simulation = TagSimulationSettings(initial_tags=args.initial,
                                        max_iterations=args.max_iterations)
-    result = simulate_tags(args.sequence, settings=settings, simulation=simulation,
+    clip = load_tag_clip(args.sequence, presence=args.presence)
+    result = simulate_tags(clip, settings=settings, simulation=simulation,
                            baselines=not args.no_baselines, progress=not args.quiet)
     print(format_tag_table(result))
     if args.json:
@@ -128,6 +129,12 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         print("no sequence folder given and ../shared/data/sequences not found; pass one",
               file=sys.stderr)
         return 2
+    if args.task == "classify":
+        from microlab.benchmark import run_tag_benchmark
+
+        run_tag_benchmark(root, out=Path(args.out), only=args.only, results_dir=args.results,
+                          reuse=args.reuse)
+        return 0
     run_benchmark(root, out=Path(args.out), scenes=not args.no_scenes, only=args.only,
                   results_dir=args.results,
                   compare_strategies=args.compare_strategies, reuse=args.reuse)
@@ -185,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--batch", type=int, default=None, help="frames proposed per review")
     sim.add_argument("--segment-length", type=int, default=150,
                      help="longest segment in frames (default 150)")
+    sim.add_argument("--presence", action="store_true",
+                     help="with --task classify: tag object presence (from the box ground "
+                          "truth) even where labels.txt gives other tags")
     sim.add_argument("--max-iterations", type=int, default=8)
     sim.add_argument("--budget", type=int, default=None, help="stop after this many actions")
     sim.add_argument("--no-baselines", action="store_true")
@@ -197,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("root", nargs="?",
                        help="folder of sequences (default ../shared/data/sequences)")
     bench.add_argument("--out", default="BENCHMARKS.md")
+    bench.add_argument("--task", choices=("detect", "classify"), default="detect",
+                       help="detect: boxes (the default); classify: frame tags on the edited "
+                            "scenes, their object presence and the tag demo (its own section "
+                            "of --out; the other is kept)")
     bench.add_argument("--results", default=None,
                        help="also keep each simulation's JSON in this folder")
     bench.add_argument("--only", nargs="*", help="only these sequence names")

@@ -88,11 +88,11 @@ def presence_tags(present: np.ndarray) -> np.ndarray:
     return np.asarray(present, bool).astype(int)
 
 
-def load_tag_clip(path: str | os.PathLike[str]) -> TagClip:
+def load_tag_clip(path: str | os.PathLike[str], *, presence: bool = False) -> TagClip:
     """A clip folder with ``img/`` and ``labels.txt`` (see the module docstring).
 
-    A box clip folder (OTB style, ``groundtruth_rect.txt``) without ``labels.txt`` gives its
-    object presence as tags (``absent`` / ``present``).
+    A box clip folder (OTB style, ``groundtruth.txt``) without ``labels.txt``, or any box clip
+    with ``presence=True``, gives its object presence as tags (``absent`` / ``present``).
     """
     folder = Path(path).expanduser()
     if not folder.is_dir():
@@ -101,7 +101,7 @@ def load_tag_clip(path: str | os.PathLike[str]) -> TagClip:
     images = folder / "img"
     frames = open_frames(images if images.is_dir() else folder)
     labels = folder / LABELS_FILE
-    if labels.is_file():
+    if labels.is_file() and not presence:
         declared = None
         if (folder / CLASSES_FILE).is_file():
             declared = [c.strip() for c in (folder / CLASSES_FILE).read_text().splitlines()
