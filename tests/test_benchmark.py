@@ -107,3 +107,43 @@ def test_calibration_table_reports_whether_confident_is_right(tmp_path, monkeypa
     assert "| old_clip |" not in text.split('## Is "confident" right?')[1]  # no fields, no row
     write_markdown([old], out, "test machine", set())
     assert "confident" not in out.read_text().split("## Per iteration")[1]
+
+
+def _tag_result(name: str, n: int, ours: tuple[int, int, int], change_points: int,
+                iterations: list[tuple[float, float]]) -> dict:
+    its = [{"iteration": i + 1, "actions": 5 + i, "frames_viewed": 5 + 10 * i,
+            "correct_frac": 0.97, "model_correct_frac": 0.9, "train_s": train,
+            "predict_s": predict, "confident_frac": 0.5, "confident_correct_frac": 1.0,
+            "expected_confident_right": 0.99} for i, (train, predict) in enumerate(iterations)]
+    return {"mode": "classify", "sequence": name, "n_frames": n, "classes": ["a", "b", "c"],
+            "n_runs": change_points, "iterations": its, "scene_classes": True,
+            "final": _five(ours[0], ours[1], ours[2], n),
+            "baselines": {"change_points": _five(change_points, change_points, n, n),
+                          "keyframes": {**_five(20, 40, n, n), "step": 25}}}
+
+
+def test_the_tag_section_judges_its_targets_and_keeps_the_box_report(tmp_path):
+    out = tmp_path / "BENCH.md"
+    boxes = [_result("a", 300, (5, 9, 5), (20, 30), (6, 8), [(30, 10), (20, 10)])]
+    write_markdown(boxes, out, "test machine", set())
+    box_report = out.read_text()
+    tags = [_tag_result("scene_x", 500, (5, 9, 25), 15, [(40, 10), (20, 25)]),
+            _tag_result("scene_y", 1000, (6, 9, 300), 15, [(30, 30)])]
+    benchmark.write_tag_section(tags, out, "test machine")
+    text = out.read_text()
+    assert text.startswith(box_report.rstrip("\n"))  # the box report is kept, unchanged
+    assert "## Frame classification" in text
+    # 5 of 15 change-point actions is a third, 25 of 500 frames 5%: met; 300 of 1000 viewed
+    # (30%) misses the 25%.
+    assert "- scene_x: met: 0.33 of the change-point actions, 5% of the frames viewed" in text
+    assert "- scene_y: missed: 0.40 of the change-point actions, 30% of the frames viewed" in text
+    assert "first model <= 60 s after the first tags: met: at most 60 s (scene_y)" in text
+    # later iterations, predict scaled to 1,000 frames: 20 + 25 * 2 = 70 s
+    assert "missed: at most 70 s (scene_x)" in text
+    # Writing the box report again keeps the tag section.
+    write_markdown(boxes, out, "test machine", set())
+    assert "- scene_x: met" in out.read_text()
+    # ... and writing the tag section again replaces it instead of adding a second one.
+    benchmark.write_tag_section(tags[:1], out, "test machine")
+    assert out.read_text().count("## Frame classification") == 1
+    assert "scene_y" not in out.read_text()
