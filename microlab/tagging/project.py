@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from microlab.store import Store, TagRecord
 from microlab.tagging.smoothing import SmoothingSettings, smooth_multi, smooth_single
 
 TASK = "classify"
+SMALL_FRAMES_BYTES = 1 << 30  # frames at the model's input size kept in memory up to this
 CONFIDENT = 0.9  # a machine tag at least this confident counts towards coverage
 # The evidence behind a machine tag: a person's tag carried along its run (the same tag, in
 # the same shot, with no change in between), or the model alone.
@@ -418,9 +419,25 @@ class TagProject:
 
         with tqdm(total=self.n_frames, desc="tag frames", unit="frame", disable=not progress,
                   leave=False) as bar:
-            probs = model.probabilities((self.frames[i] for i in range(self.n_frames)),
+            probs = model.probabilities(self._frames_at(getattr(model, "size", None)),
                                         progress=bar.update)
         return self.label_from(probs)
+
+    def _frames_at(self, size: tuple[int, int] | None) -> Iterable[np.ndarray]:
+        """Every frame, at the model's input ``size`` when it has one: decoded and shrunk once
+        per session and kept (while the clip fits in ``SMALL_FRAMES_BYTES``), so a later
+        iteration pays only for the network."""
+        if size is None:
+            return (self.frames[i] for i in range(self.n_frames))
+        from microlab.model.classifier import resize_for_model  # torch: loaded on first use
+
+        size = (int(size[0]), int(size[1]))
+        if size not in self._small:
+            if self.n_frames * size[0] * size[1] * 3 > SMALL_FRAMES_BYTES:
+                return (resize_for_model(self.frames[i], size) for i in range(self.n_frames))
+            self._small = {size: np.stack([resize_for_model(self.frames[i], size)
+                                           for i in range(self.n_frames)])}
+        return iter(self._small[size])
 
     def label_from(self, probs: np.ndarray) -> dict[str, np.ndarray]:
         """Tags, confidence and evidence kinds of every frame from classifier probabilities
