@@ -29,11 +29,13 @@ from microlab.errors import (
 from microlab.frames import ImageFolderFrames, VideoFrames, open_frames
 from microlab.project import Project
 from microlab.sequences import Clip, load_sequence
+from microlab.tagging import TagProject
 
 # Loaded on first use: the widgets import ipywidgets, the loop imports torch; `import microlab`
 # itself needs neither.
 _LAZY = {"Annotator": "microlab.widgets", "Dashboard": "microlab.widgets",
-         "Review": "microlab.widgets", "Loop": "microlab.loop", "LoopSettings": "microlab.loop"}
+         "Review": "microlab.widgets", "TagDashboard": "microlab.widgets",
+         "Tagger": "microlab.widgets", "Loop": "microlab.loop", "LoopSettings": "microlab.loop"}
 
 
 def __getattr__(name: str) -> object:
@@ -64,6 +66,9 @@ __all__ = [
     "Source",
     "StateError",
     "StoreError",
+    "TagDashboard",
+    "TagProject",
+    "Tagger",
     "VideoFrames",
     "__version__",
     "box_iou",

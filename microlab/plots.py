@@ -462,3 +462,184 @@ def simulation_segments_figure(result: Mapping[str, Any], *, fig: Figure | None 
     """:func:`clip_figure` of a simulation's last iteration: coverage bands and correct share."""
     last = result["iterations"][-1] if result["iterations"] else {"segments": []}
     return clip_figure(result["n_frames"], last["segments"], fig=fig)
+
+
+# ---------------------------------------------------------------------- frame tags
+#: one colour per tag class (matplotlib's tab10, repeated past ten classes)
+TAG_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#7f7f7f", "#bcbd22", "#17becf")
+UNTAGGED_COLOUR = "#d1d5db"
+WRONG_COLOUR = "#dc2626"
+
+
+def tag_colours(n: int) -> list[str]:
+    """The colour of each of ``n`` tag classes (the Tagger's filmstrip uses the same)."""
+    return [TAG_COLOURS[i % len(TAG_COLOURS)] for i in range(n)]
+
+
+def _tag_matrix(tags: np.ndarray, k: int) -> np.ndarray:
+    """``(n, k)`` booleans from class ids ``(n,)`` (``-1`` = none) or ``(n, k)`` rows."""
+    tags = np.asarray(tags)
+    if tags.ndim == 2:
+        return tags.astype(bool)
+    out = np.zeros((len(tags), k), bool)
+    on = tags >= 0
+    out[np.flatnonzero(on), tags[on].astype(int)] = True
+    return out
+
+
+def _frame_bars(ax: Axes, frames: np.ndarray, y0: np.ndarray | float, heights: np.ndarray,
+                colours: np.ndarray) -> None:
+    """One rectangle per frame (a frame wide, exact at any zoom), as one collection: fast for
+    clips of thousands of frames."""
+    from matplotlib.collections import PolyCollection
+
+    if not len(frames):
+        return
+    x = np.asarray(frames, float)
+    y0 = np.broadcast_to(np.asarray(y0, float), x.shape)
+    y1 = y0 + np.asarray(heights, float)
+    verts = np.stack([np.c_[x - 0.5, y0], np.c_[x - 0.5, y1], np.c_[x + 0.5, y1],
+                      np.c_[x + 0.5, y0]], axis=1)
+    ax.add_collection(PolyCollection(verts, facecolors=colours, edgecolors="none"))
+
+
+def _lanes(ax: Axes, member: np.ndarray, confidence: np.ndarray | None, palette: list[str],
+           *, single: bool) -> None:
+    """Tags as bars: one row (single-label: the tag's colour) or one lane per class
+    (multi-label); with ``confidence``, height and shade follow it."""
+    n, k = member.shape
+    rgba = np.asarray([mpl.colors.to_rgba(c) for c in palette])
+    conf = np.ones(n) if confidence is None else np.clip(confidence, 0.0, 1.0)
+    height = 0.15 + 0.85 * conf
+    alpha = 0.3 + 0.7 * conf
+    frames = np.arange(n)
+    if single:
+        ids = np.where(member.any(axis=1), member.argmax(axis=1), -1)
+        colours = np.where((ids >= 0)[:, None], rgba[np.maximum(ids, 0)],
+                           mpl.colors.to_rgba(UNTAGGED_COLOUR))
+        colours[:, 3] = np.where(ids >= 0, alpha, 1.0)
+        _frame_bars(ax, frames, 0.0, np.where(ids >= 0, height, 0.15), colours)
+        return
+    for c in range(k):
+        on = member[:, c]
+        colours = np.repeat(rgba[c][None], on.sum(), axis=0)
+        colours[:, 3] = alpha[on]
+        _frame_bars(ax, frames[on], k - 1 - c + 0.05, 0.9 * height[on], colours)
+
+
+def _segment_start(segment: Any) -> int:
+    if isinstance(segment, Mapping):
+        return int(segment["start"])
+    if hasattr(segment, "start"):
+        return int(segment.start)
+    return int(segment[0])
+
+
+def tag_timeline_figure(
+    labels: Any,
+    classes: Sequence[str],
+    *,
+    segments: Sequence[Any] | None = None,
+    cuts: Sequence[int] | None = None,
+    truth: np.ndarray | None = None,
+    fig: Figure | None = None,
+) -> Figure:
+    """Every frame's tags on one timeline: a bar per frame in its tag's colour, taller and
+    darker the more confident; a black tick above each frame a person tagged; solid lines at
+    shot cuts, dotted ones at the other segment boundaries.  Multi-label tags get one lane per
+    class.  With ``truth``, a second row shows the true tags, with the frames whose tags are
+    wrong marked in red and the share correct in its title.
+
+    Args:
+        labels: a :class:`~microlab.tagging.TagLabels` (``tags`` ``(n,)`` class ids, ``-1`` =
+            none, or ``(n, classes)`` booleans; ``confidence`` ``(n,)``; ``human`` ``(n,)``).
+        classes: the class names, in class-id order.
+        segments: the segments (:class:`~microlab.segments.Segment`, ``(start, end)`` pairs or
+            dicts with ``start``): a dotted line where each begins.
+        cuts: frames where a new shot starts (solid lines).
+        truth: the true tags, in the shape of ``labels.tags``.
+        fig: a figure to draw into (cleared first), e.g. one shown by an ipympl canvas.
+
+    >>> fig = tag_timeline_figure(project.labels(), project.classes, cuts=project.cuts())
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from microlab.errors import AnnotationError
+
+    tags = np.asarray(labels.tags)
+    confidence = np.asarray(labels.confidence, float).reshape(-1)
+    human = np.asarray(labels.human, bool).reshape(-1)
+    n, k = len(confidence), len(classes)
+    single = tags.ndim == 1
+    if tags.shape != ((n,) if single else (n, k)) or human.shape != (n,):
+        raise AnnotationError(
+            f"labels need tags of shape ({n},) or ({n}, {k}) and human of shape ({n},) for "
+            f"{n} confidences and {k} classes, but got tags {tags.shape}, human {human.shape}")
+    member = _tag_matrix(tags, k)
+    truth_member = None
+    if truth is not None:
+        truth = np.asarray(truth)
+        if truth.shape != tags.shape:
+            raise AnnotationError(f"truth must have the shape of the tags, {tags.shape} (one "
+                                  f"{'class id' if single else 'row of booleans'} per frame), "
+                                  f"but got {truth.shape}")
+        truth_member = _tag_matrix(truth, k)
+    palette = tag_colours(k)
+    lanes = 1 if single else k
+    tall = 0.45 * lanes if not single else 0.9
+    fig = _figure(fig, (8.0, 1.5 + tall * (2 if truth is not None else 1)))
+    if truth_member is not None:
+        ax, truth_ax = fig.subplots(2, 1, sharex=True)
+    else:
+        ax, truth_ax = fig.subplots(1, 1), None
+    _lanes(ax, member, confidence, palette, single=single)
+    top = float(lanes) + (0.1 if not single else 0.0)
+    tagged = np.flatnonzero(human)
+    if len(tagged):
+        ax.vlines(tagged, top + 0.04 * lanes, top + 0.22 * lanes, color="black", linewidth=1.2)
+    starts = sorted({_segment_start(s) for s in segments or ()} - {0})
+    cut_set = {int(c) for c in cuts or ()} - {0}
+    for a in (ax, truth_ax):
+        if a is None:
+            continue
+        for c in sorted(cut_set):
+            a.axvline(c - 0.5, color="#111", linewidth=0.9)
+        for s in starts:
+            if s not in cut_set:
+                a.axvline(s - 0.5, color="#6b7280", linewidth=0.8, linestyle=":")
+        a.set_xlim(-0.5, n - 0.5)
+        if single:
+            a.set_yticks([])
+        else:
+            a.set_yticks(np.arange(k) + 0.5, list(reversed(classes)), fontsize=7)
+    ax.set_ylim(0, top + 0.26 * lanes)
+    ax.set_ylabel("tags", fontsize=8)
+    ax.set_title("Tags of every frame (height and shade: confidence)", fontsize=9, loc="left")
+    handles: list[Any] = [Patch(color=c, label=name) for c, name in zip(palette, classes)]
+    handles.append(Line2D([], [], color="black", linewidth=1.2, label="tagged by a person"))
+    if cut_set:
+        handles.append(Line2D([], [], color="#111", linewidth=0.9, label="shot cut"))
+    if set(starts) - cut_set:
+        handles.append(Line2D([], [], color="#6b7280", linewidth=0.8, linestyle=":",
+                              label="segment boundary"))
+    # Above the plots, in a row of its own: inside it would hide frames, beside the title it
+    # would overlap it.
+    fig.legend(handles=handles, loc="outside upper right", fontsize=7, ncol=len(handles),
+               frameon=False, handlelength=1.2)
+    if truth_ax is None or truth_member is None:
+        ax.set_xlabel("frame")
+        return fig
+    _lanes(truth_ax, truth_member, None, palette, single=single)
+    wrong = np.flatnonzero(np.any(member != truth_member, axis=1))
+    if len(wrong):
+        red = np.repeat(np.asarray(mpl.colors.to_rgba(WRONG_COLOUR))[None], len(wrong), axis=0)
+        _frame_bars(truth_ax, wrong, float(lanes) + 0.08 * lanes, np.full(len(wrong),
+                                                                         0.2 * lanes), red)
+    truth_ax.set_ylim(0, lanes * 1.3)
+    truth_ax.set_ylabel("truth", fontsize=8)
+    truth_ax.set_title(f"Truth: {len(wrong)} of {n} frames wrong (red), "
+                       f"{1 - len(wrong) / max(n, 1):.1%} correct", fontsize=9, loc="left")
+    truth_ax.set_xlabel("frame")
+    return fig
