@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 ARTIFACTS = REPO / "tests" / "artifacts"
 SHARED = REPO.parent / "shared"
-OURS = ("quickstart.ipynb", "real_clip.ipynb", "feasibility.ipynb")
+OURS = ("quickstart.ipynb", "real_clip.ipynb", "feasibility.ipynb", "classify.ipynb")
 
 
 def _sequence(name: str) -> str | None:
@@ -108,3 +108,16 @@ def test_feasibility(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "tracker" in text
     assert "image/png" in text
     print(f"feasibility ran in {seconds:.0f} s")
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_classify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nb, seconds = run_notebook("classify.ipynb", tmp_path, monkeypatch, timeout=900)
+    text = outputs_text(nb)
+    assert "application/vnd.jupyter.widget-view+json" in text  # the Tagger was displayed
+    assert "Iteration 1:" in text
+    assert "(estimated" in text
+    assert "frames tagged right with" in text
+    assert "frame,tags,confidence,source" in text  # the export's header
+    print(f"classify ran in {seconds:.0f} s")

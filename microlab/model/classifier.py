@@ -55,7 +55,7 @@ class TagModelConfig:
     batch_size: int = 16
     steps: int = 40
     freeze_steps: int = 10
-    lr: float = 2e-3
+    lr: float = 1e-2
     scratch_steps: int = 200
     scratch_lr: float = 3e-3
     seed: int = 0
