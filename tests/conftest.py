@@ -62,6 +62,17 @@ def shared_sequences() -> Path:
 
 
 @pytest.fixture(scope="session")
+def shared_multi() -> Path:
+    """The folder of real MOT-layout multi-object clips, beside the sequences (skips the test
+    when it is absent)."""
+    _skip_without_shared_data()
+    folder = SHARED_SEQUENCES.parent / "multi"
+    if not (folder / "pets09_s3mf1" / "gt.txt").is_file():
+        pytest.skip(f"the shared multi-object clips are not at {folder}")
+    return folder
+
+
+@pytest.fixture(scope="session")
 def small_clip(tmp_path_factory: pytest.TempPathFactory) -> Clip:
     """A tiny generated OTB-style clip (12 frames of 96x64), written once per session.
 

@@ -1,0 +1,78 @@
+"""MOT-layout clips: reading gt.txt, and the errors that name the file, the line and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from media import synthetic_frames, write_image_folder
+
+from microlab.errors import FormatError
+from microlab.multi.clip import load_multi_clip, parse_gt
+
+GOOD = "1,1,10,20,30,40,1,1,1\n1,2,50,20,30,40,1,2,1\n2,1,12,20,30,40,1,1,1\n"
+
+
+def test_rows_become_per_frame_detections_with_identities_and_classes() -> None:
+    truth = parse_gt(GOOD, n_frames=3, n_classes=2)
+    assert [len(d) for d in truth] == [2, 1, 0]
+    assert truth[0].track_ids.tolist() == [1, 2]
+    assert truth[0].class_ids.tolist() == [0, 1]  # 1-based in the file, 0-based here
+    assert np.allclose(truth[0].xyxy[0], [10, 20, 40, 60])
+
+
+def test_ignore_rows_and_a_tenth_column_are_accepted() -> None:
+    truth = parse_gt("1,1,10,20,30,40,0,1,1\n1,2,50,20,30,40,1,1,1,-1\n", n_frames=1)
+    assert truth[0].track_ids.tolist() == [2]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("1,1,10,20,30,40,1\n", ["line 1", "7 columns", "9"]),
+        ("1,1,10,20,30,40,1,1,1\n4,1,10,20,30,40,1,1,1\n", ["line 2", "frame 4", "1..3"]),
+        ("0,1,10,20,30,40,1,1,1\n", ["line 1", "1-based"]),
+        (GOOD + "2,1,15,20,30,40,1,1,1\n", ["line 4", "id 1", "frame 2", "line 3"]),
+        ("1,1,10,20,30,40,1,3,1\n", ["line 1", "class id 3", "classes.txt lists 2"]),
+        ("1,1,10,20,-5,40,1,1,1\n", ["line 1", "positive width"]),
+        ("1,x,10,20,30,40,1,1,1\n", ["line 1", "number"]),
+    ],
+    ids=["columns", "frame-beyond", "frame-zero", "duplicate", "class", "size", "not-a-number"],
+)
+def test_malformed_gt_names_the_line_and_the_fix(text: str, words: list[str]) -> None:
+    with pytest.raises(FormatError) as info:
+        parse_gt(text, n_frames=3, n_classes=2)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_a_clip_folder_with_and_without_classes(tmp_path: Path) -> None:
+    folder = tmp_path / "clip"
+    write_image_folder(folder / "img", synthetic_frames(3, (96, 64)))
+    (folder / "gt.txt").write_text(GOOD)
+    clip = load_multi_clip(folder)
+    assert clip.classes == ("class 1", "class 2")
+    assert clip.identities == [1, 2]
+    assert clip.n_boxes == 3
+    (folder / "classes.txt").write_text("person\ncar\n")
+    clip = load_multi_clip(folder)
+    assert clip.classes == ("person", "car")
+    track = clip.track(1)
+    assert np.isnan(track[2]).all()
+    assert np.allclose(track[1], [12, 20, 42, 60])
+
+
+def test_a_folder_without_gt_says_what_it_needs(tmp_path: Path) -> None:
+    write_image_folder(tmp_path / "clip" / "img", synthetic_frames(2, (32, 32)))
+    with pytest.raises(FormatError, match=r"no gt\.txt"):
+        load_multi_clip(tmp_path / "clip")
+
+
+@pytest.mark.needs_shared_data
+def test_the_shared_clips_read(shared_multi) -> None:
+    facts = {"pets09_s3mf1": (107, 7, 620), "zebrafish_larvae_01": (280, 4, 1120),
+             "otb_jogging": (307, 2, 614)}
+    for name, (frames, objects, boxes) in facts.items():
+        clip = load_multi_clip(shared_multi / name)
+        assert (len(clip), len(clip.identities), clip.n_boxes) == (frames, objects, boxes)
