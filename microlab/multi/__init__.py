@@ -6,7 +6,9 @@ when its track is mapped to the box's identity and IoU >= 0.5; "% correct" is
 IDTP / (IDTP + IDFN + IDFP).
 """
 
+from microlab.multi.association import AssociationSettings, link_tracks
 from microlab.multi.clip import MultiClip, load_multi_clip
 from microlab.multi.identity import IdentityScores, identity_scores
 
-__all__ = ["IdentityScores", "MultiClip", "identity_scores", "load_multi_clip"]
+__all__ = ["AssociationSettings", "IdentityScores", "MultiClip", "identity_scores", "link_tracks",
+           "load_multi_clip"]

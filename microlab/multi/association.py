@@ -1,0 +1,227 @@
+"""Association: detections of every frame linked into tracks (tracking by detection).
+
+Two passes over the clip:
+
+1. **forward linking** into tracklets: each track predicts its box in the next frame from its
+   last velocity; detections are matched to tracks by the Hungarian method on ``1 - IoU`` of
+   the predicted boxes (and, when given, the appearance distance), gated by ``iou_gate``;
+   unmatched detections start tracklets; a track unseen for more than ``link_gap`` frames ends
+   (it is cautious: a wrong link here would carry one identity into another's frames);
+2. **merging across gaps** (the whole clip, not only forward): a tracklet that ends and one that
+   starts later (within ``max_gap`` frames, same class) are joined when the first one's motion
+   leads to the second, or their appearance is alike (an object that left the view and came back,
+   or one hidden for a while).
+
+A person's identities are fixed: a detection that carries a track id (``track_ids >= 0``, e.g. a
+human box) keeps it, its tracklet takes that identity, and two tracklets of different given
+identities are never joined.  Other tracks get fresh ids above every given one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from microlab.boxes import Detections, box_iou
+from microlab.errors import AnnotationError, SettingsError
+
+
+@dataclass(frozen=True)
+class AssociationSettings:
+    """How detections become tracks.
+
+    Attributes:
+        iou_gate: the least IoU between a track's predicted box and a detection to link them ...
+        distance_gate: ... or the largest distance between their centres, in object sizes
+            (square root of the predicted box's area): small objects that dart (larvae, birds)
+            leave their own box from one frame to the next.
+        link_gap: frames a track may go unseen and still continue in the forward pass (a missed
+            detection); longer gaps are left to the merging, which sees the whole clip.
+        max_gap: the longest gap over which merging joins two tracklets.
+        appearance_weight: the share of the link cost given to appearance (0 = boxes only).
+        merge_iou: the least IoU of a tracklet's extrapolated box with the next tracklet's first
+            box to join them by motion.
+        reid_similarity: the least cosine similarity of mean appearances to join tracklets
+            across a gap by appearance alone.
+    """
+
+    iou_gate: float = 0.3
+    distance_gate: float = 2.0
+    link_gap: int = 3
+    max_gap: int = 30
+    appearance_weight: float = 0.3
+    merge_iou: float = 0.3
+    reid_similarity: float = 0.8
+
+    def __post_init__(self) -> None:
+        if not 0 < self.iou_gate < 1 or not 0 < self.merge_iou < 1:
+            raise SettingsError("iou_gate and merge_iou must be in (0, 1)")
+        if not 1 <= self.link_gap <= self.max_gap:
+            raise SettingsError(f"need 1 <= link_gap <= max_gap, but got link_gap "
+                                f"{self.link_gap} and max_gap {self.max_gap}")
+
+
+@dataclass
+class _Tracklet:
+    key: int
+    class_id: int
+    frames: list[int] = field(default_factory=list)
+    boxes: list[np.ndarray] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)  # the detection's index in its frame
+    given: set[int] = field(default_factory=set)  # identities a person gave its boxes
+    embeddings: list[np.ndarray] = field(default_factory=list)
+
+    def velocity(self) -> np.ndarray:
+        if len(self.frames) < 2:
+            return np.zeros(4)
+        k = min(5, len(self.frames) - 1)
+        dt = self.frames[-1] - self.frames[-1 - k]
+        return (self.boxes[-1] - self.boxes[-1 - k]) / max(dt, 1)
+
+    def predict(self, frame: int) -> np.ndarray:
+        return self.boxes[-1] + self.velocity() * (frame - self.frames[-1])
+
+    def appearance(self) -> np.ndarray | None:
+        if not self.embeddings:
+            return None
+        mean = np.mean(self.embeddings[-10:], axis=0)
+        return mean / (np.linalg.norm(mean) + 1e-9)
+
+
+def _centre_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(len(a), len(b))`` distances between box centres, in sizes of the ``a`` boxes."""
+    ca = (a[:, :2] + a[:, 2:]) / 2
+    cb = (b[:, :2] + b[:, 2:]) / 2
+    size = np.sqrt(np.clip((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]), 1.0, None))
+    return np.linalg.norm(ca[:, None] - cb[None], axis=2) / size[:, None]
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / (np.linalg.norm(rows, axis=1, keepdims=True) + 1e-9)
+
+
+def link_tracks(detections: Sequence[Detections], *,
+                embeddings: Sequence[np.ndarray] | None = None,
+                settings: AssociationSettings | None = None) -> list[Detections]:
+    """The same detections with ``track_ids`` that follow each object through the clip.
+
+    Args:
+        detections: per frame, the boxes (with ``class_ids``; ``track_ids >= 0`` where a person
+            gave the identity).
+        embeddings: per frame, an appearance vector per box (``(n, d)``), or ``None``.
+        settings: the gates (:class:`AssociationSettings`).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    s = settings or AssociationSettings()
+    if embeddings is not None and len(embeddings) != len(detections):
+        raise AnnotationError(f"embeddings need one entry per frame ({len(detections)}), but got "
+                              f"{len(embeddings)}")
+    tracklets: list[_Tracklet] = []
+    active: list[_Tracklet] = []
+    for f, det in enumerate(detections):
+        emb = None if embeddings is None or not len(det) else _unit(np.asarray(embeddings[f]))
+        active = [t for t in active if f - t.frames[-1] <= s.link_gap]
+        given = {j: int(g) for j, g in enumerate(det.track_ids) if g >= 0}  # row -> identity
+        assigned: dict[int, _Tracklet] = {}
+        # A person's identity binds first: its box continues the tracklet holding that identity.
+        for j, g in given.items():
+            owner = next((t for t in active if g in t.given), None)
+            if owner is not None and owner not in assigned.values():
+                assigned[j] = owner
+        free_tracks = [t for t in active if t not in assigned.values()]
+        free_rows = [j for j in range(len(det)) if j not in assigned]
+        if free_tracks and free_rows:
+            predicted = np.stack([t.predict(f) for t in free_tracks])
+            overlap = box_iou(predicted, det.xyxy[free_rows])
+            distance = _centre_distance(predicted, det.xyxy[free_rows])
+            cost = 1.0 - overlap + 0.5 * np.minimum(distance / s.distance_gate, 1.0)
+            if emb is not None and s.appearance_weight > 0:
+                for a, t in enumerate(free_tracks):
+                    look = t.appearance()
+                    if look is not None:
+                        sim = emb[free_rows] @ look
+                        cost[a] = (1 - s.appearance_weight) * cost[a] + s.appearance_weight * (
+                            1 - sim) / 2
+            for a, t in enumerate(free_tracks):
+                for b, j in enumerate(free_rows):
+                    wrong_class = int(det.class_ids[j]) != t.class_id
+                    clash = j in given and bool(t.given) and given[j] not in t.given
+                    far = overlap[a, b] < s.iou_gate and distance[a, b] > s.distance_gate
+                    if far or wrong_class or clash:
+                        cost[a, b] = 1e6
+            for a, b in zip(*linear_sum_assignment(cost)):
+                if cost[a, b] < 1e6:
+                    assigned[free_rows[b]] = free_tracks[a]
+        for j in range(len(det)):
+            t = assigned.get(j)
+            if t is None:
+                t = _Tracklet(len(tracklets), int(det.class_ids[j]))
+                tracklets.append(t)
+                active.append(t)
+            t.frames.append(f)
+            t.boxes.append(det.xyxy[j].astype(float))
+            t.rows.append(j)
+            if j in given:
+                t.given.add(given[j])
+            if emb is not None:
+                t.embeddings.append(emb[j])
+    tracklets = _merge(tracklets, s)
+    return _write_ids(detections, tracklets)
+
+
+def _merge(tracklets: list[_Tracklet], s: AssociationSettings) -> list[_Tracklet]:
+    """Join tracklets across gaps, best pair first (see the module docstring)."""
+    alive = sorted(tracklets, key=lambda t: t.frames[0])
+    while True:
+        best = None
+        for a in alive:
+            for b in alive:
+                gap = b.frames[0] - a.frames[-1]
+                if a is b or gap < 1 or gap > s.max_gap or a.class_id != b.class_id:
+                    continue
+                if a.given and b.given and not (a.given & b.given):
+                    continue  # two identities a person told apart
+                if a.given & b.given:
+                    score = 3.0  # the same identity given to both: they are one object
+                else:
+                    guess = a.predict(b.frames[0])[None]
+                    motion = float(box_iou(guess, b.boxes[0][None])[0, 0])
+                    near = float(_centre_distance(guess, b.boxes[0][None])[0, 0]) <= (
+                        s.distance_gate * np.sqrt(gap))
+                    look_a, look_b = a.appearance(), b.appearance()
+                    sim = -1.0 if look_a is None or look_b is None else float(look_a @ look_b)
+                    if motion < s.merge_iou and not near and sim < s.reid_similarity:
+                        continue
+                    score = motion + max(sim, 0.0)
+                if best is None or score > best[0]:
+                    best = (score, a, b)
+        if best is None:
+            return alive
+        _, a, b = best
+        a.frames += b.frames
+        a.boxes += b.boxes
+        a.rows += b.rows
+        a.given |= b.given
+        a.embeddings += b.embeddings
+        alive.remove(b)
+
+
+def _write_ids(detections: Sequence[Detections], tracklets: list[_Tracklet]) -> list[Detections]:
+    taken = {g for t in tracklets for g in t.given}
+    fresh = max(taken, default=0) + 1
+    ids = [np.full(len(d), -1, np.int64) for d in detections]
+    for t in sorted(tracklets, key=lambda t: t.frames[0]):
+        if t.given:
+            identity = min(t.given)
+        else:
+            identity, fresh = fresh, fresh + 1
+        for f, j in zip(t.frames, t.rows):
+            ids[f][j] = identity
+    return [Detections(d.xyxy, d.scores, d.class_ids, ids[f], d.sources, d.data)
+            for f, d in enumerate(detections)]
+
+
+__all__ = ["AssociationSettings", "link_tracks"]
