@@ -48,10 +48,11 @@ class Action:
 
 @dataclass(frozen=True)
 class Draw(Action):
-    """A new box drawn by a human (1 action)."""
+    """A new box drawn by a human (1 action); ``track_id`` names the object (None: none)."""
 
     xyxy: tuple[float, float, float, float]
     class_id: int = 0
+    track_id: int | None = None
     kind: ClassVar[str] = "draw"
 
     def __post_init__(self) -> None:
@@ -60,11 +61,13 @@ class Draw(Action):
 
 @dataclass(frozen=True)
 class Correct(Action):
-    """Replace box ``box_id`` with ``xyxy`` (1 action); ``class_id=None`` keeps its class."""
+    """Replace box ``box_id`` with ``xyxy`` (1 action): its geometry, its class or its
+    identity; ``class_id=None`` / ``track_id=None`` keep the box's own."""
 
     box_id: int
     xyxy: tuple[float, float, float, float]
     class_id: int | None = None
+    track_id: int | None = None
     kind: ClassVar[str] = "correct"
 
     def __post_init__(self) -> None:
@@ -81,8 +84,12 @@ class Delete(Action):
 
 @dataclass(frozen=True)
 class MarkAbsent(Action):
-    """The object is not in this frame: removes its human and accepted boxes (1 action)."""
+    """The object is not in this frame: removes its human and accepted boxes (1 action).
 
+    With ``track_id``, one object of several has left the view: only that track's boxes go.
+    """
+
+    track_id: int | None = None
     kind: ClassVar[str] = "absent"
 
 
@@ -110,6 +117,7 @@ class Import(Action):
 
     xyxy: tuple[float, float, float, float]
     class_id: int = 0
+    track_id: int | None = None
     kind: ClassVar[str] = "import"
 
     def __post_init__(self) -> None:

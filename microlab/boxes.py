@@ -338,6 +338,8 @@ class Detections:
             np.array([r.xyxy for r in records], dtype=np.float64).reshape(-1, 4),
             scores=np.array([np.nan if r.score is None else r.score for r in records], np.float64),
             class_ids=np.array([r.class_id for r in records], np.int64),
+            track_ids=np.array([-1 if getattr(r, "track_id", None) is None else r.track_id
+                                for r in records], np.int64),
             sources=[r.source for r in records],
             data={"box_id": np.array([r.id for r in records], np.int64)},
         )

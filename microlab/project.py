@@ -47,6 +47,16 @@ def _loop() -> ModuleType:
 BoxInput = Sequence[float] | np.ndarray
 
 
+def _track(track: object) -> int | None:
+    """A track id as given by a person: a whole number >= 0, or None."""
+    if track is None:
+        return None
+    if isinstance(track, bool) or not isinstance(track, (int, np.integer)) or int(track) < 0:
+        raise AnnotationError(f"a track is a whole number >= 0 naming one object, but got "
+                              f"{track!r}")
+    return int(track)
+
+
 @dataclass(frozen=True)
 class SubmitResult:
     """What one submitted frame cost: actions by kind, and the new box ids."""
@@ -185,16 +195,24 @@ class Project:
         return validate_xyxy(xyxy, image_size=self.frame_size).tolist()
 
     # ------------------------------------------------------------------ human actions
-    def draw_box(self, frame: int, xyxy: BoxInput, *, label: str | int = 0) -> int:
-        """Record a box a human drew (1 action); returns its id."""
-        op = Draw(self._box(xyxy), self.class_id(label))
+    def draw_box(self, frame: int, xyxy: BoxInput, *, label: str | int = 0,
+                 track: int | None = None) -> int:
+        """Record a box a human drew (1 action); returns its id.
+
+        ``track`` names the object when a clip has several (a new number for a new object, the
+        same number for the same object in every frame); one track has one box per frame.
+        """
+        op = Draw(self._box(xyxy), self.class_id(label), _track(track))
         return self.store.apply_actions(frame, [op])[0]
 
-    def correct_box(self, box_id: int, xyxy: BoxInput, *, label: str | int | None = None) -> int:
-        """Replace a box (a model's or a human's) with a corrected one (1 action);
+    def correct_box(self, box_id: int, xyxy: BoxInput | None = None, *,
+                    label: str | int | None = None, track: int | None = None) -> int:
+        """Replace a box (a model's or a human's) with a corrected one (1 action): its
+        geometry (``xyxy``; ``None`` keeps it), class or track (an identity switch fixed);
         returns the new id."""
         old = self.store.box(box_id)
-        op = Correct(box_id, self._box(xyxy), None if label is None else self.class_id(label))
+        box = old.xyxy if xyxy is None else self._box(xyxy)
+        op = Correct(box_id, box, None if label is None else self.class_id(label), _track(track))
         return self.store.apply_actions(old.frame, [op])[0]
 
     def delete_box(self, box_id: int) -> None:
@@ -205,6 +223,11 @@ class Project:
     def mark_absent(self, frame: int) -> None:
         """Say the object is not in this frame (1 action)."""
         self.store.apply_actions(frame, [MarkAbsent()])
+
+    def mark_left(self, frame: int, track: int) -> None:
+        """Say one object (``track``) has left the view in this frame (1 action); the frame's
+        other boxes stay."""
+        self.store.apply_actions(frame, [MarkAbsent(_track(track))])
 
     def accept(self, frame: int) -> None:
         """Accept the frame's current machine label as correct (0 actions;

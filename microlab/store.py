@@ -9,6 +9,10 @@ A frame's *label* is resolved like this: once a human has touched a frame (drawn
 deleted, accepted or marked absent) only the boxes the human made or accepted count, and a
 verified frame without such boxes means "object absent".  Otherwise the latest machine boxes
 (model, tracker or interpolation) are the label.
+
+Several objects per clip (schema 2): a box may carry a ``track_id``, the object it shows; a
+person's boxes of one frame never share a track (the store refuses it), and "left the view"
+removes one track's box.  A file of an older schema is brought up to date when it is opened.
 """
 
 from __future__ import annotations
@@ -43,8 +47,16 @@ from microlab.boxes import HUMAN_SOURCES, MACHINE_SOURCES, Detections, Source
 from microlab.errors import AnnotationError, StoreError
 from microlab.frames import frame_index
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APP_ID = "microlab"
+
+# What each schema version adds to the one before; a project file is created with ``_SCHEMA``
+# (version 1, byte-identical to the first release) and brought up to date by the same steps an
+# old file takes when it is opened.  Each step only adds, so nothing a person labelled changes.
+_MIGRATIONS = {
+    # 2: several objects per clip: a box's track (object identity); NULL = none.
+    2: "ALTER TABLE boxes ADD COLUMN track_id INTEGER;",
+}
 
 # The sources as SQL lists, for queries (the schema below spells them out: it must not change).
 _HUMAN_SQL = ", ".join(f"'{s.value}'" for s in HUMAN_SOURCES)
@@ -158,6 +170,7 @@ class BoxRecord:
     score: float | None
     status: str
     iteration: int
+    track_id: int | None = None
 
     def to_detections(self) -> Detections:
         """This box alone as :class:`~microlab.boxes.Detections` (``data["box_id"]`` = its id)."""
@@ -230,6 +243,7 @@ def _box_from_row(row: sqlite3.Row) -> BoxRecord:
         score=row["score"],
         status=row["status"],
         iteration=row["iteration"],
+        track_id=row["track_id"],
     )
 
 
@@ -267,6 +281,8 @@ class Store:
         db = cls._connect(tmp)
         try:
             db.executescript(_SCHEMA)
+            for version in sorted(_MIGRATIONS):
+                db.executescript(_MIGRATIONS[version])
             if meta.get("task") == "classify":
                 db.executescript(_TAG_SCHEMA)
             db.execute("BEGIN IMMEDIATE")
@@ -309,8 +325,10 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path} is not a microlab project file: {exc}") from exc
         try:
-            cls._check_project(path, db)
+            version = cls._check_project(path, db)
             db.execute("PRAGMA journal_mode = WAL")
+            if version < SCHEMA_VERSION:
+                cls._migrate(path, db, version)
         except sqlite3.Error as exc:
             db.close()
             raise StoreError(f"{path} cannot be opened: {exc}") from exc
@@ -320,8 +338,31 @@ class Store:
         return cls(path, db)
 
     @staticmethod
-    def _check_project(path: Path, db: sqlite3.Connection) -> None:
-        """Raise :class:`StoreError` unless ``db`` is a microlab project this version reads."""
+    def _migrate(path: Path, db: sqlite3.Connection, version: int) -> None:
+        """Bring a project file written by an older microlab up to :data:`SCHEMA_VERSION`, in
+        one transaction (all steps or none)."""
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                       (json.dumps(SCHEMA_VERSION),))
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise StoreError(
+                f"{path} was written by an older microlab (schema {version}) and must be "
+                f"updated to schema {SCHEMA_VERSION} to open, but that failed ({exc}); make the "
+                "file writable, or open a copy"
+            ) from exc
+
+    @staticmethod
+    def _check_project(path: Path, db: sqlite3.Connection) -> int:
+        """The schema version of ``db``; :class:`StoreError` unless it is a microlab project
+        this version reads."""
         try:
             rows = dict(db.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
@@ -338,6 +379,7 @@ class Store:
                 f"{path} was written by a newer microlab (schema {version}, this one reads "
                 f"{SCHEMA_VERSION}); upgrade microlab"
             )
+        return version
 
     def close(self) -> None:
         with self._lock:
@@ -481,13 +523,16 @@ class Store:
         model_version: int | None = None,
         score: float | None = None,
         replaces: int | None = None,
+        track_id: int | None = None,
     ) -> int:
         x0, y0, x1, y1 = (float(v) for v in xyxy)
         cur = db.execute(
             "INSERT INTO boxes(frame, x0, y0, x1, y1, class_id, source, model_version, score, "
-            "status, iteration, created_at, replaces) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "status, iteration, created_at, replaces, track_id) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (frame, x0, y0, x1, y1, int(class_id), str(source), model_version,
-             None if score is None else float(score), status, iteration, time.time(), replaces),
+             None if score is None else float(score), status, iteration, time.time(), replaces,
+             None if track_id is None else int(track_id)),
         )
         return int(cur.lastrowid)
 
@@ -513,38 +558,69 @@ class Store:
                 box_id = self._apply(db, frame, it, op)
                 if box_id is not None:
                     new_ids.append(box_id)
+            self._check_identities(db, frame)
         return new_ids
+
+    @staticmethod
+    def _check_identities(db: sqlite3.Connection, frame: int) -> None:
+        """One object is one box: refuse (and so roll back) a frame where a person's boxes give
+        one track to two boxes."""
+        rows = db.execute(
+            "SELECT track_id, COUNT(*) FROM boxes WHERE frame = ? AND track_id IS NOT NULL AND "
+            f"status IN ('active', 'accepted') AND (source IN ({_HUMAN_SQL}) OR "
+            "status = 'accepted') GROUP BY track_id HAVING COUNT(*) > 1", (frame,)).fetchall()
+        if rows:
+            track, count = rows[0]
+            raise AnnotationError(
+                f"track {track} would have {count} boxes in frame {frame}; one track is one "
+                "object: give the other box its own track (or none), or correct the first")
 
     def _apply(self, db: sqlite3.Connection, frame: int, it: int, op: Action) -> int | None:
         """Record one action; returns the id of the box it made, if any."""
         match op:
-            case Draw(xyxy=xyxy, class_id=class_id) | Import(xyxy=xyxy, class_id=class_id):
+            case (Draw(xyxy=xyxy, class_id=class_id, track_id=track)
+                  | Import(xyxy=xyxy, class_id=class_id, track_id=track)):
                 source = Source.HUMAN if isinstance(op, Draw) else Source.IMPORTED
                 box_id = self._insert_box(db, frame, xyxy, class_id=class_id, source=source,
-                                          iteration=it)
+                                          iteration=it, track_id=track)
                 detail = {"xyxy": list(xyxy)} if isinstance(op, Draw) else None
+                if track is not None and detail is not None:
+                    detail["track_id"] = int(track)
                 self._log(db, op.kind, frame, it, box_id, detail)
-            case Correct(box_id=old_id, xyxy=xyxy, class_id=class_id):
+            case Correct(box_id=old_id, xyxy=xyxy, class_id=class_id, track_id=track):
                 old = self._own_box(db, old_id, frame)
                 db.execute("UPDATE boxes SET status = 'replaced' WHERE id = ?", (old["id"],))
                 box_id = self._insert_box(
                     db, frame, xyxy, source=Source.HUMAN, iteration=it, replaces=old["id"],
                     class_id=old["class_id"] if class_id is None else class_id,
+                    track_id=old["track_id"] if track is None else track,
                 )
                 detail = {"xyxy": list(xyxy), "replaces": old["id"]}
+                if track is not None:
+                    detail["track_id"] = int(track)
                 self._log(db, op.kind, frame, it, box_id, detail)
             case Delete(box_id=old_id):
                 old = self._own_box(db, old_id, frame)
                 db.execute("UPDATE boxes SET status = 'deleted' WHERE id = ?", (old["id"],))
                 self._log(db, op.kind, frame, it, old["id"])
                 box_id = None
-            case MarkAbsent():
+            case MarkAbsent(track_id=None):
                 db.execute(
                     "UPDATE boxes SET status = 'deleted' WHERE frame = ? AND status IN ('active', "
                     f"'accepted') AND (source IN ({_HUMAN_SQL}) OR status = 'accepted')",
                     (frame,),
                 )
                 self._log(db, op.kind, frame, it)
+                box_id = None
+            case MarkAbsent(track_id=track):
+                # One object left the view: only its boxes go; the frame's others stay.
+                db.execute(
+                    "UPDATE boxes SET status = 'deleted' WHERE frame = ? AND track_id = ? AND "
+                    f"status IN ('active', 'accepted') AND (source IN ({_HUMAN_SQL}) OR "
+                    "status = 'accepted')",
+                    (frame, int(track)),
+                )
+                self._log(db, op.kind, frame, it, None, {"track_id": int(track)})
                 box_id = None
             case Accept(box_ids=box_ids):
                 for bid in box_ids:
@@ -598,12 +674,14 @@ class Store:
             rows = []
             for f, det in predictions.items():
                 names = (box_sources or {}).get(f) or [source] * len(det)
-                for box, score, cls, name in zip(det.xyxy, det.scores, det.class_ids, names):
+                for box, score, cls, name, track in zip(det.xyxy, det.scores, det.class_ids,
+                                                        names, det.track_ids):
                     rows.append((int(f), *map(float, box), int(cls), str(name), model_version,
-                                 float(score), "active", it, now))
+                                 float(score), "active", it, now,
+                                 int(track) if track >= 0 else None))
             db.executemany(
                 "INSERT INTO boxes(frame, x0, y0, x1, y1, class_id, source, model_version, score, "
-                "status, iteration, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "status, iteration, created_at, track_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
 

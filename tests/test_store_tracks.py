@@ -1,0 +1,76 @@
+"""Schema 2: tracks (object identities) on boxes, and opening a schema-1 file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from microlab.boxes import Detections
+from microlab.errors import AnnotationError
+from microlab.project import Project
+from microlab.store import SCHEMA_VERSION, Store
+
+FIXTURE = Path(__file__).parent / "fixtures" / "v1_project.mlab"
+
+
+def test_a_schema_1_file_opens_migrated_with_every_label_kept(small_clip, tmp_path) -> None:
+    path = Path(shutil.copy(FIXTURE, tmp_path / "old.mlab"))
+    with Store.open(path) as store:
+        assert store.meta["schema_version"] == SCHEMA_VERSION == 2
+    with Project.open(path, video=small_clip.frames.path) as project:
+        # What the schema-1 code wrote (tests/fixtures: a box drawn on 0, frame 5 absent, a
+        # correction on 3, an accept on 7, machine boxes elsewhere) reads back the same.
+        assert project.human_frames() == [0, 3, 5, 7]
+        assert np.allclose(project.label(0).boxes[0].xyxy, (10, 10, 30, 40))
+        assert project.label(5).absent
+        assert np.allclose(project.label(3).boxes[0].xyxy, (14, 11, 34, 41))
+        assert np.allclose(project.label(7).boxes[0].xyxy, (19, 10, 39, 40))
+        assert project.label(9).boxes[0].track_id is None
+        assert project.action_totals() == {"actions": 3, "frames_viewed": 4}
+        # ... and the migrated file takes tracks.
+        box = project.draw_box(10, (5, 5, 25, 25), track=4)
+        assert project.store.box(box).track_id == 4
+
+
+def test_tracks_are_stored_corrected_and_read_as_detections(project) -> None:
+    a = project.draw_box(0, (5, 5, 25, 25), track=1)
+    project.draw_box(0, (40, 5, 60, 25), track=2)
+    det = project.label(0).detections()
+    assert sorted(det.track_ids.tolist()) == [1, 2]
+    fixed = project.correct_box(a, track=3)  # an identity switch fixed: geometry kept
+    assert project.store.box(fixed).track_id == 3
+    assert project.store.box(fixed).xyxy == (5, 5, 25, 25)
+    moved = project.correct_box(fixed, (6, 6, 26, 26))  # a geometry fix keeps the track
+    assert project.store.box(moved).track_id == 3
+    assert project.action_totals()["actions"] == 4
+
+
+def test_one_track_has_one_box_per_frame(project) -> None:
+    project.draw_box(1, (5, 5, 25, 25), track=1)
+    with pytest.raises(AnnotationError, match="track 1 would have 2 boxes in frame 1"):
+        project.draw_box(1, (40, 5, 60, 25), track=1)
+    assert len(project.label(1).boxes) == 1  # the refused draw left nothing behind
+    assert project.action_totals()["actions"] == 1
+
+
+def test_an_object_leaving_the_view_removes_only_its_box(project) -> None:
+    project.draw_box(2, (5, 5, 25, 25), track=1)
+    project.draw_box(2, (40, 5, 60, 25), track=2)
+    project.mark_left(2, 1)
+    assert [b.track_id for b in project.label(2).boxes] == [2]
+    assert project.action_totals()["actions"] == 3
+
+
+def test_machine_boxes_keep_their_tracks(project) -> None:
+    project.store.write_predictions({4: Detections([[1, 1, 9, 9], [20, 1, 30, 9]],
+                                                   track_ids=[5, -1])})
+    assert [b.track_id for b in project.label(4).boxes] == [5, None]
+
+
+@pytest.mark.parametrize("track", [-1, 1.5, True, "a"])
+def test_a_track_is_a_whole_number(project, track) -> None:
+    with pytest.raises(AnnotationError, match="whole number"):
+        project.draw_box(0, (5, 5, 25, 25), track=track)
