@@ -83,6 +83,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     """Simulate the loop with an oracle on one sequence folder and compare with the baselines."""
     if args.task == "classify":
         return _simulate_tags(args)
+    if (Path(args.sequence) / "gt.txt").is_file():  # the MOT layout: every object of the clip
+        return _simulate_multi(args)
     from microlab.loop import LoopSettings
     from microlab.simulate import SimulationSettings, format_table, save_result, simulate
 
@@ -96,6 +98,27 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     print(format_table(result))
     if args.json:
         save_result(result, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _simulate_multi(args: argparse.Namespace) -> int:
+    from microlab.multi.loop import MultiSettings
+    from microlab.multi.simulate import (
+        MultiSimulationSettings,
+        format_multi_table,
+        save_multi_result,
+        simulate_multi,
+    )
+
+    _apply_weights(args)
+    settings = MultiSettings(review_batch=args.batch, max_segment=args.segment_length)
+    simulation = MultiSimulationSettings(max_iterations=args.max_iterations)
+    result = simulate_multi(args.sequence, settings=settings, simulation=simulation,
+                            baselines=not args.no_baselines, progress=not args.quiet)
+    print(format_multi_table(result))
+    if args.json:
+        save_multi_result(result, args.json)
         print(f"wrote {args.json}")
     return 0
 
@@ -177,8 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     sim = sub.add_parser("simulate", help="replay the loop with an oracle on a sequence folder")
-    sim.add_argument("sequence", help="OTB-style folder: img/ + groundtruth.txt (boxes), or "
-                                      "img/ + labels.txt (frame tags, with --task classify)")
+    sim.add_argument("sequence", help="OTB-style folder: img/ + groundtruth.txt (one object), "
+                                      "MOT layout: img/ + gt.txt (every object, found by the "
+                                      "file), or img/ + labels.txt (frame tags, with --task "
+                                      "classify)")
     sim.add_argument("--task", choices=("detect", "classify"), default="detect",
                      help="detect: boxes (the default); classify: one tag per frame from "
                           "labels.txt (or object presence from the box ground truth)")

@@ -219,7 +219,8 @@ class MicroModel:
         return [Detections(b[s > 0], s[s > 0], c[s > 0]) for b, s, c in zip(boxes, scores, cls)]
 
     def _decode(
-        self, batch: np.ndarray, size: tuple[int, int], frame_size: tuple[int, int], k: int
+        self, batch: np.ndarray, size: tuple[int, int], frame_size: tuple[int, int], k: int,
+        nms_iou: float = 0.3,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         logits, offset, log_size = self._forward(batch)
         boxes, scores, cls = decode_heatmaps(logits, offset, log_size, k * 3)
@@ -230,8 +231,9 @@ class MicroModel:
         out_s = np.zeros((len(batch), k), np.float32)
         out_c = np.zeros((len(batch), k), np.int64)
         for i in range(len(batch)):
-            # NMS: one object gives one candidate, so the k slots hold k different places.
-            kept = nms(boxes[i], scores[i], iou_threshold=0.3)[:k]
+            # NMS: one object gives one candidate, so the k slots hold k different places (with
+            # several objects that may overlap, a higher ``nms_iou`` keeps both of a pair).
+            kept = nms(boxes[i], scores[i], iou_threshold=nms_iou)[:k]
             out_b[i, : len(kept)] = boxes[i, kept]
             out_s[i, : len(kept)] = scores[i, kept]
             out_c[i, : len(kept)] = cls[i, kept]
@@ -292,8 +294,10 @@ class MicroModel:
         batch_size: int = 2,
         progress: bool = True,
         description: str = "predict",
+        nms_iou: float = 0.3,
     ) -> Candidates:
-        """Candidates for the given frames (all by default) of a frame source."""
+        """Candidates for the given frames (all by default) of a frame source; ``nms_iou``:
+        candidates overlapping a better one more than this are dropped."""
         from tqdm.auto import tqdm
 
         idx = (np.arange(len(frames)) if indices is None
@@ -316,7 +320,7 @@ class MicroModel:
         batch: list[np.ndarray] = []
 
         def flush() -> None:
-            b, s, c = self._decode(np.stack(batch), size, frame_size, k)
+            b, s, c = self._decode(np.stack(batch), size, frame_size, k, nms_iou)
             if self.refine_scale is not None:
                 b = self._refine(images, b, s)
             all_b.append(b)

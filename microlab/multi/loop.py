@@ -1,0 +1,258 @@
+"""The loop for several objects per clip: one micro-detector for every object and class, its
+detections linked into tracks, and a review batch over all tracks.
+
+>>> loop = MultiLoop()
+>>> report = loop.step(project)          # train on every human box, detect every frame, link
+>>> for item in loop.review_queue(project): ...
+
+Human boxes carry their track (``draw_box(..., track=3)``); linking keeps those identities and
+spreads them along their tracks (:func:`~microlab.multi.association.link_tracks`), so a person
+names an object once.  Boxes no person has named get fresh track numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from microlab.boxes import Detections, Source
+from microlab.errors import ModelError
+from microlab.multi.association import AssociationSettings, link_tracks
+from microlab.sampling import ReviewItem, rank_review
+from microlab.segments import detect_cuts, frame_signatures, split_clip
+
+if TYPE_CHECKING:
+    from microlab.model import MicroModel
+    from microlab.project import Project
+
+
+@dataclass
+class MultiSettings:
+    """Settings of the multi-object loop.
+
+    Attributes:
+        model: micro-detector settings (:class:`~microlab.model.MicroModelConfig` fields); the
+            classes come from the project.
+        association: how detections become tracks.
+        review_batch: frames per review batch (default: 2% of the clip, 5 to 20).
+        max_segment: longest segment in frames (review spreads over segments).
+        spot_checks: share of a batch given to frames the loop is sure of, drawn at random.
+        min_candidates: candidates decoded per frame, at least (more when people boxed more).
+        track_score: a track no person named is kept when its mean score reaches this share of
+            the weakest named track's mean score.
+        nms_iou: candidates overlapping a better one more than this are one object (people in
+            a group overlap: the single-object default of 0.3 would drop one of a pair).
+        smooth_window: frames over which a track's machine boxes are averaged (1 = off).
+    """
+
+    model: dict[str, Any] = field(default_factory=dict)
+    association: AssociationSettings = field(default_factory=AssociationSettings)
+    review_batch: int | None = None
+    max_segment: int = 150
+    spot_checks: float = 0.2
+    min_candidates: int = 10
+    track_score: float = 0.8
+    nms_iou: float = 0.6
+    smooth_window: int = 5
+
+    def batch_size(self, n_frames: int) -> int:
+        if self.review_batch is not None:
+            return self.review_batch
+        return int(np.clip(round(n_frames * 0.02), 5, 20))
+
+
+@dataclass(frozen=True)
+class MultiReport:
+    """What one multi-object step did."""
+
+    iteration: int
+    n_human_frames: int
+    n_tracks: int
+    boxes_per_frame: float
+    train_s: float
+    predict_s: float
+
+    def __repr__(self) -> str:
+        return (f"Iteration {self.iteration}: {self.n_human_frames} human frames; "
+                f"{self.n_tracks} tracks, {self.boxes_per_frame:.1f} boxes per frame; train "
+                f"{self.train_s:.0f} s, predict {self.predict_s:.0f} s")
+
+
+def smooth_tracks(linked: list[Detections], human: set[int], *,
+                  window: int = 5) -> list[Detections]:
+    """Each track's machine boxes averaged over ``window`` neighbouring frames of the same track
+    (a detector's box jitters from frame to frame around the object; the mean is closer).
+    Human boxes are kept as they are, and weigh in their neighbours' average."""
+    if window <= 1:
+        return linked
+    half = window // 2
+    where: dict[int, list[tuple[int, int]]] = {}
+    for f, d in enumerate(linked):
+        for j, t in enumerate(d.track_ids):
+            where.setdefault(int(t), []).append((f, j))
+    boxes = [d.xyxy.copy() for d in linked]
+    for spots in where.values():
+        frames = np.array([f for f, _ in spots])
+        values = np.stack([linked[f].xyxy[j] for f, j in spots])
+        for f, j in spots:
+            if f in human:
+                continue
+            near = np.abs(frames - f) <= half
+            boxes[f][j] = values[near].mean(axis=0)
+    return [Detections(b, d.scores, d.class_ids, d.track_ids, d.sources, d.data)
+            for b, d in zip(boxes, linked)]
+
+
+class MultiLoop:
+    """Train -> detect every frame -> link tracks -> review, for a clip with several objects."""
+
+    def __init__(self, settings: MultiSettings | None = None) -> None:
+        self.settings = settings or MultiSettings()
+        self._signatures: np.ndarray | None = None
+        self._scores: dict[int, np.ndarray] = {}  # per frame, the linked boxes' scores
+        self._near: np.ndarray | None = None  # per frame, the best score below threshold
+        self._threshold = 0.5
+        self._dropped: list[tuple[int, float]] = []  # (frame, score) of boxes of dropped tracks
+
+    # ------------------------------------------------------------------ train, predict
+    def train(self, project: Project, *, progress: bool = True) -> MicroModel:
+        from microlab.model import LabelledFrame, MicroModelConfig, train_micro_model
+
+        human = project.human_labels()
+        if not any(len(d) for d in human.values()):
+            raise ModelError("no boxes yet: box every object on a frame or two (draw_box with "
+                             "track=...) before training")
+        config = MicroModelConfig(**{**self.settings.model, "classes": list(project.classes)})
+        labelled = [LabelledFrame(project.frames[f], d) for f, d in sorted(human.items())]
+        return train_micro_model(labelled, config, progress=progress)
+
+    def predict(self, project: Project, model: MicroModel, *,
+                progress: bool = True) -> list[Detections]:
+        """Every frame's boxes with tracks: human boxes where a person labelled, linked model
+        detections elsewhere; the machine boxes are written to the store."""
+        human = project.human_labels()
+        most = max((len(d) for d in human.values()), default=1)
+        k = max(self.settings.min_candidates, 2 * most)
+        candidates = model.predict(project.frames, k=k, progress=progress,
+                                   nms_iou=self.settings.nms_iou)
+        found = candidates.detections(max_per_class=k)
+        self._threshold = float(candidates.threshold)
+        below = np.where(candidates.scores < candidates.threshold, candidates.scores, 0.0)
+        self._near = below.max(axis=1)
+        frames = []
+        for f in range(project.n_frames):
+            if f in human:
+                d = human[f]
+                frames.append(Detections(d.xyxy, np.ones(len(d)), d.class_ids, d.track_ids,
+                                         [Source.HUMAN] * len(d)))
+            else:
+                frames.append(found[f])
+        linked = self._keep_likely_tracks(link_tracks(frames, settings=self.settings.association),
+                                          set(human))
+        linked = smooth_tracks(linked, set(human), window=self.settings.smooth_window)
+        project.store.write_predictions(
+            {f: linked[f] for f in range(project.n_frames) if f not in human},
+            model_version=None)
+        self._scores = {f: linked[f].scores for f in range(project.n_frames)}
+        return linked
+
+    def _keep_likely_tracks(self, linked: list[Detections], human: set[int]) -> list[Detections]:
+        """Drop the tracks no person named whose boxes score low on the whole.
+
+        A false detection rarely fires in one place for long at a named object's strength:
+        a track without a human box is kept when its mean score reaches ``track_score`` of the
+        weakest named track's (the named tracks show what this model scores on real objects
+        of this clip).  Dropped tracks are remembered for review as objects nearly found.
+        """
+        scores: dict[int, list[float]] = {}
+        named: set[int] = set()
+        for f, d in enumerate(linked):
+            for t, sc in zip(d.track_ids, d.scores):
+                if f in human:
+                    named.add(int(t))
+                else:
+                    scores.setdefault(int(t), []).append(float(sc))
+        means = {t: float(np.mean(v)) for t, v in scores.items()}
+        reference = min((means[t] for t in named if t in means), default=None)
+        self._dropped = []
+        if reference is None:
+            return linked
+        keep_score = self.settings.track_score * reference
+        dropped = {t for t, m in means.items() if t not in named and m < keep_score}
+        out = []
+        for f, d in enumerate(linked):
+            gone = np.isin(d.track_ids, sorted(dropped)) & (f not in human)
+            for j in np.flatnonzero(gone):
+                self._dropped.append((f, float(d.scores[j])))
+            out.append(d[~gone])
+        return out
+
+    def step(self, project: Project, *, progress: bool = True) -> MultiReport:
+        t0 = time.perf_counter()
+        model = self.train(project, progress=progress)
+        train_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        linked = self.predict(project, model, progress=progress)
+        predict_s = time.perf_counter() - t1
+        tracks = {int(t) for d in linked for t in d.track_ids}
+        it = project.store.start_iteration(model_versions=[], train_s=train_s,
+                                           predict_s=predict_s,
+                                           stats={"tracks": len(tracks), "multi": True})
+        return MultiReport(it, len(project.human_frames()), len(tracks),
+                           float(np.mean([len(d) for d in linked])), train_s, predict_s)
+
+    # ------------------------------------------------------------------ review
+    def signatures(self, project: Project) -> np.ndarray:
+        if self._signatures is None:
+            self._signatures = frame_signatures(project.frames)
+        return self._signatures
+
+    def review_queue(self, project: Project, n: int | None = None) -> list[ReviewItem]:
+        """The frames most likely wrong over all tracks: weak boxes, objects nearly found,
+        tracks that start or end inside the clip (a miss, a false box or an identity switch
+        nearby), changes in the number of objects; then spot checks."""
+        n = self.settings.batch_size(project.n_frames) if n is None else int(n)
+        labels = project.store.labels()
+        frames = project.n_frames
+        doubt = np.zeros(frames)
+        reasons = ["confident"] * frames
+        counts = np.array([len(labels[f].boxes) for f in range(frames)])
+        ends: dict[int, list[int]] = {}
+        for f in range(frames):
+            for b in labels[f].boxes:
+                if b.track_id is not None:
+                    ends.setdefault(int(b.track_id), []).append(f)
+        thr = max(self._threshold, 1e-6)
+        for f in range(frames):
+            if labels[f].verified:
+                continue
+            scores = [b.score for b in labels[f].boxes if b.score is not None]
+            weak = max((1 - min(s / (2 * thr), 1.0) for s in scores), default=0.0)
+            near = 0.0 if self._near is None else float(min(self._near[f] / thr, 1.0))
+            doubt[f], reasons[f] = max((weak, "a weak box"),
+                                       (near * 0.8, "an object nearly found"))
+        for f, score in self._dropped:
+            if not labels[f].verified and doubt[f] < 0.5 * min(score / thr, 1.0) + 0.2:
+                doubt[f] = 0.5 * min(score / thr, 1.0) + 0.2
+                reasons[f] = "a dropped track: an object nearly found, or a false one"
+        for track, seen in ends.items():
+            for f in (min(seen), max(seen)):
+                if 0 < f < frames - 1 and not labels[f].verified:
+                    doubt[f] = max(doubt[f], 0.7)
+                    reasons[f] = f"track {track} starts or ends here"
+        change = np.zeros(frames, bool)
+        change[1:] |= counts[1:] != counts[:-1]
+        for f in np.flatnonzero(change):
+            if not labels[f].verified and doubt[f] < 0.6:
+                doubt[f], reasons[f] = 0.6, "the number of objects changes"
+        segments = [(s.start, s.end) for s in split_clip(
+            frames, detect_cuts(self.signatures(project)), max_length=self.settings.max_segment)]
+        human = project.human_frames()
+        return rank_review(np.clip(doubt, 0, 1), reasons, segments, human, n=n,
+                           spot_checks=self.settings.spot_checks, seed=project.iteration)
+
+
+__all__ = ["MultiLoop", "MultiReport", "MultiSettings"]

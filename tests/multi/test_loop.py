@@ -1,0 +1,102 @@
+"""The multi-object loop's parts without training, the oracle's accounting, and (slow) the whole
+simulation on a real clip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from media import synthetic_frames, write_image_folder
+
+from microlab.boxes import Detections
+from microlab.multi.clip import load_multi_clip
+from microlab.multi.loop import MultiLoop, smooth_tracks
+from microlab.multi.simulate import MultiOracle
+from microlab.project import Project
+
+GT = ("1,1,10,10,20,20,1,1,1\n1,2,60,10,20,20,1,1,1\n1,3,10,40,20,20,1,1,1\n"
+      "2,1,12,10,20,20,1,1,1\n")
+
+
+@pytest.fixture
+def toy(tmp_path: Path):
+    folder = tmp_path / "toy"
+    write_image_folder(folder / "img", synthetic_frames(3, (96, 64)))
+    (folder / "gt.txt").write_text(GT)
+    clip = load_multi_clip(folder)
+    with Project.open(tmp_path / "toy.mlab", video=clip.frames.path) as project:
+        yield clip, project
+
+
+def test_the_oracle_pays_one_action_per_wrong_box(toy) -> None:
+    clip, project = toy
+    project.store.write_predictions({0: Detections(
+        [[10, 10, 30, 30],      # object 1 with its own track: accept (0)
+         [60, 10, 80, 30],      # object 2 under track 9: identity fixed (1)
+         [70, 40, 90, 60],      # nothing there: deleted (1)
+         [14, 44, 40, 66]],     # loose on object 3 (IoU < 0.5): corrected (1)
+        track_ids=[1, 9, 4, 5])})
+    assert MultiOracle(clip).review(project, 0) == 3
+    boxes = {b.track_id: b.xyxy for b in project.label(0).boxes}
+    assert sorted(boxes) == [1, 2, 3]
+    assert np.allclose(boxes[3], (10, 40, 30, 60))
+
+
+def test_the_oracle_draws_missed_objects_and_accepts_a_right_empty_frame(toy) -> None:
+    clip, project = toy
+    oracle = MultiOracle(clip)
+    assert oracle.review(project, 1) == 1  # nothing shown, object 1 there: drawn
+    assert [b.track_id for b in project.label(1).boxes] == [1]
+    assert oracle.review(project, 2) == 0  # empty and shown empty
+    assert project.action_totals() == {"actions": 1, "frames_viewed": 2}
+
+
+def test_labelling_a_frame_boxes_every_object_with_its_identity(toy) -> None:
+    clip, project = toy
+    assert MultiOracle(clip).label(project, 0) == 3
+    assert sorted(b.track_id for b in project.label(0).boxes) == [1, 2, 3]
+
+
+def test_smoothing_averages_a_track_and_keeps_human_boxes() -> None:
+    rng = np.random.default_rng(0)
+    truth = np.array([[10.0 + f, 10, 30 + f, 30] for f in range(11)])
+    noisy = truth + rng.normal(0, 2, truth.shape)
+    noisy[:, 2:] = np.maximum(noisy[:, 2:], noisy[:, :2] + 1)
+    linked = [Detections(noisy[f][None], track_ids=[1]) for f in range(11)]
+    out = smooth_tracks(linked, {5}, window=5)
+    assert np.allclose(out[5].xyxy, noisy[5])  # a human box stays
+    error_before = np.abs(noisy[1:-1] - truth[1:-1]).mean()
+    error_after = np.abs(np.stack([d.xyxy[0] for d in out])[1:-1] - truth[1:-1]).mean()
+    assert error_after < 0.7 * error_before
+
+
+def test_weak_tracks_nobody_named_are_dropped_and_remembered() -> None:
+    loop = MultiLoop()
+    frames = [Detections([[0, 0, 10, 10]], track_ids=[1])]  # a person's frame: object 1 only
+    for _ in range(5):
+        frames.append(Detections([[0, 0, 10, 10], [50, 0, 60, 10], [0, 50, 10, 60]],
+                                 scores=[0.8, 0.75, 0.3], track_ids=[1, 2, 3]))
+    kept = loop._keep_likely_tracks(frames, human={0})
+    # track 1 is named (frame 0 is a person's); track 2 scores like it; track 3 does not
+    assert all(d.track_ids.tolist() == [1, 2] for d in kept[1:])
+    assert len(loop._dropped) == 5
+
+
+@pytest.mark.slow
+@pytest.mark.needs_shared_data
+def test_simulate_every_object_of_a_real_clip(shared_multi, tmp_path: Path, capsys) -> None:
+    from microlab.cli import main
+
+    out = tmp_path / "jogging.json"
+    assert main(["simulate", str(shared_multi / "otb_jogging"), "--max-iterations", "2",
+                 "--no-baselines", "--quiet", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["mode"] == "multi"
+    final = result["final"]
+    assert set(final) >= {"actions_to_95", "actions_to_100", "frames_viewed_to_95",
+                          "correct_frac", "idf1", "idf1_motmetrics"}
+    assert final["idf1"] == pytest.approx(final["idf1_motmetrics"], abs=1e-4)
+    assert final["correct_frac"] > 0.5  # two joggers, 4 boxes drawn: most boxes right
+    assert "IDF1" in capsys.readouterr().out
