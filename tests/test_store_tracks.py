@@ -74,3 +74,20 @@ def test_machine_boxes_keep_their_tracks(project) -> None:
 def test_a_track_is_a_whole_number(project, track) -> None:
     with pytest.raises(AnnotationError, match="whole number"):
         project.draw_box(0, (5, 5, 25, 25), track=track)
+
+
+def test_track_exports_keep_the_tracks_people_gave(project, tmp_path) -> None:
+    from microlab.interop import export_project
+
+    # Two objects that swap places between frames: nearest-centre linking would swap them
+    # too; the person's tracks say who is who.
+    project.draw_box(0, (5, 5, 25, 25), track=7)
+    project.draw_box(0, (60, 5, 80, 25), track=3)
+    project.draw_box(1, (60, 5, 80, 25), track=7)
+    project.draw_box(1, (5, 5, 25, 25), track=3)
+    export_project(project, "mot", tmp_path / "mot")
+    rows = [line.split(",") for line in (tmp_path / "mot" / "gt" / "gt.txt").read_text().split()]
+    ids = {(int(r[0]), float(r[2])): int(r[1]) for r in rows}
+    assert ids[(1, 5.0)] == ids[(2, 60.0)]  # track 7 in both frames
+    assert ids[(1, 60.0)] == ids[(2, 5.0)]  # track 3 in both frames
+    assert ids[(1, 5.0)] != ids[(1, 60.0)]

@@ -194,12 +194,22 @@ def fmt_number(value: float, digits: int = 3) -> str:
 def link_tracks(labels: LabelSet) -> dict[tuple[int, int], int]:
     """Give every box an object identity for track formats: ``(frame, box index) -> track id``.
 
-    Boxes are linked per class from one labelled frame to the next by nearest centre (Hungarian
+    Where every box already names its object (``track_ids >= 0``: a project with several
+    objects, whose people gave the tracks), those identities are kept.  Otherwise boxes are
+    linked per class from one labelled frame to the next by nearest centre (Hungarian
     matching), so a clip with one object per class gets one track per class.  Track ids are
     0-based, contiguous, in order of first appearance.
     """
     from scipy.optimize import linear_sum_assignment
 
+    frames = labels.sorted_frames()
+    if any(len(b) for _, b in frames) and all((b.track_ids >= 0).all() for _, b in frames):
+        order: dict[int, int] = {}
+        named: dict[tuple[int, int], int] = {}
+        for frame, boxes in frames:
+            for i, track in enumerate(boxes.track_ids):
+                named[(frame, i)] = order.setdefault(int(track), len(order))
+        return named
     ids: dict[tuple[int, int], int] = {}
     next_id = 0
     last_centre: dict[int, dict[int, np.ndarray]] = {}
