@@ -242,7 +242,7 @@ def run_baselines(seq: Clip, *, progress: bool = False, cache: bool = True) -> d
     cached = cache_dir() / "baselines" / f"{seq.name}-{digest.hexdigest()[:16]}.json"
     if cache and cached.is_file():
         return json.loads(cached.read_text())
-    frames = _FrameCache(seq.frames)
+    frames = FrameCache(seq.frames)
     out = {}
     t = time.perf_counter()
     out["interpolation"] = interpolation_baseline(seq.ground_truth)
@@ -256,7 +256,7 @@ def run_baselines(seq: Clip, *, progress: bool = False, cache: bool = True) -> d
     return out
 
 
-class _FrameCache:
+class FrameCache:
     """Decoded frames kept in memory: the tracker baseline re-reads stretches many times."""
 
     def __init__(self, frames) -> None:

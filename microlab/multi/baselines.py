@@ -24,6 +24,7 @@ import numpy as np
 from microlab.baselines import frame_badness, interpolate_track
 from microlab.boxes import is_absent, paired_iou, present_mask
 from microlab.multi.clip import MultiClip
+from microlab.simulate import FrameCache
 from microlab.tracking import Tracker
 
 State = tuple[int, int, int]  # (IDTP, IDFP, IDFN) of one identity
@@ -147,7 +148,7 @@ def multi_baselines(clip: MultiClip, *, iou: float = 0.5, trackers: Sequence[str
     tracks = [clip.track(i) for i in clip.identities]
     out = {"interpolation": summarise(
         merge_states([interpolation_states(t, iou=iou) for t in tracks]), len(clip))}
-    frames = _FrameCache(clip.frames)
+    frames = FrameCache(clip.frames)
     for kind in trackers:
         states = []
         for identity, track in zip(clip.identities, tracks):
@@ -156,22 +157,6 @@ def multi_baselines(clip: MultiClip, *, iou: float = 0.5, trackers: Sequence[str
             states.append(tracker_states(frames, track, kind=kind, iou=iou))
         out[kind] = summarise(merge_states(states), len(clip))
     return out
-
-
-class _FrameCache:
-    """Decoded frames kept in memory: each identity's tracker runs re-read the clip."""
-
-    def __init__(self, frames) -> None:
-        self.frames = frames
-        self._cache: dict[int, np.ndarray] = {}
-
-    def __len__(self) -> int:
-        return len(self.frames)
-
-    def __getitem__(self, i: int) -> np.ndarray:
-        if i not in self._cache:
-            self._cache[i] = self.frames[i]
-        return self._cache[i]
 
 
 __all__ = ["interpolation_states", "merge_states", "multi_baselines", "summarise",
