@@ -543,6 +543,7 @@ def tag_timeline_figure(
     segments: Sequence[Any] | None = None,
     cuts: Sequence[int] | None = None,
     truth: np.ndarray | None = None,
+    verdicts: Sequence[SegmentVerdict] | None = None,
     fig: Figure | None = None,
 ) -> Figure:
     """Every frame's tags on one timeline: a bar per frame in its tag's colour, taller and
@@ -559,6 +560,8 @@ def tag_timeline_figure(
             dicts with ``start``): a dotted line where each begins.
         cuts: frames where a new shot starts (solid lines).
         truth: the true tags, in the shape of ``labels.tags``.
+        verdicts: the stopping rule's answer per segment
+            (:meth:`~microlab.tagging.TagProject.segment_verdicts`), written above each one.
         fig: a figure to draw into (cleared first), e.g. one shown by an ipympl canvas.
 
     >>> fig = tag_timeline_figure(project.labels(), project.classes, cuts=project.cuts())
@@ -614,7 +617,13 @@ def tag_timeline_figure(
             a.set_yticks([])
         else:
             a.set_yticks(np.arange(k) + 0.5, list(reversed(classes)), fontsize=7)
-    ax.set_ylim(0, top + 0.26 * lanes)
+    ceiling = top + 0.26 * lanes
+    for v in verdicts or ():
+        # a narrow segment gets the verdict's initial, so neighbours' words do not overlap
+        word = v.verdict if (v.end - v.start + 1) >= 0.07 * n else v.verdict[0]
+        ax.text((v.start + v.end) / 2, ceiling, word, ha="center", va="bottom", fontsize=7,
+                fontweight="bold", color=VERDICT_COLOURS.get(v.verdict, "#111"))
+    ax.set_ylim(0, ceiling + (0.3 * lanes if verdicts else 0.0))
     ax.set_ylabel("tags", fontsize=8)
     ax.set_title("Tags of every frame (height and shade: confidence)", fontsize=9, loc="left")
     handles: list[Any] = [Patch(color=c, label=name) for c, name in zip(palette, classes)]

@@ -21,11 +21,11 @@ clip can stop when every segment is done (:func:`should_stop`).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from microlab.errors import SettingsError
-from microlab.loop import segment_stats
 
 if TYPE_CHECKING:
     from microlab.project import Project
@@ -93,33 +93,58 @@ def segment_verdicts(project: Project, *, coverage_target: float = 0.95) -> list
     Raises:
         SettingsError: when ``coverage_target`` is not in (0, 1] (a ``ValueError``).
     """
-    if not 0.0 < coverage_target <= 1.0:
-        raise SettingsError(f"coverage_target must be in (0, 1], but got {coverage_target!r}")
-    segments = project.segments()
-    confidence = project.frame_confidence()
-    stats = segment_stats(project, segments, confidence)
-    predicted = project.iteration > 0
+    from microlab.loop import segment_stats  # loop loads torch: keep this module light
 
+    segments = project.segments()
+    stats = segment_stats(project, segments, project.frame_confidence())
     # frame -> iteration -> cost spent reviewing it in that iteration
     reviews: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for action in project.actions():
         if action.iteration >= 1 and action.kind in _REVIEW_KINDS:
             reviews[action.frame][action.iteration] += action.cost
+    return verdicts_from_reviews(
+        [(seg.start, seg.end) for seg in segments],
+        [float(st["coverage"]) for st in stats], [int(st["human_frames"]) for st in stats],
+        reviews, project.iteration, coverage_target=coverage_target)
 
+
+def verdicts_from_reviews(
+    segments: Sequence[tuple[int, int]],
+    coverage: Sequence[float],
+    human_frames: Sequence[int],
+    reviews: Mapping[int, Mapping[int, int]],
+    iteration: int,
+    *,
+    coverage_target: float = 0.95,
+) -> list[SegmentVerdict]:
+    """The verdicts from plain data, for any kind of label (boxes here, frame tags in
+    :meth:`microlab.tagging.TagProject.segment_verdicts`).
+
+    Args:
+        segments: ``(start, end)`` frames of each segment, inclusive.
+        coverage: per segment, the share of frames with a human or confident label.
+        human_frames: per segment, the frames a person labelled.
+        reviews: ``frame -> iteration -> cost`` of every answer a person gave after a
+            prediction (iteration >= 1; an accept costs 0).
+        iteration: the project's current iteration (0: nothing predicted yet).
+        coverage_target: share of covered frames a segment needs, in (0, 1].
+    """
+    if not 0.0 < coverage_target <= 1.0:
+        raise SettingsError(f"coverage_target must be in (0, 1], but got {coverage_target!r}")
     out: list[SegmentVerdict] = []
-    for seg, st in zip(segments, stats):
-        rounds = {it for f in seg.frames if f in reviews for it in reviews[f]}
+    for (start, end), cov, humans in zip(segments, coverage, human_frames):
+        frames = range(start, end + 1)
+        rounds = {it for f in frames if f in reviews for it in reviews[f]}
         last = max(rounds) if rounds else None
         reviewed = corrected = 0
         if last is not None:
-            checked = [f for f in seg.frames if last in reviews.get(f, {})]
+            checked = [f for f in frames if last in reviews.get(f, {})]
             reviewed = len(checked)
             corrected = sum(reviews[f][last] > 0 for f in checked)
-        coverage = float(st["coverage"])
-        verdict, reason = _verdict(coverage, coverage_target, predicted, reviewed, corrected, last,
-                                   project.iteration)
-        out.append(SegmentVerdict(seg.start, seg.end, coverage, int(st["human_frames"]), reviewed,
-                                  corrected, last, verdict, reason))
+        verdict, reason = _verdict(float(cov), coverage_target, iteration > 0, reviewed,
+                                   corrected, last, iteration)
+        out.append(SegmentVerdict(start, end, float(cov), int(humans), reviewed, corrected, last,
+                                  verdict, reason))
     return out
 
 

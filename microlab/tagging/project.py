@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +29,11 @@ from typing import Any
 import numpy as np
 
 from microlab.calibration import Calibration, checked_summary, wilson_interval
-from microlab.errors import AnnotationError, ModelError, StateError, StoreError
+from microlab.errors import AnnotationError, ModelError, SettingsError, StateError, StoreError
 from microlab.frames import FrameSource, frame_index, open_frames
 from microlab.sampling import ReviewItem, diverse_frames, initial_frames, rank_review
 from microlab.segments import Segment, detect_cuts, frame_signatures, split_clip
+from microlab.stopping import SegmentVerdict, verdicts_from_reviews
 from microlab.store import Store, TagRecord
 from microlab.tagging.smoothing import SmoothingSettings, smooth_multi, smooth_single
 
@@ -90,6 +92,10 @@ class TagSettings:
         max_segment: longest segment (spline piece) in frames; review spreads over segments.
         spot_checks: share of each review batch given to confident tags drawn at random.
         confident: what counts as confident (coverage, spot checks).
+        pieces: local models along the clip (the spline picture): 1 is one model per video;
+            with more, each run of segments of about ``n_frames / pieces`` frames whose tags
+            cover two classes gets a model of its own trained on those tags alone, and the
+            clip model labels the rest.  BENCHMARKS.md, "Frame classification", measures both.
     """
 
     model: dict[str, Any] = field(default_factory=dict)
@@ -98,6 +104,11 @@ class TagSettings:
     max_segment: int = 150
     spot_checks: float = 0.2
     confident: float = CONFIDENT
+    pieces: int = 1
+
+    def __post_init__(self) -> None:
+        if int(self.pieces) != self.pieces or self.pieces < 1:
+            raise SettingsError(f"pieces must be a whole number >= 1, but got {self.pieces!r}")
 
     def batch_size(self, n_frames: int) -> int:
         if self.review_batch is not None:
@@ -161,6 +172,37 @@ def _default_trainer(images, tags, config, *, progress=True):
     from microlab.model.classifier import TagModelConfig, train_tag_model
 
     return train_tag_model(images, tags, TagModelConfig(**config), progress=progress)
+
+
+class PiecewiseTagModel:
+    """The clip model, with local models over pieces of the clip: each frame's probabilities
+    come from the model of its piece where there is one, else from the clip model."""
+
+    def __init__(self, clip_model: Any, local: Sequence[tuple[int, int, Any]]) -> None:
+        self.clip_model = clip_model
+        self.local = list(local)
+        self.size = getattr(clip_model, "size", None)
+        self.info = {"train_s": sum(m.info.get("train_s") or 0.0
+                                    for m in [clip_model, *(m for _, _, m in self.local)])}
+
+    def probabilities(self, frames: Iterable[np.ndarray], *,
+                      progress: Callable[[int], Any] | None = None) -> np.ndarray:
+        frames = list(frames)
+        owner = np.full(len(frames), -1)
+        for i, (start, end, _) in enumerate(self.local):
+            owner[start:end + 1] = i
+        out: np.ndarray | None = None
+        for i, model in [(-1, self.clip_model), *((i, m) for i, (_, _, m) in
+                                                 enumerate(self.local))]:
+            where = np.flatnonzero(owner == i)
+            if not len(where):
+                continue
+            probs = np.asarray(model.probabilities([frames[j] for j in where], progress=progress))
+            if out is None:
+                out = np.zeros((len(frames), probs.shape[1]), float)
+            out[where] = probs
+        assert out is not None
+        return out
 
 
 class TagProject:
@@ -403,14 +445,36 @@ class TagProject:
             raise ModelError(
                 f"every tagged frame says {self.classes[next(iter(human.values()))[0]]!r}: tag "
                 "at least one frame of another class so the model can tell classes apart")
-        frames = sorted(human)
+        model = self._fit(sorted(human), human, None, progress=progress)
+        local = []
+        for start, end in self.pieces() if self.settings.pieces > 1 else ():
+            mine = [f for f in sorted(human) if start <= f <= end]
+            if self.multi_label or len({human[f][0] for f in mine}) >= 2:
+                local.append((start, end, self._fit(mine, human, (start, end),
+                                                    progress=progress)))
+        return PiecewiseTagModel(model, local) if local else model
+
+    def _fit(self, frames: list[int], human: Mapping[int, tuple[int, ...]],
+             piece: tuple[int, int] | None, *, progress: bool) -> Any:
         model = self.trainer([self.frames[f] for f in frames],
                              self._tag_matrix([human[f] for f in frames]),
                              self._model_settings(), progress=progress)
         self.store.save_model(config={"kind": "tags", **self._model_settings()},
                               weights=model.to_bytes(), train_s=model.info.get("train_s"),
-                              n_labels=len(frames))
+                              n_labels=len(frames), segment=piece)
         return model
+
+    def pieces(self) -> list[tuple[int, int]]:
+        """``(start, end)`` of each piece (``settings.pieces`` runs of whole segments, of
+        about equal length) that may get a local model."""
+        target = self.n_frames / self.settings.pieces
+        out: list[tuple[int, int]] = []
+        start = 0
+        for seg in self.segments():
+            if seg.end + 1 - start >= target * 0.999 or seg.end == self.n_frames - 1:
+                out.append((start, seg.end))
+                start = seg.end + 1
+        return out
 
     def predict(self, model: Any, *, progress: bool = True) -> dict[str, np.ndarray]:
         """Classify every frame, smooth in time, cap and calibrate; returns the arrays (not yet
@@ -532,7 +596,9 @@ class TagProject:
         stats = {"coverage": coverage, "expected_confident_right": expected,
                  "answers": calibration.n_answers,
                  "confident_checked": list(calibration.checked(self.settings.confident))}
-        iteration = self.store.start_iteration(model_versions=[self.store.models()[-1]["version"]],
+        n_models = 1 + len(getattr(model, "local", ()))
+        versions = [m["version"] for m in self.store.models()[-n_models:]]
+        iteration = self.store.start_iteration(model_versions=versions,
                                                train_s=train_s, predict_s=predict_s, stats=stats)
         self.store.save_arrays(iteration, "tags", arrays)
         return TagIterationReport(iteration, len(self.human_tags()), train_s, predict_s, coverage,
@@ -572,6 +638,24 @@ class TagProject:
             else:
                 tags[f] = t[0]
         return TagLabels(tags, confidence, mask, tuple(kinds), self.iteration)
+
+    def segment_verdicts(self, *, coverage_target: float = 0.95) -> list[SegmentVerdict]:
+        """The stopping rule of :mod:`microlab.stopping` for each segment's tags: ``"done"``
+        when nearly all its frames are tagged by a person or confidently, and the last frames a
+        person answered there after a prediction were all accepted as shown; ``"check"`` when
+        covered but nobody has answered a prediction there yet (coverage alone is the model's
+        opinion of itself); ``"continue"`` or ``"label"`` otherwise."""
+        labels = self.labels()
+        covered = labels.confidence >= self.settings.confident
+        segments = [(s.start, s.end) for s in self.segments()]
+        reviews: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        for r in self.tag_log():
+            if r.iteration >= 1 and r.kind in ("tag", "accept"):
+                reviews[r.frame][r.iteration] += r.cost
+        return verdicts_from_reviews(
+            segments, [float(covered[a:b + 1].mean()) for a, b in segments],
+            [int(labels.human[a:b + 1].sum()) for a, b in segments], reviews, self.iteration,
+            coverage_target=coverage_target)
 
     def review_queue(self, n: int | None = None) -> list[ReviewItem]:
         """The frames most worth a look: doubtful tags first, one per untagged segment, then a

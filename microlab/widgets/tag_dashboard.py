@@ -16,6 +16,7 @@ import numpy as np
 from microlab import plots
 from microlab.calibration import checked_summary
 from microlab.errors import AnnotationError
+from microlab.stopping import VERDICTS
 from microlab.widgets._common import (
     Guard,
     StatusArea,
@@ -187,7 +188,8 @@ class TagDashboard:
         project = self.project
         return plots.tag_timeline_figure(project.labels(), project.classes,
                                          segments=project.segments(), cuts=project.cuts(),
-                                         truth=self.truth, fig=fig)
+                                         truth=self.truth, verdicts=project.segment_verdicts(),
+                                         fig=fig)
 
     def _on_click(self, event: Any) -> None:
         if event.inaxes is None or event.xdata is None:
@@ -229,6 +231,10 @@ class TagDashboard:
             if correct is not None:
                 line += f", {correct[confident].mean():.1%} measured"
         lines.append(line)
+        verdicts = [v.verdict for v in project.segment_verdicts()]
+        counts = [f"{verdicts.count(v)} {v}" for v in VERDICTS if v in verdicts]
+        lines.append(f"Segments: {' &middot; '.join(counts)} (done: covered, and the last "
+                     "answers there were all accepted)")
         self.header.value = "<br>".join(lines)
 
     def _correct(self, labels: TagLabels) -> np.ndarray | None:

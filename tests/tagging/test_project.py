@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -163,3 +164,68 @@ def test_a_project_reopens_with_its_tags(tag_project, tag_clip) -> None:
         assert again.classes == list(tag_clip.classes)
     with pytest.raises(AnnotationError, match="leave classes out"):
         TagProject.open(path, classes=["x", "y"])
+
+
+def test_segment_verdicts_need_a_clean_answer_after_a_prediction(tag_project, tag_clip) -> None:
+    truth = tag_clip.tags
+    assert {v.verdict for v in tag_project.segment_verdicts()} == {"label"}
+    for f in tag_project.initial_frames(4):
+        tag_project.tag(f, int(truth[f]))
+    tag_project.step(progress=False)
+    verdicts = tag_project.segment_verdicts()
+    assert [(v.start, v.end) for v in verdicts] == [(s.start, s.end)
+                                                    for s in tag_project.segments()]
+    # nothing answered after the prediction: no segment is "done" on the model's word alone
+    assert "done" not in {v.verdict for v in verdicts}
+    seg = next(v for v in verdicts if v.coverage >= 0.95)
+    frame = next(f for f in range(seg.start, seg.end + 1)
+                 if not tag_project.labels().human[f])
+    shown = int(tag_project.labels().tags[frame])
+    if shown == truth[frame]:
+        tag_project.accept(frame)
+        expected = "done"
+    else:
+        tag_project.tag(frame, int(truth[frame]))
+        expected = "continue"
+    after = next(v for v in tag_project.segment_verdicts() if v.start == seg.start)
+    assert (after.verdict, after.reviewed, after.review_iteration) == (expected, 1, 1)
+
+
+def test_local_models_label_their_pieces_and_the_clip_model_the_rest(tag_clip, tmp_path) -> None:
+    from microlab.tagging import TagSettings
+    from microlab.tagging.project import PiecewiseTagModel
+
+    with TagProject.open(tmp_path / "p.mlab", video=tag_clip.frames.path,
+                         classes=list(tag_clip.classes), trainer=nearest_colour_trainer,
+                         settings=TagSettings(pieces=3)) as project:
+        pieces = project.pieces()
+        assert len(pieces) in (2, 3, 4)
+        assert pieces[0][0] == 0
+        assert pieces[-1][1] == project.n_frames - 1
+        assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(pieces))  # they tile the clip
+        starts = {s.start for s in project.segments()}
+        assert {a for a, _ in pieces} <= starts  # made of whole segments
+        truth = tag_clip.tags
+        def classes_in(piece):
+            found: dict[int, int] = {}
+            for f in range(piece[0], piece[1] + 1):
+                found.setdefault(int(truth[f]), f)
+            return found
+
+        # two classes tagged inside one piece, one class inside another
+        first = next(p for p in pieces if len(classes_in(p)) >= 2)
+        second = next(p for p in pieces if p != first)
+        for f in list(classes_in(first).values())[:2]:
+            project.tag(f, int(truth[f]))
+        project.tag(second[0], int(truth[second[0]]))
+        model = project.train(progress=False)
+        assert isinstance(model, PiecewiseTagModel)
+        assert [(a, b) for a, b, _ in model.local] == [first]
+        stored = project.store.models()
+        assert [(m["segment_start"], m["segment_end"]) for m in stored] == [(None, None), first]
+        report = project.step(progress=False)
+        assert project.store.iterations()[-1]["model_versions"] == [m["version"] for m in
+                                                                    project.store.models()[-2:]]
+        assert report.iteration == 1
+    with pytest.raises(ValueError, match="pieces"):
+        TagSettings(pieces=0)
