@@ -35,7 +35,9 @@ from microlab.tagging import TagProject
 # itself needs neither.
 _LAZY = {"Annotator": "microlab.widgets", "Dashboard": "microlab.widgets",
          "Review": "microlab.widgets", "TagDashboard": "microlab.widgets",
-         "Tagger": "microlab.widgets", "Loop": "microlab.loop", "LoopSettings": "microlab.loop"}
+         "Tagger": "microlab.widgets", "Loop": "microlab.loop", "LoopSettings": "microlab.loop",
+         "CollectionDashboard": "microlab.widgets", "Collection": "microlab.collection",
+         "simulate_many": "microlab.collection"}
 
 
 def __getattr__(name: str) -> object:
@@ -50,6 +52,8 @@ __all__ = [
     "AnnotationError",
     "Annotator",
     "Clip",
+    "Collection",
+    "CollectionDashboard",
     "Dashboard",
     "Detections",
     "FormatError",
@@ -76,6 +80,7 @@ __all__ = [
     "edited_scene",
     "load_sequence",
     "open_frames",
+    "simulate_many",
     "xywh_to_xyxy",
     "xyxy_to_xywh",
 ]

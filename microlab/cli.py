@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from microlab.interop.cli import add_commands
 
@@ -79,67 +80,64 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulation_options(args: argparse.Namespace) -> Any:
+    from microlab.collection.simulate_many import SimulationOptions
+
+    return SimulationOptions(
+        task=args.task, presence=args.presence, initial=args.initial, batch=args.batch,
+        segment_length=args.segment_length, max_iterations=args.max_iterations,
+        budget=args.budget, strategy=args.strategy, baselines=not args.no_baselines,
+        weights=str(Path(args.weights).expanduser().resolve()) if args.weights else None,
+        model=({"steps": args.steps, "scratch_steps": args.steps} if args.steps else None))
+
+
+def _result_table(result: dict[str, Any]) -> str:
+    mode = result.get("mode")
+    if mode == "classify":
+        from microlab.tagging.simulate import format_tag_table
+
+        return format_tag_table(result)
+    if mode == "multi":
+        from microlab.multi.simulate import format_multi_table
+
+        return format_multi_table(result)
+    from microlab.simulate import format_table
+
+    return format_table(result)
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
-    """Simulate the loop with an oracle on one sequence folder and compare with the baselines."""
-    if args.task == "classify":
-        return _simulate_tags(args)
-    if (Path(args.sequence) / "gt.txt").is_file():  # the MOT layout: every object of the clip
-        return _simulate_multi(args)
-    from microlab.loop import LoopSettings
-    from microlab.simulate import SimulationSettings, format_table, save_result, simulate
-
-    _apply_weights(args)
-    loop = LoopSettings(strategy=args.strategy, review_batch=args.batch,
-                        segment_length=args.segment_length)
-    settings = SimulationSettings(initial_labels=args.initial, max_iterations=args.max_iterations,
-                                  max_actions=args.budget)
-    result = simulate(args.sequence, loop=loop, settings=settings, baselines=not args.no_baselines,
-                      progress=not args.quiet)
-    print(format_table(result))
-    if args.json:
-        save_result(result, args.json)
-        print(f"wrote {args.json}")
-    return 0
-
-
-def _simulate_multi(args: argparse.Namespace) -> int:
-    from microlab.multi.loop import MultiSettings
-    from microlab.multi.simulate import (
-        MultiSimulationSettings,
-        format_multi_table,
-        save_multi_result,
-        simulate_multi,
-    )
-
-    _apply_weights(args)
-    settings = MultiSettings(review_batch=args.batch, max_segment=args.segment_length)
-    simulation = MultiSimulationSettings(max_iterations=args.max_iterations)
-    result = simulate_multi(args.sequence, settings=settings, simulation=simulation,
-                            baselines=not args.no_baselines, progress=not args.quiet)
-    print(format_multi_table(result))
-    if args.json:
-        save_multi_result(result, args.json)
-        print(f"wrote {args.json}")
-    return 0
-
-
-def _simulate_tags(args: argparse.Namespace) -> int:
+    """Simulate the loop with an oracle on clip folders and compare with the baselines."""
+    from microlab.collection.simulate_many import simulate_folder, simulate_many
     from microlab.simulate import save_result
-    from microlab.tagging import TagSettings, load_tag_clip
-    from microlab.tagging.simulate import TagSimulationSettings, format_tag_table, simulate_tags
 
-    _apply_weights(args)
-    settings = TagSettings(review_batch=args.batch, max_segment=args.segment_length)
-    simulation = TagSimulationSettings(initial_tags=args.initial,
-                                       max_iterations=args.max_iterations)
-    clip = load_tag_clip(args.sequence, presence=args.presence)
-    result = simulate_tags(clip, settings=settings, simulation=simulation,
-                           baselines=not args.no_baselines, progress=not args.quiet)
-    print(format_tag_table(result))
+    options = _simulation_options(args)
+    many = len(args.sequence) > 1 or args.json_dir or args.executor
+    if not many:
+        _apply_weights(args)
+        result = simulate_folder(args.sequence[0], options, progress=not args.quiet)
+        print(_result_table(result))
+        if args.json:
+            save_result(result, args.json)
+            print(f"wrote {args.json}")
+        return 0
     if args.json:
-        save_result(result, args.json)
-        print(f"wrote {args.json}")
-    return 0
+        print("microlab: error: --json is for one clip; with several, pass --json-dir FOLDER "
+              "(one <clip folder name>.json each)", file=sys.stderr)
+        return 2
+    results = simulate_many(args.sequence, options, executor=args.executor or "local",
+                            address=args.address, workers=args.workers, json_dir=args.json_dir,
+                            progress=not args.quiet)
+    failed = [r for r in results if not r.ok]
+    for r in results:
+        if r.ok:
+            print(f"== {r.name} ({r.value['executor']}, {r.seconds:.0f} s in the task)")
+            print(_result_table(r.value))
+    if args.json_dir:
+        print(f"wrote {len(results) - len(failed)} results to {args.json_dir}")
+    for r in failed:
+        print(f"microlab: clip {r.name} failed: {r.error}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
@@ -199,15 +197,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="seed of the training run (default 0)")
     demo.set_defaults(func=cmd_demo)
 
-    sim = sub.add_parser("simulate", help="replay the loop with an oracle on a sequence folder")
-    sim.add_argument("sequence", help="OTB-style folder: img/ + groundtruth.txt (one object), "
-                                      "MOT layout: img/ + gt.txt (every object, found by the "
-                                      "file), or img/ + labels.txt (frame tags, with --task "
-                                      "classify)")
+    sim = sub.add_parser("simulate", help="replay the loop with an oracle on clip folders")
+    sim.add_argument("sequence", nargs="+",
+                     help="clip folders: OTB style, img/ + groundtruth.txt (one object); MOT "
+                          "layout, img/ + gt.txt (every object, found by the file); or img/ + "
+                          "labels.txt (frame tags, with --task classify)")
     sim.add_argument("--task", choices=("detect", "classify"), default="detect",
                      help="detect: boxes (the default); classify: one tag per frame from "
                           "labels.txt (or object presence from the box ground truth)")
-    sim.add_argument("--json", help="write the full result here")
+    sim.add_argument("--json", help="write the full result here (one clip)")
+    sim.add_argument("--json-dir", help="write one <clip folder name>.json per clip here")
+    sim.add_argument("--executor", choices=("local", "ray"), default=None,
+                     help="run the clips as tasks: local (a process pool, the default with "
+                          "several clips) or ray (Ray tasks; a local Ray instance unless "
+                          "--address is given)")
+    sim.add_argument("--address", default=None,
+                     help="with --executor ray: the cluster to join (host:6379, "
+                          "ray://host:10001 or auto)")
+    sim.add_argument("--workers", type=int, default=None,
+                     help="processes at once (local) or CPUs of a local Ray instance "
+                          "(default: one per core)")
     # Checked by LoopSettings against microlab.loop.STRATEGIES (importing it here loads torch).
     sim.add_argument("--strategy", default="clip",
                      help="how the loop trains: clip (one model, the default), segments (one "
@@ -221,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --task classify: tag object presence (from the box ground "
                           "truth) even where labels.txt gives other tags")
     sim.add_argument("--max-iterations", type=int, default=8)
+    sim.add_argument("--steps", type=int, default=None,
+                     help="training steps of each model (default: the model's; fewer for a "
+                          "quick feasibility run)")
     sim.add_argument("--budget", type=int, default=None, help="stop after this many actions")
     sim.add_argument("--no-baselines", action="store_true")
     sim.add_argument("--weights", help="local pretrained backbone weights (file or folder)")

@@ -677,20 +677,20 @@ class Loop:
         state.last_training = Training(versions, time.perf_counter() - started, responsible)
         return state.last_training
 
-    def predict_labels(
+    def predict_candidates(
         self,
         project: Project,
         responsible: dict[int, int],
         *,
         progress: bool = True,
-    ) -> tuple[Labelling, Candidates, float, float]:
-        """Run the models over their segments, then the labeller over the whole clip; stores
-        nothing (:meth:`predict` does).
+    ) -> tuple[Candidates, float]:
+        """Run each model over the segments it is responsible for: the heavy half of
+        :meth:`predict`, which reads the project and writes nothing (so it can run in another
+        process on a copy, see :mod:`microlab.collection`).
 
-        Returns the labelling, the raw candidates, total seconds and model-inference seconds."""
+        Returns the candidates of every frame and the model-inference seconds."""
         settings = self._settings()
         state = self.state(project)
-        started = time.perf_counter()
         n = project.n_frames
         segments = state.segments(settings)
         k = settings.candidates
@@ -710,10 +710,30 @@ class Loop:
             xyxy[frames], scores[frames], class_ids[frames] = cand.xyxy, cand.scores, cand.class_ids
             thresholds[frames] = model.threshold
             inference_s += time.perf_counter() - tic
-        candidates = Candidates(np.arange(n), xyxy, scores, class_ids, float(np.median(thresholds)))
+        return (Candidates(np.arange(n), xyxy, scores, class_ids, float(np.median(thresholds))),
+                inference_s)
 
-        labelling = self.label_candidates(project, candidates)
-        return labelling, candidates, time.perf_counter() - started, inference_s
+    def predict_labels(
+        self,
+        project: Project,
+        responsible: dict[int, int],
+        *,
+        progress: bool = True,
+        candidates: tuple[Candidates, float] | None = None,
+    ) -> tuple[Labelling, Candidates, float, float]:
+        """Run the models over their segments (or take ``candidates``, with their inference
+        seconds, from :meth:`predict_candidates` run elsewhere), then the labeller over the
+        whole clip; stores nothing (:meth:`predict` does).
+
+        Returns the labelling, the raw candidates, total seconds and model-inference seconds."""
+        started = time.perf_counter()
+        if candidates is None:
+            found, inference_s = self.predict_candidates(project, responsible, progress=progress)
+        else:
+            found, inference_s = candidates
+        labelling = self.label_candidates(project, found)
+        elapsed = time.perf_counter() - started + (inference_s if candidates is not None else 0.0)
+        return labelling, found, elapsed, inference_s
 
     def label_candidates(
         self, project: Project, candidates: Candidates, *,
@@ -808,13 +828,17 @@ class Loop:
         state.last_training = Training([m["version"] for m in fresh], 0.0, responsible)
         return state.last_training
 
-    def predict(self, project: Project, *, progress: bool = True) -> IterationReport:
-        """Label every frame with the latest models, store it, and open the next iteration."""
+    def predict(self, project: Project, *, progress: bool = True,
+                candidates: tuple[Candidates, float] | None = None) -> IterationReport:
+        """Label every frame with the latest models, store it, and open the next iteration.
+
+        ``candidates`` (with their inference seconds) are the models' raw output when it was
+        computed elsewhere (:meth:`predict_candidates` in a worker)."""
         settings = self._settings()
         state = self.state(project)
         versions, train_s, responsible = self._last_training(project)
         labelling, candidates, predict_s, inference_s = self.predict_labels(
-            project, responsible, progress=progress)
+            project, responsible, progress=progress, candidates=candidates)
         inference_fps = project.n_frames / max(inference_s, 1e-6)
         capped = labelling.confidence.copy()
         calibration = self.calibration(project)

@@ -385,6 +385,24 @@ class Store:
         with self._lock:
             self._db.close()
 
+    def snapshot(self) -> bytes:
+        """A consistent copy of the whole project file, as bytes (SQLite's online backup: it
+        sees every committed write and nothing half-done).  A worker process opens it as a
+        project of its own to train on, and hands back what it made; this store stays the only
+        one a person's actions are written to."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="microlab-snapshot-") as tmp:
+            target = Path(tmp) / "snapshot.mlab"
+            copy = sqlite3.connect(target)
+            try:
+                with self._lock:
+                    self._db.backup(copy)
+                copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+            finally:
+                copy.close()
+            return target.read_bytes()
+
     def __enter__(self) -> Store:
         return self
 

@@ -101,3 +101,25 @@ def test_simulate_writes_json(tmp_path: Path, capsys) -> None:
         assert expected is None or 0.8 <= expected <= 1
         assert it["answers"] >= 0
     assert "wrote" in capsys.readouterr().out
+
+
+def test_simulate_many_clips_writes_one_json_each_and_names_a_failed_one(tmp_path: Path,
+                                                                         capsys) -> None:
+    good = demo_clip(tmp_path / "good", n_frames=24, size=(96, 64), seed=6)
+    broken = tmp_path / "broken"
+    (broken / "img").mkdir(parents=True)
+    (broken / "groundtruth.txt").write_text("1,1,5,5\n")
+    out = tmp_path / "results"
+    status = main(["simulate", str(good.path), str(broken), "--json-dir", str(out),
+                   "--executor", "local", "--workers", "1", "--max-iterations", "1",
+                   "--initial", "2", "--steps", "10", "--no-baselines", "--quiet"])
+    assert status == 1
+    captured = capsys.readouterr()
+    assert "clip broken failed:" in captured.err
+    assert sorted(p.name for p in out.iterdir()) == ["good.json"]
+    result = json.loads((out / "good.json").read_text())
+    assert result["executor"] == "local"
+    assert result["n_frames"] == 24
+    assert main(["simulate", str(good.path), str(broken), "--json", str(tmp_path / "x.json"),
+                 "--quiet"]) == 2
+    assert "--json-dir" in capsys.readouterr().err

@@ -195,7 +195,8 @@ LAYERS = [
     {"errors", "_version"}, {"boxes"}, {"actions"}, {"frames", "sequences"}, {"store"},
     {"segments", "sampling"}, {"model"}, {"tracking", "labeller", "calibration"}, {"loop"},
     {"metrics", "stopping", "interop"}, {"project"}, {"tagging"}, {"datasets"},
-    {"simulate", "simulation_result", "baselines", "benchmark"}, {"multi"}, {"plots", "spline"},
+    {"simulate", "simulation_result", "baselines", "benchmark"}, {"multi"}, {"collection"},
+    {"plots", "spline"},
     {"widgets"}, {"cli"},
 ]
 
