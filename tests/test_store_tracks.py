@@ -91,3 +91,20 @@ def test_track_exports_keep_the_tracks_people_gave(project, tmp_path) -> None:
     assert ids[(1, 5.0)] == ids[(2, 60.0)]  # track 7 in both frames
     assert ids[(1, 60.0)] == ids[(2, 5.0)]  # track 3 in both frames
     assert ids[(1, 5.0)] != ids[(1, 60.0)]
+
+
+def test_coco_exports_carry_identities_back_into_a_project(project, small_clip, tmp_path) -> None:
+    import json
+
+    from microlab.interop import export_project, import_labels
+
+    project.draw_box(0, (5, 5, 25, 25), track=7)
+    project.draw_box(0, (60, 5, 80, 25), track=3)
+    project.draw_box(1, (60, 5, 80, 25), track=7)
+    out = export_project(project, "coco", tmp_path / "coco.json")
+    doc = json.loads(Path(out).read_text())
+    assert sorted(a["attributes"]["track_id"] for a in doc["annotations"]) == [3, 7, 7]
+    with Project.open(tmp_path / "again.mlab", video=small_clip.path) as again:
+        import_labels(again, "coco", out)
+        tracks = {f: sorted(d.track_ids.tolist()) for f, d in again.human_labels().items()}
+    assert tracks == {0: [3, 7], 1: [7]}

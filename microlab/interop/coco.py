@@ -4,11 +4,12 @@ Written: one ``images`` entry per labelled frame (id = frame index + 1, ``file_n
 frame's file name, ``width``/``height``); one annotation per box with ``bbox``, ``area``,
 ``iscrowd`` 0, an empty ``segmentation``, ``score`` when the box has one (machine boxes, and
 machine boxes a human accepted), and ``attributes`` ``{"source": ..., "occluded": false}`` as
-CVAT writes them; categories numbered from 1.
+CVAT writes them, with ``"track_id"`` when the box names its object; categories numbered from
+1.
 
-Preserved: boxes (to 0.001 px), class names, source, score, absent frames (an image with no
-annotation), unlabelled frames (no image entry).  Read back by file name, so the clip must
-have the same frame names.  Lost: nothing microlab stores.
+Preserved: boxes (to 0.001 px), class names, source, score, object identities, absent frames
+(an image with no annotation), unlabelled frames (no image entry).  Read back by file name, so
+the clip must have the same frame names.  Lost: nothing microlab stores.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ def coco_dict(labels: LabelSet) -> dict[str, Any]:
     for frame, boxes in labels.sorted_frames():
         images.append({"id": frame + 1, "file_name": labels.clip.file_names[frame],
                        "width": width, "height": height})
-        for xywh, class_id, source, score in zip(
-            xyxy_to_xywh(boxes.xyxy), boxes.class_ids, boxes.sources, boxes.scores
+        for xywh, class_id, source, score, track in zip(
+            xyxy_to_xywh(boxes.xyxy), boxes.class_ids, boxes.sources, boxes.scores,
+            boxes.track_ids,
         ):
             x, y, w, h = (_round(v) for v in xywh)
             ann: dict[str, Any] = {
@@ -57,6 +59,8 @@ def coco_dict(labels: LabelSet) -> dict[str, Any]:
                 "segmentation": [],
                 "attributes": {"source": source.value, "occluded": False},
             }
+            if track >= 0:  # the object's identity, where CVAT's COCO writes it
+                ann["attributes"]["track_id"] = int(track)
             if score_or_none(score) is not None:
                 ann["score"] = round(float(score), 6)
             annotations.append(ann)

@@ -135,15 +135,19 @@ def apply_labels(project: Project, labels: LabelSet, *, source: str = "labels") 
             kind = machine.sources[0]
             scores = np.where(np.isnan(machine.scores), 1.0, machine.scores)
             predictions.setdefault(kind, {})[frame] = Detections(
-                machine.xyxy, scores, machine.class_ids, sources=machine.sources
+                machine.xyxy, scores, machine.class_ids, sources=machine.sources,
+                track_ids=machine.track_ids,
             )
             n_machine += len(machine)
         if len(human) or not len(boxes):
             if frame in verified:
                 skipped.append(frame)
                 continue
+            # A file's object identities (MOT ids, CVAT tracks, COCO track_id) stay the
+            # project's tracks.
             ops: list[Action] = [
-                Import(b, int(c)) for b, c in zip(human.xyxy, human.class_ids)
+                Import(b, int(c), None if t < 0 else int(t))
+                for b, c, t in zip(human.xyxy, human.class_ids, human.track_ids)
             ] or [ImportAbsent()]
             plan.append((frame, ops))
             n_frames += 1
