@@ -25,6 +25,7 @@ from matplotlib.patches import Rectangle
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from microlab.boxes import Detections
     from microlab.project import Project
     from microlab.stopping import SegmentVerdict
 
@@ -652,3 +653,93 @@ def tag_timeline_figure(
                        f"{1 - len(wrong) / max(n, 1):.1%} correct", fontsize=9, loc="left")
     truth_ax.set_xlabel("frame")
     return fig
+
+
+def _runs(frames: Sequence[int]) -> list[tuple[int, int]]:
+    """``(start, length)`` of each run of consecutive frames."""
+    out: list[tuple[int, int]] = []
+    for f in frames:
+        if out and out[-1][0] + out[-1][1] == f:
+            out[-1] = (out[-1][0], out[-1][1] + 1)
+        else:
+            out.append((int(f), 1))
+    return out
+
+
+def track_timeline_figure(
+    timeline: Any,
+    classes: Sequence[str],
+    *,
+    fig: Figure | None = None,
+) -> Figure:
+    """One row per track, like CVAT's: a bar where the track has a box (coloured by its
+    class), black ticks where a person gave its box, orange triangles at suspected identity
+    switches and red crosses at measured ones (with ground truth).
+
+    Args:
+        timeline: a :class:`~microlab.multi.timeline.TrackTimeline`.
+        classes: class names, in class-id order.
+        fig: a figure to draw into (cleared first).
+
+    >>> fig = track_timeline_figure(track_timeline(per_frame, human_frames=human), classes)
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    tracks = timeline.tracks
+    palette = tag_colours(max(len(classes), 1))
+    fig = _figure(fig, (8.0, 1.4 + 0.22 * max(len(tracks), 1)))
+    ax = fig.subplots(1, 1)
+    row = {t: i for i, t in enumerate(tracks)}
+    for t in tracks:
+        y = row[t]
+        colour = palette[timeline.classes.get(t, 0) % len(palette)]
+        ax.broken_barh(_runs(timeline.frames[t]), (y - 0.35, 0.7), facecolors=colour,
+                       alpha=0.85)
+        human = timeline.human.get(t, [])
+        if human:
+            ax.vlines(human, y - 0.42, y + 0.42, color="black", linewidth=1.2)
+    if timeline.suspected_switches:
+        ax.scatter([f for f, _, _ in timeline.suspected_switches],
+                   [row[t] for _, t, _ in timeline.suspected_switches], marker="v", s=28,
+                   color="#ea580c", zorder=4)
+    if timeline.measured_switches:
+        ax.scatter([f for f, _, _, _ in timeline.measured_switches],
+                   [row[t] for _, t, _, _ in timeline.measured_switches], marker="x", s=36,
+                   color=WRONG_COLOUR, zorder=5, linewidths=1.6)
+    ax.set_yticks(range(len(tracks)), [f"track {t}" for t in tracks], fontsize=7)
+    ax.set_ylim(len(tracks) - 0.5, -0.5)
+    ax.set_xlim(-0.5, timeline.n_frames - 0.5)
+    ax.set_xlabel("frame")
+    title = (f"{len(tracks)} tracks; {len(timeline.suspected_switches)} suspected identity "
+             "switches")
+    if timeline.measured_switches:
+        title += f", {len(timeline.measured_switches)} measured against the truth"
+    ax.set_title(title, fontsize=9, loc="left")
+    handles: list[Any] = [Patch(color=palette[i % len(palette)], label=name)
+                          for i, name in enumerate(classes)]
+    handles += [Line2D([], [], color="black", linewidth=1.2, label="box by a person"),
+                Line2D([], [], marker="v", linestyle="", color="#ea580c",
+                       label="suspected switch"),
+                Line2D([], [], marker="x", linestyle="", color=WRONG_COLOUR,
+                       label="measured switch")]
+    fig.legend(handles=handles, loc="outside upper right", fontsize=7, ncol=len(handles),
+               frameon=False, handlelength=1.2)
+    return fig
+
+
+def track_timeline_of_project(project: Project, *, truth: Sequence[Detections] | None = None,
+                              fig: Figure | None = None) -> Figure | None:
+    """:func:`track_timeline_figure` of a project's current labels (``None`` when no box has
+    a track); ``truth`` (every frame's true boxes with ids, e.g. a MOT clip's) adds the
+    measured identity switches."""
+    from microlab.boxes import Detections
+    from microlab.multi.timeline import track_timeline
+
+    labels = project.store.labels()
+    per_frame = [labels[f].detections() if f in labels else Detections.empty()
+                 for f in range(project.n_frames)]
+    if not any((d.track_ids >= 0).any() for d in per_frame):
+        return None
+    timeline = track_timeline(per_frame, human_frames=project.human_frames(), truth=truth)
+    return track_timeline_figure(timeline, project.classes, fig=fig)

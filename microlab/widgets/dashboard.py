@@ -197,6 +197,10 @@ class Dashboard:
                                 plots.reliability_figure_of_project(project, self.truth))
         self.reliability_view = (None if self.reliability_fig is None else
                                  FigureView(self.reliability_fig, interactive=interactive))
+        #: several objects: one row per track, identity switches flagged (None without tracks)
+        self.track_fig = plots.track_timeline_of_project(project)
+        self.track_view = (None if self.track_fig is None else
+                           FigureView(self.track_fig, interactive=interactive))
         self.clip_view.on_click(self._on_clip_click)
         self._update_text()
 
@@ -207,6 +211,7 @@ class Dashboard:
             self.clip_view.widget,
             W.HBox([self.frame_box, self.open_button]),
             self.verdict_table,
+            *([] if self.track_view is None else [self.track_view.widget]),
             self.progress_view.widget,
             *([] if self.reliability_view is None else [self.reliability_view.widget]),
             self.status.widget,
@@ -237,6 +242,9 @@ class Dashboard:
             plots.reliability_figure_of_project(self.project, self.truth,
                                                 fig=self.reliability_fig)
             self.reliability_view.redraw()
+        if self.track_view is not None:
+            plots.track_timeline_of_project(self.project, fig=self.track_fig)
+            self.track_view.redraw()
         self._update_text()
 
     @reported
