@@ -251,22 +251,31 @@ class Project:
 
         Args:
             frame: frame index.
-            boxes: ``xyxy`` sequences, or dicts with ``xyxy`` and optional ``label``.
+            boxes: ``xyxy`` sequences, or dicts with ``xyxy`` and optional ``label`` and
+                ``track`` (the object's identity; a changed track is a correction, 1 action;
+                none keeps the shown box's track, or gives a new box none).
         """
         if isinstance(boxes, (str, bytes, Mapping)) or not isinstance(boxes, Iterable):
             raise AnnotationError(
                 f"boxes must be a list of boxes (xyxy sequences or dicts), but got {boxes!r}; "
                 "submit [] for a frame without the object"
             )
-        wanted: list[tuple[list[float], int]] = []
+        wanted: list[tuple[list[float], int, int | None]] = []
         for item in boxes:
             if isinstance(item, Mapping):
                 if "xyxy" not in item:
                     raise AnnotationError("a submitted box dict needs an 'xyxy' entry, "
                                           f"but got {dict(item)!r}")
-                wanted.append((self._box(item["xyxy"]), self.class_id(item.get("label", 0))))
+                wanted.append((self._box(item["xyxy"]), self.class_id(item.get("label", 0)),
+                               _track(item.get("track"))))
             else:
-                wanted.append((self._box(item), 0))
+                wanted.append((self._box(item), 0, None))
+        tracks = [w[2] for w in wanted if w[2] is not None]
+        twice = sorted({t for t in tracks if tracks.count(t) > 1})
+        if twice:
+            raise AnnotationError(f"track {twice[0]} is given to several boxes of frame {frame}; "
+                                  "one object has one box per frame: give the others another "
+                                  "track (or none)")
         label = self.label(frame)
         shown = list(label.boxes)
         ops = plan_submit(shown, wanted, verified=label.verified,
@@ -415,15 +424,18 @@ class Project:
 
 def plan_submit(
     shown: Sequence[BoxRecord],
-    wanted: Sequence[tuple[list[float], int]],
+    wanted: Sequence[tuple[list[float], int] | tuple[list[float], int, int | None]],
     *,
     verified: bool,
     predicted: bool,
     tolerance_px: float = 0.5,
 ) -> list[Action]:
-    """The actions that turn the shown boxes into the wanted ones (see :meth:`Project.submit`)."""
+    """The actions that turn the shown boxes into the wanted ones (see :meth:`Project.submit`);
+    a wanted box is ``(xyxy, class_id)`` or ``(xyxy, class_id, track)``, where a track of
+    ``None`` keeps the shown box's."""
     from scipy.optimize import linear_sum_assignment
 
+    wanted = [(w[0], w[1], w[2] if len(w) > 2 else None) for w in wanted]
     ops: list[Action] = []
     if not wanted and not shown:
         if verified:
@@ -436,28 +448,31 @@ def plan_submit(
     if shown and wanted:
         iou = box_iou(np.array([b.xyxy for b in shown]), np.array([w[0] for w in wanted]))
         same_class = np.array([[b.class_id == w[1] for w in wanted] for b in shown])
+        same_track = np.array([[w[2] is not None and b.track_id == w[2] for w in wanted]
+                               for b in shown])
         # Any two boxes of one class may pair (a moved box is one correction, not delete + draw);
-        # overlapping ones pair first.
-        cost = np.where(same_class, 1.0 - iou, 2.0 - iou)
+        # a box of the same named track first, then overlapping ones.
+        cost = np.where(same_class, 1.0 - iou, 2.0 - iou) - np.where(same_track, 1.0, 0.0)
         rows, cols = linear_sum_assignment(cost)
         pairs = [(int(r), int(c)) for r, c in zip(rows, cols)]
     matched_shown = {r for r, _ in pairs}
     matched_wanted = {c for _, c in pairs}
     accepted: list[int] = []
     for r, c in pairs:
-        box, (xyxy, cls) = shown[r], wanted[c]
+        box, (xyxy, cls, track) = shown[r], wanted[c]
+        retracked = track is not None and box.track_id != track
         unchanged = (np.abs(np.asarray(box.xyxy) - np.asarray(xyxy)).max() <= tolerance_px
-                     and box.class_id == cls)
+                     and box.class_id == cls and not retracked)
         if unchanged:
             accepted.append(box.id)
         else:
-            ops.append(Correct(box.id, xyxy, cls))
+            ops.append(Correct(box.id, xyxy, cls, track if retracked else None))
     for r, box in enumerate(shown):
         if r not in matched_shown:
             ops.append(Delete(box.id))
-    for c, (xyxy, cls) in enumerate(wanted):
+    for c, (xyxy, cls, track) in enumerate(wanted):
         if c not in matched_wanted:
-            ops.append(Draw(xyxy, cls))
+            ops.append(Draw(xyxy, cls, track))
     if accepted and not all(b.source.is_human or b.status == "accepted"
                             for b in shown if b.id in accepted):
         ops.insert(0, Accept(tuple(accepted)))

@@ -108,3 +108,21 @@ def test_coco_exports_carry_identities_back_into_a_project(project, small_clip, 
         import_labels(again, "coco", out)
         tracks = {f: sorted(d.track_ids.tolist()) for f, d in again.human_labels().items()}
     assert tracks == {0: [3, 7], 1: [7]}
+
+
+def test_submit_names_tracks_and_fixes_a_swap_for_one_action_per_box(project) -> None:
+    left, right = (5, 5, 25, 25), (60, 5, 80, 25)
+    project.submit(0, [{"xyxy": left, "track": 1}, {"xyxy": right, "track": 2}])
+    tracks = {tuple(b.xyxy): b.track_id for b in project.label(0).boxes}
+    assert tracks == {left: 1, right: 2}
+    assert project.action_totals()["actions"] == 2
+    # the same boxes with their identities swapped: two corrections, geometry kept
+    result = project.submit(0, [{"xyxy": left, "track": 2}, {"xyxy": right, "track": 1}])
+    assert result.kinds == ("correct", "correct")
+    tracks = {tuple(b.xyxy): b.track_id for b in project.label(0).boxes}
+    assert tracks == {left: 2, right: 1}
+    # no track given keeps the shown one, at no cost
+    assert project.submit(0, [{"xyxy": left}, {"xyxy": right}]).kinds == ("skip",)
+    with pytest.raises(AnnotationError, match="track 4 is given to several boxes"):
+        project.submit(1, [{"xyxy": left, "track": 4}, {"xyxy": right, "track": 4}])
+    assert 1 not in project.human_frames()

@@ -477,3 +477,25 @@ def test_training_without_a_box_says_where_to_find_frames(project: Project) -> N
     project.mark_absent(0)
     with pytest.raises(ModelError, match=r"search_frames\(\)"):
         project.train(progress=False)
+
+
+def test_with_tracks_each_label_names_an_object_and_new_boxes_get_a_proposed_one(project) -> None:
+    project.draw_box(0, (5, 5, 25, 25), track=1)
+    project.draw_box(0, (60, 5, 80, 25), track=2)
+    annotator = Annotator(project, [1])
+    assert annotator.tracks  # the project has tracks: labels name objects
+    assert annotator.bbox.classes == ["object", "object #1", "object #2"]
+    # frame 1: one box drawn without an identity near track 2, one named explicitly
+    result = annotator.submit([{"xyxy": (61, 5, 81, 25), "label": "object"},
+                               {"xyxy": (6, 5, 26, 25), "label": "object #1"}])
+    assert result.kinds == ("draw", "draw")
+    tracks = sorted((b.xyxy[0], b.track_id) for b in project.label(1).boxes)
+    assert tracks == [(6.0, 1), (61.0, 2)]
+    assert "track 2" in annotator.status.text
+    # shown again, the drawing's labels carry the tracks
+    annotator.go_to(1)
+    assert sorted(b["label"] for b in annotator.bbox.bboxes) == ["object #1", "object #2"]
+    # a far-away box becomes a new object, offered in the label list from then on
+    annotator.submit([*annotator.boxes, {"xyxy": (40, 40, 50, 55), "label": "object"}])
+    assert sorted(b.track_id for b in project.label(1).boxes) == [1, 2, 3]
+    assert annotator.bbox.classes[-1] == "object #3"

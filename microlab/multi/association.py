@@ -19,7 +19,7 @@ identities are never joined.  Other tracks get fresh ids above every given one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -224,4 +224,44 @@ def _write_ids(detections: Sequence[Detections], tracklets: list[_Tracklet]) -> 
             for f, d in enumerate(detections)]
 
 
-__all__ = ["AssociationSettings", "link_tracks"]
+def propose_track(labelled: Mapping[int, Detections], frame: int, xyxy: Sequence[float],
+                  class_id: int = 0, *, taken: Sequence[int] = (), window: int = 30,
+                  max_distance: float = 1.5) -> tuple[int, str]:
+    """The identity of a box a person just drew: the track of the same class whose box on the
+    nearest labelled frame (within ``window`` frames) lies closest, when its centre is within
+    ``max_distance`` box sizes; else a new track (one more than any so far).
+
+    Args:
+        labelled: frame -> boxes with ``track_ids`` (the project's labels).
+        frame: where the box is drawn.
+        xyxy: the new box.
+        class_id: its class.
+        taken: tracks already used on this frame (one box per track and frame).
+
+    Returns:
+        ``(track, why)``: the proposed track and a sentence saying where it came from.
+    """
+    box = np.asarray(xyxy, float)
+    centre, size = (box[:2] + box[2:]) / 2, max(float(np.sqrt((box[2] - box[0]) *
+                                                              (box[3] - box[1]))), 1.0)
+    best: tuple[float, int, int] | None = None  # (distance in sizes, frames away, track)
+    known: set[int] = set()
+    for f, det in labelled.items():
+        known.update(int(t) for t in det.track_ids if t >= 0)
+        if f == frame or abs(f - frame) > window:
+            continue
+        for j, t in enumerate(det.track_ids):
+            if t < 0 or int(t) in taken or int(det.class_ids[j]) != class_id:
+                continue
+            other = det.xyxy[j]
+            d = float(np.linalg.norm((other[:2] + other[2:]) / 2 - centre)) / size
+            key = (d + 0.02 * abs(f - frame), abs(f - frame), int(t))
+            if d <= max_distance and (best is None or key < best):
+                best = key
+    if best is not None:
+        return best[2], f"track {best[2]}: its box {best[1]} frame(s) away lies nearest"
+    new = max([*known, *taken, -1]) + 1
+    return new, f"a new object (track {new}): no track of its class is near"
+
+
+__all__ = ["AssociationSettings", "link_tracks", "propose_track"]

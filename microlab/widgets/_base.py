@@ -23,6 +23,7 @@ from microlab.widgets._common import (
     boxes_to_bbox_widget,
     describe_kinds,
     encode_image,
+    identity_label,
     plural,
     reported,
     xyxy_to_bbox_widget,
@@ -39,8 +40,11 @@ class FrameStepper:
     title = "microlab"
 
     def __init__(self, project: Project, frames: Iterable[int], *,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, tracks: bool | None = None) -> None:
         self.project = project
+        #: boxes name their objects (a track per object; labels like "pedestrian #3"):
+        #: by default when the project already has tracks
+        self.tracks = _has_tracks(project) if tracks is None else bool(tracks)
         self.frames: list[int] = [int(f) for f in frames]
         self.position = 0
         #: frame -> the latest :class:`SubmitResult` recorded through this widget
@@ -51,7 +55,7 @@ class FrameStepper:
         self._guard = Guard(self.status, clock=clock or time.monotonic)
         self._listeners: list[Callable[[FrameStepper], None]] = []
 
-        self.bbox = BBoxWidget(classes=list(project.classes), label=project.classes[0])
+        self.bbox = BBoxWidget(classes=self._label_choices(), label=project.classes[0])
         self.bbox.on_submit(lambda: self._ui(self.submit, debounce=True))
         self.bbox.on_skip(lambda: self._ui(self.skip, debounce=True))
         self.header = W.HTML()
@@ -167,9 +171,50 @@ class FrameStepper:
         frame = self._require_frame("submit")
         if boxes is not None:
             self.boxes = boxes
-        result = self.project.submit(frame, self.boxes)
+        wanted = self.boxes
+        proposals = self._propose_identities(frame, wanted) if self.tracks else []
+        result = self.project.submit(frame, wanted)
         self._recorded(frame, result, "saved")
+        if proposals:
+            self.bbox.classes = self._label_choices()
+            self.status.info(self.status.text + " Identities proposed: " + "; ".join(proposals)
+                             + ". Pick another label (class #track) and submit again if one "
+                             "is wrong.")
         return result
+
+    def _label_choices(self) -> list[str]:
+        """The drawing's labels: each class (a new object) and, with tracks, each known track
+        of it ("pedestrian #3")."""
+        classes = list(self.project.classes)
+        if not self.tracks:
+            return classes
+        known: dict[int, set[int]] = {}
+        for label in self.project.store.labels().values():
+            for b in label.boxes:
+                if b.track_id is not None:
+                    known.setdefault(b.class_id, set()).add(int(b.track_id))
+        return [name for c, name in enumerate(classes)
+                for name in [name, *(identity_label(name, t) for t in sorted(known.get(c, ())))]]
+
+    def _propose_identities(self, frame: int, wanted: list[dict[str, Any]]) -> list[str]:
+        """Give each box without a track the identity the engine proposes (the nearest track
+        of its class on nearby labelled frames, else a new one); returns what was proposed."""
+        from microlab.multi.association import propose_track
+
+        labelled = {f: lab.detections() for f, lab in self.project.store.labels().items()
+                    if f != frame}
+        taken = [int(b["track"]) for b in wanted if "track" in b]  # boxes that name theirs
+        out = []
+        for b in wanted:
+            if "track" in b:
+                continue
+            cls = self.project.class_id(b["label"])
+            track, why = propose_track(labelled, frame, b["xyxy"], cls, taken=taken)
+            b["track"] = track
+            taken.append(track)
+            x0, y0 = (round(v) for v in b["xyxy"][:2])
+            out.append(f"box at ({x0}, {y0}): {why}")
+        return out
 
     @reported
     def skip(self) -> None:
@@ -410,7 +455,8 @@ class FrameStepper:
             self._after_show(None)
             return
         try:
-            boxes = boxes_to_bbox_widget(self.project.label(shown).boxes, self.project.classes)
+            boxes = boxes_to_bbox_widget(self.project.label(shown).boxes, self.project.classes,
+                                         tracks=self.tracks)
         except MicrolabError as exc:
             self.status.error(exc)
             boxes = []
@@ -472,3 +518,8 @@ class FrameStepper:
                 f"{len(self.frames)} (clip frame {frame} of {self.project.n_frames}){zoom} "
                 f"&middot; {work}")
 
+
+def _has_tracks(project: Project) -> bool:
+    """True when any stored box names its object."""
+    return any(b.track_id is not None for label in project.store.labels().values()
+               for b in label.boxes)

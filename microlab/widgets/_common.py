@@ -10,6 +10,7 @@ import functools
 import html
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,19 +55,31 @@ def thumbnail_bytes(image: np.ndarray, max_side: int = 120) -> bytes:
 
 
 # ---------------------------------------------------------------------- boxes
-def boxes_to_bbox_widget(boxes: Iterable[BoxRecord],
-                         classes: Sequence[str]) -> list[dict[str, Any]]:
-    """Stored boxes as ``BBoxWidget`` dicts ``{x, y, width, height, label}`` in image pixels."""
+#: How a drawing's label names an object: ``"pedestrian #3"`` is class pedestrian, track 3.
+_IDENTITY = re.compile(r"^(?P<name>.+) #(?P<track>\d+)$")
+
+
+def identity_label(class_name: str, track: int | None) -> str:
+    """The drawing's label of a box: its class, and ``#track`` when it names its object."""
+    return class_name if track is None else f"{class_name} #{int(track)}"
+
+
+def boxes_to_bbox_widget(boxes: Iterable[BoxRecord], classes: Sequence[str], *,
+                         tracks: bool = False) -> list[dict[str, Any]]:
+    """Stored boxes as ``BBoxWidget`` dicts ``{x, y, width, height, label}`` in image pixels;
+    with ``tracks``, a label also names the box's object (``"pedestrian #3"``)."""
     out = []
     for b in boxes:
         x0, y0, x1, y1 = (float(v) for v in b.xyxy)
+        label = identity_label(classes[b.class_id], b.track_id if tracks else None)
         out.append({"x": round(x0, 2), "y": round(y0, 2), "width": round(x1 - x0, 2),
-                    "height": round(y1 - y0, 2), "label": classes[b.class_id]})
+                    "height": round(y1 - y0, 2), "label": label})
     return out
 
 
 def bbox_widget_to_boxes(bboxes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """``BBoxWidget`` dicts as ``{"xyxy", "label"}`` dicts for :meth:`Project.submit`.
+    """``BBoxWidget`` dicts as ``{"xyxy", "label"}`` dicts for :meth:`Project.submit`, with
+    ``"track"`` when the label names an object (``"pedestrian #3"``).
 
     Coordinates pass through unchanged (the engine checks them against ``image_size``, clipping
     within a pixel and naming the box otherwise); a box with no label gets class 0.
@@ -82,7 +95,13 @@ def bbox_widget_to_boxes(bboxes: Iterable[Mapping[str, Any]]) -> list[dict[str, 
         # The drawing surface allows negative width/height while dragging up or left.
         x0, x1 = sorted((x, x + w))
         y0, y1 = sorted((y, y + h))
-        out.append({"xyxy": [x0, y0, x1, y1], "label": b.get("label") or 0})
+        label = b.get("label") or 0
+        named = _IDENTITY.match(label) if isinstance(label, str) else None
+        if named:
+            out.append({"xyxy": [x0, y0, x1, y1], "label": named["name"],
+                        "track": int(named["track"])})
+        else:
+            out.append({"xyxy": [x0, y0, x1, y1], "label": label})
     return out
 
 
@@ -93,26 +112,31 @@ def xyxy_to_bbox_widget(boxes: Iterable[Any], classes: Sequence[str]) -> list[di
     for item in boxes:
         if isinstance(item, Mapping) and {"x", "y", "width", "height"} <= set(item):
             out.append({k: item[k] for k in ("x", "y", "width", "height")} | {
-                "label": _class_name(item.get("label", 0), classes)})
+                "label": _class_name(item.get("label", 0), classes, item.get("track"))})
             continue
         if isinstance(item, Mapping):
             if "xyxy" not in item:
                 raise AnnotationError("a box dict needs 'xyxy' (or x, y, width, height), "
                                       f"but got {dict(item)!r}")
-            xyxy, label = item["xyxy"], item.get("label", 0)
+            xyxy, label, track = item["xyxy"], item.get("label", 0), item.get("track")
         else:
-            xyxy, label = item, 0
+            xyxy, label, track = item, 0, None
         arr = np.asarray(xyxy, dtype=float).reshape(-1)
         if arr.shape != (4,):
             raise AnnotationError(f"a box must be 4 numbers (x0, y0, x1, y1), but got {xyxy!r}")
         x0, y0, x1, y1 = arr.tolist()
         out.append({"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0,
-                    "label": _class_name(label, classes)})
+                    "label": _class_name(label, classes, track)})
     return out
 
 
-def _class_name(label: Any, classes: Sequence[str]) -> str:
-    return classes[class_index(label, classes)]
+def _class_name(label: Any, classes: Sequence[str], track: Any = None) -> str:
+    """The drawing's label for a class name or id (``"name #track"`` when a track is given or
+    the label names one already)."""
+    named = _IDENTITY.match(label) if isinstance(label, str) and label not in classes else None
+    if named:
+        label, track = named["name"], int(named["track"])
+    return identity_label(classes[class_index(label, classes)], track)
 
 
 @dataclass(frozen=True)

@@ -40,18 +40,22 @@ class Annotator(FrameStepper):
         k: how many frames the sampler suggests when ``frames`` is not given.
         clock: seconds for the key-press debounce (default ``time.monotonic``; tests pass a
             fake one).
+        tracks: every box names its object (several objects per clip): the label list holds
+            each class (a new object, whose identity the engine proposes from the nearest track
+            of its class) and each known track ("pedestrian #3"); default: when the project
+            has tracks already.
     """
 
     title = "Annotator"
 
     def __init__(self, project: Project, frames: Iterable[int] | None = None, *, k: int = 5,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, tracks: bool | None = None) -> None:
         # The first call scans the clip's frames once (a progress bar on long clips).
         chosen = project.initial_frames(k, progress=True) if frames is None else list(frames)
         self.k = k
         #: extend the list with frames from unseen shots while no box exists (sampler mode only)
         self.search = frames is None
-        super().__init__(project, chosen, clock=clock)
+        super().__init__(project, chosen, clock=clock, tracks=tracks)
         self._build()
         if not self.frames:
             self.status.info("Nothing to label: every suggested frame already has a human label.")

@@ -46,13 +46,15 @@ class Review(FrameStepper):
     title = "Review"
 
     def __init__(self, project: Project, frames: Iterable[int] | None = None, *,
-                 n: int | None = None, clock: Callable[[], float] | None = None) -> None:
+                 n: int | None = None, clock: Callable[[], float] | None = None,
+                 tracks: bool | None = None) -> None:
         from microlab.loop import review_items
 
         self.items: list[ReviewItem] = (
             project.review_queue(n) if frames is None else review_items(project, list(frames))
         )
-        super().__init__(project, [item.frame for item in self.items], clock=clock)
+        super().__init__(project, [item.frame for item in self.items], clock=clock,
+                         tracks=tracks)
         self.accept_button = W.Button(description="Accept", icon="check", button_style="success",
                                       tooltip="the boxes shown are right (0 actions)")
         self.next_button = W.Button(description="Next", icon="arrow-right",

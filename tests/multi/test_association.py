@@ -122,3 +122,22 @@ def test_true_boxes_without_ids_are_linked_back_into_their_tracks(shared_multi) 
         clip = load_multi_clip(shared_multi / name)
         boxes = [Detections(d.xyxy, class_ids=d.class_ids) for d in clip.truth]
         assert identity_scores(link_tracks(boxes), list(clip.truth)).idf1 > 0.99, name
+
+
+def test_a_drawn_box_gets_the_nearest_tracks_identity_or_a_new_one() -> None:
+    from microlab.multi.association import propose_track
+
+    labelled = {
+        0: Detections(np.array([[0, 0, 10, 10], [50, 0, 60, 10]], float), track_ids=[4, 9]),
+        40: Detections(np.array([[100, 0, 110, 10]], float), track_ids=[12]),
+    }
+    assert propose_track(labelled, 1, (2, 0, 12, 10))[0] == 4
+    assert propose_track(labelled, 1, (48, 0, 58, 10))[0] == 9
+    # taken on this frame already: the next nearest is too far, so a new object
+    track, why = propose_track(labelled, 1, (2, 0, 12, 10), taken=[4])
+    assert track == 13
+    assert "new object" in why
+    # another class never inherits an identity
+    assert propose_track(labelled, 1, (2, 0, 12, 10), class_id=1)[0] == 13
+    # beyond the window, frame 40's track is not proposed for frame 1
+    assert propose_track(labelled, 1, (100, 0, 110, 10))[0] == 13
