@@ -29,6 +29,11 @@ from microlab.interop.coco import load_coco, save_coco
 from microlab.interop.cvat_video import load_cvat_video, save_cvat_video
 from microlab.interop.labels import ClipInfo, LabelSet, label_box
 from microlab.interop.labelstudio import labelstudio_config, load_labelstudio, save_labelstudio
+from microlab.interop.labelstudio_video import (
+    labelstudio_video_config,
+    load_labelstudio_video,
+    save_labelstudio_video,
+)
 from microlab.interop.mot import load_mot, save_mot
 from microlab.interop.otb import load_otb, save_otb
 from microlab.interop.project_io import (
@@ -69,11 +74,13 @@ __all__ = [
     "label_box",
     "labels_from_project",
     "labelstudio_config",
+    "labelstudio_video_config",
     "list_formats",
     "load_coco",
     "load_cvat_video",
     "load_labels",
     "load_labelstudio",
+    "load_labelstudio_video",
     "load_mot",
     "load_otb",
     "load_voc",
@@ -83,6 +90,7 @@ __all__ = [
     "save_cvat_video",
     "save_labels",
     "save_labelstudio",
+    "save_labelstudio_video",
     "save_mot",
     "save_otb",
     "save_voc",

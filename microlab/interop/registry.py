@@ -31,6 +31,7 @@ from microlab.interop.coco import load_coco, save_coco
 from microlab.interop.cvat_video import load_cvat_video, save_cvat_video
 from microlab.interop.labels import ClipInfo, LabelSet
 from microlab.interop.labelstudio import load_labelstudio, save_labelstudio
+from microlab.interop.labelstudio_video import load_labelstudio_video, save_labelstudio_video
 from microlab.interop.mot import load_mot, save_mot
 from microlab.interop.otb import load_otb, save_otb
 from microlab.interop.voc import load_voc, save_voc
@@ -206,5 +207,9 @@ register_format("mot", save=save_mot, load=load_mot, path_kind="folder",
                 description="MOT challenge gt/gt.txt + seqinfo.ini (a folder)")
 register_format("labelstudio", save=save_labelstudio, load=load_labelstudio,
                 aliases=("label_studio", "ls"), description="Label Studio tasks JSON (one file)")
+register_format("labelstudio_video", save=save_labelstudio_video, load=load_labelstudio_video,
+                aliases=("label_studio_video", "ls_video"),
+                description="Label Studio video task JSON, one videorectangle per object (one "
+                            "file)")
 register_format("otb", save=save_otb, load=load_otb, aliases=("groundtruth",),
                 description="OTB groundtruth.txt, one x,y,w,h line per frame (one file)")
