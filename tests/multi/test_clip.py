@@ -76,3 +76,27 @@ def test_the_shared_clips_read(shared_multi) -> None:
     for name, (frames, objects, boxes) in facts.items():
         clip = load_multi_clip(shared_multi / name)
         assert (len(clip), len(clip.identities), clip.n_boxes) == (frames, objects, boxes)
+
+
+def test_the_generated_multi_demo_has_look_alikes_that_leave_and_return(tmp_path) -> None:
+    import numpy as np
+
+    from microlab.datasets import demo_multi_clip
+    from microlab.multi.clip import load_multi_clip
+
+    folder = demo_multi_clip(tmp_path / "multi", n_frames=120, size=(192, 128), seed=2)
+    clip = load_multi_clip(folder)
+    assert clip.classes == ("walker", "cart")
+    assert clip.identities == [1, 2, 3, 4, 5]
+    assert sorted({int(c) for d in clip.truth for c in d.class_ids}) == [0, 1]
+    seen = ~np.isnan(clip.track(1)[:, 0])
+    gone = np.flatnonzero(~seen)
+    assert len(gone)
+    assert gone[0] > 0
+    assert seen[gone[-1] + 1:].any()
+    again = demo_multi_clip(tmp_path / "multi", n_frames=120, size=(192, 128), seed=2)
+    assert (again / "gt.txt").read_text() == (folder / "gt.txt").read_text()
+    for d in clip.truth:  # every box inside the frame
+        assert (d.xyxy[:, [0, 1]] >= 0).all()
+        assert (d.xyxy[:, 2] <= 192).all()
+        assert (d.xyxy[:, 3] <= 128).all()
