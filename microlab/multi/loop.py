@@ -21,6 +21,7 @@ import numpy as np
 from microlab.boxes import Detections, Source
 from microlab.errors import ModelError
 from microlab.multi.association import AssociationSettings, link_tracks
+from microlab.multi.timeline import track_timeline
 from microlab.sampling import ReviewItem, rank_review
 from microlab.segments import detect_cuts, frame_signatures, split_clip
 
@@ -213,7 +214,8 @@ class MultiLoop:
     def review_queue(self, project: Project, n: int | None = None) -> list[ReviewItem]:
         """The frames most likely wrong over all tracks: weak boxes, objects nearly found,
         tracks that start or end inside the clip (a miss, a false box or an identity switch
-        nearby), changes in the number of objects; then spot checks."""
+        nearby), suspected identity switches (:mod:`microlab.multi.timeline`), changes in the
+        number of objects; then spot checks."""
         n = self.settings.batch_size(project.n_frames) if n is None else int(n)
         labels = project.store.labels()
         frames = project.n_frames
@@ -243,6 +245,12 @@ class MultiLoop:
                 if 0 < f < frames - 1 and not labels[f].verified:
                     doubt[f] = max(doubt[f], 0.7)
                     reasons[f] = f"track {track} starts or ends here"
+        # Two tracks that trade objects, or a box that jumps: an identity swap to check.
+        per_frame = [labels[f].detections() for f in range(frames)]
+        timeline = track_timeline(per_frame, human_frames=project.human_frames())
+        for f, track, why in timeline.suspected_switches:
+            if not labels[f].verified and doubt[f] < 0.8:
+                doubt[f], reasons[f] = 0.8, f"identity switch? track {track} {why}"
         change = np.zeros(frames, bool)
         change[1:] |= counts[1:] != counts[:-1]
         for f in np.flatnonzero(change):

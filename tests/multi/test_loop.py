@@ -100,3 +100,20 @@ def test_simulate_every_object_of_a_real_clip(shared_multi, tmp_path: Path, caps
     assert final["idf1"] == pytest.approx(final["idf1_motmetrics"], abs=1e-4)
     assert final["correct_frac"] > 0.5  # two joggers, 4 boxes drawn: most boxes right
     assert "IDF1" in capsys.readouterr().out
+
+
+def test_review_asks_about_two_tracks_that_trade_objects(tmp_path: Path) -> None:
+    write_image_folder(tmp_path / "img", synthetic_frames(6, (96, 64)))
+    left, right = [5.0, 10, 25, 30], [60.0, 10, 80, 30]
+    with Project.open(tmp_path / "swap.mlab", video=tmp_path / "img") as project:
+        project.draw_box(0, left, track=1)
+        project.draw_box(0, right, track=2)
+        predictions = {}
+        for f in range(1, 6):
+            a, b = (left, right) if f < 3 else (right, left)  # from frame 3 they are swapped
+            predictions[f] = Detections(np.array([a, b]), [0.9, 0.9], track_ids=[1, 2])
+        project.store.write_predictions(predictions, model_version=None)
+        queue = MultiLoop().review_queue(project, n=3)
+        swap = next(item for item in queue if item.frame == 3)
+        assert swap.reason.startswith("identity switch? track 1 lies on track 2")
+        assert queue[0].frame == 3
