@@ -444,6 +444,51 @@ def test_scrub_box_this_frame_and_draw_zoomed(lab: Lab, page, clip) -> None:
     assert totals == {"actions": 1, "frames_viewed": 1}
 
 
+def test_two_boxes_of_two_classes_on_one_frame_each_a_new_object(lab: Lab, page, clip) -> None:
+    """Several objects: draw one box as the default class, pick the other class in the widget's
+    class list, draw a second box, press Enter; the store holds two boxes, two classes, two
+    tracks (new objects get identities of their own)."""
+    path = lab.root / "objects.mlab"
+    for leftover in lab.root.glob("objects.mlab*"):
+        leftover.unlink()
+    ml.Project.open(path, video=clip.path, classes=["walker", "cart"]).close()
+    write_notebook(lab.root / "objects.ipynb", [
+        SETUP.format(path=path.name) + "\nannotator = ml.Annotator(project, [3], tracks=True)"
+        "\nannotator",
+    ])
+    open_notebook(page, lab, "objects.ipynb")
+    run_cells(page, 1)
+    _svg, box = drawing(page)
+    size = clip.frames.size
+    widget = page.locator(f"{NOTEBOOK} .microlab-widget").first
+
+    def screen(x: float, y: float) -> tuple[float, float]:
+        return box["x"] + x * box["width"] / size[0], box["y"] + y * box["height"] / size[1]
+
+    time.sleep(1.0)
+    drag(page, screen(20, 20), screen(60, 90))
+    page.wait_for_selector(f"{NOTEBOOK} .microlab-widget svg rect.movable")
+    # the class list of the drawing: each class, with tracks its known objects
+    widget.locator(".classes").get_by_text("cart", exact=True).click()
+    drag(page, screen(200, 100), screen(280, 150))
+    page.wait_for_function(
+        f"document.querySelectorAll('{NOTEBOOK} .microlab-widget svg rect.movable').length >= 2")
+    widget.screenshot(path=str(ARTIFACTS / "browser_two_classes_drawn.png"))
+    time.sleep(1.0)
+    page.keyboard.press("Enter")
+    text = wait_status(page, r"Saved frame 3")
+    assert "Identities proposed" in text
+    with ml.Project.open(path) as project:
+        boxes = sorted(project.label(3).boxes, key=lambda b: b.xyxy[0])
+        totals = project.action_totals()
+    assert [project.classes[b.class_id] for b in boxes] == ["walker", "cart"]
+    assert len({b.track_id for b in boxes}) == 2
+    assert None not in {b.track_id for b in boxes}
+    assert np.allclose(boxes[0].xyxy, (20, 20, 60, 90), atol=2.5)
+    assert np.allclose(boxes[1].xyxy, (200, 100, 280, 150), atol=2.5)
+    assert totals == {"actions": 2, "frames_viewed": 1}
+
+
 def _iou(a, b) -> float:
     from microlab.boxes import box_iou
 
