@@ -433,13 +433,43 @@ def _calibration_table(results: list[dict[str, Any]]) -> list[str]:
     return [*lines, ""]
 
 
+def _simulate_in_parallel(targets: list[Path], runs: list[tuple[str, list[str]]],
+                          reuse_dir: Path | None, executor: str, address: str | None,
+                          workers: int | None) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every simulation not already in ``reuse_dir``, as tasks on ``executor``."""
+    from microlab.collection import SimulationOptions, simulate_many
+
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for suffix, extra in runs:
+        todo = [p for p in targets
+                if reuse_dir is None or not (reuse_dir / f"{p.name}{suffix}.json").is_file()]
+        if not todo:
+            continue
+        strategy = extra[extra.index("--strategy") + 1] if "--strategy" in extra else "clip"
+        print(f"simulating {len(todo)} clips as {executor} tasks (one model per "
+              f"{'segment' if suffix else 'clip'}) ...", flush=True)
+        results = simulate_many(todo, SimulationOptions(strategy=strategy), executor=executor,
+                                address=address, workers=workers)
+        failed = [f"{r.name}: {r.error}" for r in results if not r.ok]
+        if failed:
+            raise RuntimeError("simulations failed: " + "; ".join(failed))
+        out.update({(r.name, suffix): r.value for r in results})
+    return out
+
+
 def run_benchmark(
     root: Path, *, out: Path, scenes: bool = True, only: list[str] | None = None,
     results_dir: str | None = None, compare_strategies: bool = False, reuse: bool = False,
+    executor: str | None = None, address: str | None = None, workers: int | None = None,
 ) -> list[dict[str, Any]]:
     """Simulate each sequence under ``root`` (and the edited scenes), then write ``out``.
 
     Args:
+        executor: ``None`` runs one child process per simulation, one after the other (its
+            peak memory and wall time are the clip's own); ``"local"`` or ``"ray"`` runs them
+            as parallel tasks (:func:`microlab.collection.simulate_many`), with the same
+            results at the same thread count per task.
+        address, workers: the Ray cluster to join; processes or CPUs (see ``simulate_many``).
         compare_strategies: also simulate with one model per segment (``--strategy segments``)
             and add a table comparing it with the default, one model per clip.
         reuse: take a simulation's JSON from ``results_dir`` when it is already there (to
@@ -471,11 +501,19 @@ def run_benchmark(
     results: list[dict[str, Any]] = []
     per_segment: list[dict[str, Any]] = []
     runs = [("", [])] + ([(".segments", ["--strategy", "segments"])] if compare_strategies else [])
+    parallel: dict[tuple[str, str], dict[str, Any]] = {}
+    if executor is not None:
+        parallel = _simulate_in_parallel(targets, runs, keep if reuse else None, executor,
+                                         address, workers)
     with tempfile.TemporaryDirectory(prefix="microlab-bench-") as tmp:
         for path in targets:
             for suffix, extra in runs:
                 out_json = (keep or Path(tmp)) / f"{path.name}{suffix}.json"
-                if reuse and out_json.is_file():
+                if (path.name, suffix) in parallel:
+                    result = parallel[(path.name, suffix)]
+                    if keep:
+                        out_json.write_text(json.dumps(result, indent=2) + "\n")
+                elif reuse and out_json.is_file():
                     result = json.loads(out_json.read_text())
                     print(f"reusing {out_json}", flush=True)
                 else:

@@ -140,6 +140,65 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_general(args: argparse.Namespace) -> int:
+    """Micro-models label each clip; then leave one clip out: a general model trained on the
+    other clips' labels against one trained on their human boxes alone, on the clip left out."""
+    import json
+    import tempfile
+
+    from microlab.collection.general import (
+        GeneralSettings,
+        export_model,
+        format_leave_one_out,
+        leave_one_out,
+        train_general_model,
+    )
+    from microlab.collection.simulate_many import simulate_many
+    from microlab.project import Project
+    from microlab.sequences import load_sequence
+
+    _apply_weights(args)
+    options = _simulation_options(args)
+    settings = GeneralSettings(min_confidence=args.min_confidence,
+                               machine_per_clip=args.machine_per_clip,
+                               model=({"steps": args.steps, "scratch_steps": args.steps}
+                                      if args.steps else {}))
+    with tempfile.TemporaryDirectory(prefix="microlab-general-") as tmp:
+        from dataclasses import replace
+
+        options = replace(options, keep_projects=tmp, baselines=False)
+        results = simulate_many(args.sequence, options, executor=args.executor or "local",
+                                address=args.address, workers=args.workers,
+                                progress=not args.quiet)
+        failed = [r for r in results if not r.ok]
+        for r in failed:
+            print(f"microlab: clip {r.name} failed: {r.error}", file=sys.stderr)
+        good = [r.name for r in results if r.ok]
+        folders = {Path(f).name: Path(f) for f in args.sequence}
+        projects = [Project.open(Path(tmp) / f"{name}.mlab") for name in good]
+        try:
+            clips = [load_sequence(folders[name]) for name in good]
+            rows = leave_one_out(projects, clips, settings, progress=not args.quiet)
+            print(format_leave_one_out(rows))
+            if args.out:
+                Path(args.out).write_text(json.dumps(
+                    {"settings": {"min_confidence": settings.min_confidence,
+                                  "machine_per_clip": settings.machine_per_clip,
+                                  "max_iterations": options.max_iterations},
+                     "simulations": {r.name: r.value["final"] for r in results if r.ok},
+                     "leave_one_out": rows}, indent=2, default=float) + "\n")
+                print(f"wrote {args.out}")
+            if args.export:
+                model = train_general_model(projects, settings, progress=not args.quiet)
+                paths = export_model(model, args.export)
+                print("exported the general model of every clip: "
+                      + ", ".join(str(p) for p in paths.values()))
+        finally:
+            for project in projects:
+                project.close()
+    return 1 if failed else 0
+
+
 def cmd_benchmark(args: argparse.Namespace) -> int:
     """Simulate every sequence of a folder (and edited scenes) and write BENCHMARKS.md."""
     from microlab.benchmark import run_benchmark
@@ -158,7 +217,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         return 0
     run_benchmark(root, out=Path(args.out), scenes=not args.no_scenes, only=args.only,
                   results_dir=args.results,
-                  compare_strategies=args.compare_strategies, reuse=args.reuse)
+                  compare_strategies=args.compare_strategies, reuse=args.reuse,
+                  executor=args.executor, address=args.address, workers=args.workers)
     return 0
 
 
@@ -239,6 +299,29 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--quiet", action="store_true", help="no progress bars")
     sim.set_defaults(func=cmd_simulate)
 
+    general = sub.add_parser(
+        "general", help="label clips with micro-models, then train and judge a general model "
+                        "on them (leave one clip out)")
+    general.add_argument("sequence", nargs="+", help="OTB-style clip folders (two or more)")
+    general.add_argument("--out", help="write the figures here (JSON)")
+    general.add_argument("--export", help="also train on every clip and export the general "
+                                          "model to this folder (safetensors, pth, onnx)")
+    general.add_argument("--min-confidence", type=float, default=0.8,
+                         help="machine labels from this confidence up join the training set")
+    general.add_argument("--machine-per-clip", type=int, default=60,
+                         help="at most this many machine-labelled frames per clip")
+    general.add_argument("--max-iterations", type=int, default=2,
+                         help="loop iterations of each clip's micro-model before its labels "
+                              "are taken (default 2)")
+    general.add_argument("--steps", type=int, default=None, help="training steps of each model")
+    general.add_argument("--weights", help="local pretrained backbone weights (file or folder)")
+    general.add_argument("--executor", choices=("local", "ray"), default=None)
+    general.add_argument("--address", default=None)
+    general.add_argument("--workers", type=int, default=None)
+    general.add_argument("--quiet", action="store_true")
+    general.set_defaults(func=cmd_general, task="detect", presence=False, initial=5, batch=None,
+                         segment_length=150, budget=None, strategy="clip", no_baselines=True)
+
     bench = sub.add_parser("benchmark",
                            help="simulate every sequence of a folder, write BENCHMARKS.md")
     bench.add_argument("root", nargs="?",
@@ -256,6 +339,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--compare-strategies", action="store_true",
                        help="also simulate one model per segment and "
                             "compare it with one model per clip")
+    bench.add_argument("--executor", choices=("local", "ray"), default=None,
+                       help="run the simulations as parallel tasks (box clips; default: one "
+                            "child process after the other)")
+    bench.add_argument("--address", default=None, help="with --executor ray: the cluster")
+    bench.add_argument("--workers", type=int, default=None,
+                       help="processes (local) or CPUs of a local Ray instance")
     bench.add_argument("--reuse", action="store_true",
                        help="take simulations already in --results instead of running them again")
     bench.set_defaults(func=cmd_benchmark)

@@ -45,6 +45,10 @@ class SimulationOptions:
             :class:`~microlab.model.MicroModelConfig` for boxes, of
             :class:`~microlab.model.classifier.TagModelConfig` for tags), e.g.
             ``{"steps": 30}`` for a quick feasibility run.
+        keep_projects: a folder where each simulation leaves its project,
+            ``<clip folder name>.mlab`` (moved there when the simulation is done, so a task
+            retried after its worker died never finds half a project; an existing file is
+            refused).  Default: a temporary project, removed.
     """
 
     task: str = "detect"
@@ -58,6 +62,7 @@ class SimulationOptions:
     baselines: bool = True
     weights: str | None = None
     model: dict[str, Any] | None = None
+    keep_projects: str | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -78,7 +83,27 @@ def simulate_folder(folder: str | os.PathLike[str], options: SimulationOptions |
         from microlab.model.weights import WEIGHTS_ENV
 
         os.environ[WEIGHTS_ENV] = str(Path(options.weights).expanduser())
-    quiet = {"progress": progress, "log": (print if progress else _silent)}
+    if options.keep_projects is None:
+        return _simulate(folder, options, progress=progress, project_path=None)
+    import shutil
+    import tempfile
+
+    target = Path(options.keep_projects) / f"{folder.name}.mlab"
+    if target.exists():
+        raise SettingsError(f"{target} exists already; remove it or keep the projects in "
+                            "another folder")
+    with tempfile.TemporaryDirectory(prefix="microlab-sim-") as tmp:
+        path = Path(tmp) / target.name
+        result = _simulate(folder, options, progress=progress, project_path=path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(path), target)
+    return result
+
+
+def _simulate(folder: Path, options: SimulationOptions, *, progress: bool,
+              project_path: Path | None) -> dict[str, Any]:
+    quiet = {"progress": progress, "log": (print if progress else _silent),
+             "project_path": project_path}
     if options.task == "classify":
         from microlab.tagging import TagSettings, load_tag_clip
         from microlab.tagging.simulate import TagSimulationSettings, simulate_tags
@@ -120,7 +145,12 @@ def _silent(*args: Any, **kwargs: Any) -> None:
 
 
 def _simulate_task(folder: str, options: SimulationOptions) -> dict[str, Any]:
-    return simulate_folder(folder, options, progress=False)
+    import resource
+
+    result = simulate_folder(folder, options, progress=False)
+    # The worker's peak so far: an upper bound when the worker ran other clips before.
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return result
 
 
 def simulate_many(
@@ -164,7 +194,8 @@ def simulate_many(
     out = []
     for r in results:
         if r.ok:
-            value = {**r.value, "executor": run.name, "task_s": round(r.seconds, 2)}
+            value = {**r.value, "executor": run.name, "task_s": round(r.seconds, 2),
+                     "wall_s": round(r.seconds, 1)}
             r = TaskResult(r.name, value, None, r.seconds, r.worker)
         out.append(r)
     if json_dir is not None:

@@ -469,7 +469,7 @@ def test_two_boxes_of_two_classes_on_one_frame_each_a_new_object(lab: Lab, page,
     drag(page, screen(20, 20), screen(60, 90))
     page.wait_for_selector(f"{NOTEBOOK} .microlab-widget svg rect.movable")
     # the class list of the drawing: each class, with tracks its known objects
-    widget.locator(".classes").get_by_text("cart", exact=True).click()
+    widget.locator(".classes").get_by_text("cart").first.click()
     drag(page, screen(200, 100), screen(280, 150))
     page.wait_for_function(
         f"document.querySelectorAll('{NOTEBOOK} .microlab-widget svg rect.movable').length >= 2")

@@ -3,6 +3,7 @@ for clip, and a worker killed mid-task is retried by Ray without any store writt
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -121,3 +122,49 @@ def test_a_killed_worker_is_retried_and_nothing_is_stored_twice(ray_executor, cl
                 for f in a:
                     np.testing.assert_array_equal(a[f].detections().xyxy,
                                                   b[f].detections().xyxy)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_the_cli_joins_a_cluster_started_by_ray_start(clips, tmp_path) -> None:
+    """The documented cluster recipe, on loopback: `ray start --head`, then the same simulate
+    command with --address; the results equal the local executor's."""
+    import subprocess
+
+    ray.shutdown()
+    ray_cli = Path(sys.executable).with_name("ray")
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    env = {**os.environ, "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0"}
+    subprocess.run([str(ray_cli), "start", "--head", f"--port={port}", "--num-cpus=2",
+                    "--node-ip-address=127.0.0.1", "--include-dashboard=false",
+                    "--disable-usage-stats"], check=True, capture_output=True, env=env,
+                   timeout=180)
+    try:
+        out = tmp_path / "cluster"
+        model = QUICK.model or {}
+        cmd = [sys.executable, "-m", "microlab.cli", "simulate", str(clips[0].path),
+               "--executor", "ray", "--address", address, "--json-dir", str(out),
+               "--max-iterations", "2", "--no-baselines", "--quiet"]
+        cmd += ["--steps", str(model["steps"])]  # the CLI's one model flag
+        done = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env,
+                              timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        result = json.loads((out / "east.json").read_text())
+        assert result["executor"] == "ray"
+    finally:
+        subprocess.run([str(ray_cli), "stop", "--force"], check=False, capture_output=True,
+                       env=env,
+                       timeout=120)
+    local = simulate_many([clips[0].path], SimulationOptions(
+        max_iterations=2, baselines=False, model={"steps": model["steps"],
+                                                  "scratch_steps": model["steps"]}),
+        executor="local", workers=2, progress=False)
+    assert _summary(local[0].value) == _summary(result)
