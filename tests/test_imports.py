@@ -195,7 +195,7 @@ LAYERS = [
     {"errors", "_version"}, {"boxes"}, {"actions"}, {"frames", "sequences"}, {"store"},
     {"segments", "sampling"}, {"model"}, {"tracking", "labeller", "calibration"}, {"loop"},
     {"metrics", "stopping", "interop"}, {"project"}, {"tagging"}, {"datasets"},
-    {"simulate", "simulation_result", "baselines", "benchmark"}, {"multi"}, {"collection"},
+    {"simulate", "simulation_result", "baselines"}, {"multi"}, {"collection"}, {"benchmark"},
     {"plots", "spline"},
     {"widgets"}, {"cli"},
 ]

@@ -13,6 +13,10 @@ from microlab.project import Project
 REAL_SEQUENCE = "uav123_group2_2"  # 289 frames of 1280x720, object absent in frames 170-174
 DEMO_FRAMES, DEMO_SIZE = 40, (128, 96)  # the demo target is out of view in frames 6-12, 24-30
 FORMATS = ("coco", "yolo", "voc", "cvat_video", "mot", "labelstudio", "otb")
+#: Every built-in format, in registration order: the above plus those that hold tracks only
+#: (no "absent" for a frame without objects: tests/interop/test_labelstudio_video.py).
+REGISTERED = ("coco", "yolo", "voc", "cvat_video", "mot", "labelstudio", "labelstudio_video",
+              "otb")
 #: The name under which each format is exported (a file or a folder).
 OUT_NAMES = {"coco": "labels.json", "yolo": "yolo", "voc": "voc", "cvat_video": "annotations.xml",
              "mot": "mot", "labelstudio": "tasks.json", "otb": "groundtruth.txt"}

@@ -23,7 +23,7 @@ from microlab.interop import (
 from microlab.interop.coco import load_coco, save_coco
 from microlab.project import Project, import_into
 
-from .helpers import FORMATS as BUILT_IN
+from .helpers import REGISTERED as BUILT_IN
 from .helpers import assert_same_labels, human_labels
 
 
