@@ -62,27 +62,34 @@ class TaskResult:
         return self.error is None
 
 
-def _set_threads(threads: int | None) -> None:
+def _set_threads(threads: int | None) -> int | None:
+    """Set torch's thread count; returns the previous one (``None`` when unchanged)."""
     if threads is None:
-        return
-    os.environ["OMP_NUM_THREADS"] = str(threads)
+        return None
     import torch
 
+    previous = torch.get_num_threads()
     torch.set_num_threads(int(threads))
+    return previous
 
 
 def run_task(fn: Callable[..., Any], item: Any, shared: Mapping[str, Any], name: str,
              threads: int | None) -> TaskResult:
-    """Run ``fn(item, **shared)`` with torch on ``threads`` threads; an exception becomes a
-    failed :class:`TaskResult` (so one bad clip does not stop the others)."""
+    """Run ``fn(item, **shared)`` with torch on ``threads`` threads (restored afterwards, for
+    a task run in the caller's process); an exception becomes a failed :class:`TaskResult`
+    (so one bad clip does not stop the others)."""
     started = time.perf_counter()
     where = f"{socket.gethostname()}:{os.getpid()}"
+    previous = None
     try:
-        _set_threads(threads)
+        previous = _set_threads(threads)
         value = fn(item, **shared)
     except Exception as exc:  # noqa: BLE001 (any failure of one clip is reported by its name)
         return TaskResult(name, None, f"{type(exc).__name__}: {exc}",
                           time.perf_counter() - started, where)
+    finally:
+        if previous is not None:
+            _set_threads(previous)
     return TaskResult(name, value, None, time.perf_counter() - started, where)
 
 

@@ -87,3 +87,18 @@ def test_an_unreachable_cluster_is_named_with_what_to_check() -> None:
     assert "ray status" in message
     with pytest.raises(ExecutorError, match="host:port"):
         RayExecutor("no-port-here").map(square_plus, [1], progress=False)
+
+
+def torch_threads(_: object) -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def test_a_task_in_this_process_gets_its_threads_and_gives_them_back() -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    (result,) = LocalExecutor(1, threads_per_task=1).map(torch_threads, [0], progress=False)
+    assert result.value == 1
+    assert torch.get_num_threads() == before

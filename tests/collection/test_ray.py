@@ -13,7 +13,13 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from microlab.collection import Collection, RayExecutor, SimulationOptions, simulate_many
+from microlab.collection import (
+    Collection,
+    LocalExecutor,
+    RayExecutor,
+    SimulationOptions,
+    simulate_many,
+)
 from microlab.collection.collection import StepJob, StepOutput, train_and_predict
 from microlab.datasets import demo_clip
 from microlab.sequences import Clip
@@ -142,7 +148,9 @@ def test_the_cli_joins_a_cluster_started_by_ray_start(clips, tmp_path) -> None:
     ray_cli = Path(sys.executable).with_name("ray")
     port = _free_port()
     address = f"127.0.0.1:{port}"
-    env = {**os.environ, "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0"}
+    # A loopback cluster in a test: no auth token to hand around (README says what a real
+    # cluster needs).
+    env = {**os.environ, "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0", "RAY_AUTH_MODE": "disabled"}
     subprocess.run([str(ray_cli), "start", "--head", f"--port={port}", "--num-cpus=2",
                     "--node-ip-address=127.0.0.1", "--include-dashboard=false",
                     "--disable-usage-stats"], check=True, capture_output=True, env=env,
@@ -163,8 +171,9 @@ def test_the_cli_joins_a_cluster_started_by_ray_start(clips, tmp_path) -> None:
         subprocess.run([str(ray_cli), "stop", "--force"], check=False, capture_output=True,
                        env=env,
                        timeout=120)
+    # One thread, as each Ray task had (CPU training is bit-identical only at one count).
     local = simulate_many([clips[0].path], SimulationOptions(
         max_iterations=2, baselines=False, model={"steps": model["steps"],
                                                   "scratch_steps": model["steps"]}),
-        executor="local", workers=2, progress=False)
+        executor=LocalExecutor(1, threads_per_task=1), progress=False)
     assert _summary(local[0].value) == _summary(result)
