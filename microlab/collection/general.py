@@ -90,6 +90,25 @@ def _config(settings: GeneralSettings, classes: list[str]) -> MicroModelConfig:
     return replace(MicroModelConfig(**settings.model), classes=classes)
 
 
+def _classes_of(projects: Sequence[Project]) -> list[str]:
+    if not projects:
+        raise ModelError("no projects given: the general model learns from their labels")
+    classes = [list(p.classes) for p in projects]
+    if any(c != classes[0] for c in classes):
+        raise ModelError(f"the projects have different classes ({classes}); a general model "
+                         "needs one list of classes")
+    return classes[0]
+
+
+def _fit(frames: list[LabelledFrame], classes: list[str], settings: GeneralSettings, *,
+         progress: bool) -> MicroModel:
+    from microlab.model import train_micro_model
+
+    if not any(len(lf.boxes) for lf in frames):
+        raise ModelError("no box in any project: label the clips (or step them) first")
+    return train_micro_model(frames, _config(settings, classes), progress=progress)
+
+
 def train_general_model(projects: Sequence[Project], settings: GeneralSettings | None = None,
                         *, human_only: bool = False, progress: bool = True) -> MicroModel:
     """Train one detector on the labels of every project (see :func:`training_frames`).
@@ -97,20 +116,11 @@ def train_general_model(projects: Sequence[Project], settings: GeneralSettings |
     Raises:
         ModelError: the projects hold no box at all, or their classes differ.
     """
-    from microlab.model import train_micro_model
-
     settings = settings or GeneralSettings()
-    if not projects:
-        raise ModelError("no projects given: the general model learns from their labels")
-    classes = [list(p.classes) for p in projects]
-    if any(c != classes[0] for c in classes):
-        raise ModelError(f"the projects have different classes ({classes}); a general model "
-                         "needs one list of classes")
+    classes = _classes_of(projects)
     frames = [lf for p in projects for lf in training_frames(p, settings,
                                                                human_only=human_only)]
-    if not any(len(lf.boxes) for lf in frames):
-        raise ModelError("no box in any project: label the clips (or step them) first")
-    return train_micro_model(frames, _config(settings, classes[0]), progress=progress)
+    return _fit(frames, classes, settings, progress=progress)
 
 
 def evaluate_detector(model: Any, clip: Clip, *, progress: bool = False) -> dict[str, Any]:
@@ -186,17 +196,22 @@ def leave_one_out(projects: Sequence[Project], clips: Sequence[Clip],
     if len(projects) != len(clips) or len(projects) < 2:
         raise SettingsError("give one project per clip, and at least two clips")
     settings = settings or GeneralSettings()
+    classes = _classes_of(projects)
+    # Each project's share, read once: its human frames first, then its machine labels.
+    shares = [training_frames(p, settings) for p in projects]
+    n_human = [len(p.human_frames()) for p in projects]
     rows = []
     for i, clip in enumerate(clips):
-        others = [p for j, p in enumerate(projects) if j != i]
-        n_machine = sum(len(training_frames(p, settings)) - len(p.human_frames()) for p in others)
-        general = train_general_model(others, settings, progress=progress)
-        human = train_general_model(others, settings, human_only=True, progress=progress)
+        others = [j for j in range(len(projects)) if j != i]
+        general_frames = [lf for j in others for lf in shares[j]]
+        human_frames = [lf for j in others for lf in shares[j][:n_human[j]]]
+        general = _fit(general_frames, classes, settings, progress=progress)
+        human = _fit(human_frames, classes, settings, progress=progress)
         own = [m for m in projects[i].store.models() if m["segment_start"] is None]
         row: dict[str, Any] = {
             "clip": clip.name, "frames": len(clip),
-            "train_frames_general": sum(len(p.human_frames()) for p in others) + n_machine,
-            "train_frames_human": sum(len(p.human_frames()) for p in others),
+            "train_frames_general": len(general_frames),
+            "train_frames_human": len(human_frames),
             "general": evaluate_detector(general, clip, progress=progress),
             "human_only": evaluate_detector(human, clip, progress=progress),
         }

@@ -33,9 +33,14 @@ FROM_NAME = "label"
 TO_NAME = "image"
 
 
+def label_elements(classes: list[str]) -> str:
+    """One ``<Label value="..."/>`` line per class (``object`` when there are none)."""
+    return "".join(f"    <Label value={quoteattr(c)}/>\n" for c in (classes or ["object"]))
+
+
 def labelstudio_config(classes: list[str]) -> str:
     """The Label Studio labelling config that matches :func:`save_labelstudio`'s tasks."""
-    labels = "".join(f"    <Label value={quoteattr(c)}/>\n" for c in (classes or ["object"]))
+    labels = label_elements(classes)
     return (
         "<View>\n"
         f'  <Image name="{TO_NAME}" value="$image"/>\n'

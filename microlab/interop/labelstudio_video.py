@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
@@ -41,6 +40,7 @@ from microlab.interop.labels import (
     link_tracks,
     score_or_none,
 )
+from microlab.interop.labelstudio import label_elements
 
 FROM_NAME = "box"
 TO_NAME = "video"
@@ -48,7 +48,7 @@ TO_NAME = "video"
 
 def labelstudio_video_config(classes: list[str], *, fps: float = 30.0) -> str:
     """The Label Studio labelling config that matches :func:`save_labelstudio_video`."""
-    labels = "".join(f"    <Label value={quoteattr(c)}/>\n" for c in (classes or ["object"]))
+    labels = label_elements(classes)
     return (
         "<View>\n"
         f'  <Video name="{TO_NAME}" value="$video" framerate="{fps:g}"/>\n'
