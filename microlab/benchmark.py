@@ -252,10 +252,15 @@ def write_markdown(results: list[dict[str, Any]], out: Path, machine: str, scene
             for i in r["iterations"]))
         lines.append("")
     lines += _calibration_table(results)
-    out.write_text(_with_section(lines, _section(out, TAG_SECTION)))
+    for kept in KEPT_SECTIONS:  # the other tasks' sections stay as they were
+        lines = _with_section(lines, _section(out, kept)).splitlines()
+    out.write_text("\n".join(lines) + "\n")
 
 
 TAG_SECTION = "## Frame classification"
+MULTI_SECTION = "## Several objects per clip"
+#: Sections other benchmark tasks write into the same file (``--task classify`` and ``multi``).
+KEPT_SECTIONS = (TAG_SECTION, MULTI_SECTION)
 
 
 def _section(path: Path, title: str) -> list[str]:

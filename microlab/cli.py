@@ -204,6 +204,17 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     from microlab.benchmark import run_benchmark
 
     _apply_weights(args)
+    if args.task == "multi":
+        from microlab.benchmark_multi import run_multi_benchmark
+
+        root = Path(args.root) if args.root else _default_multi()
+        if root is None:
+            print("../shared/data/multi not found: benchmarking the generated multi-object demo "
+                  "and the crowd only (pass a folder of MOT-layout clips to add them)",
+                  file=sys.stderr)
+        run_multi_benchmark(root, out=Path(args.out), only=args.only, results_dir=args.results,
+                            reuse=args.reuse)
+        return 0
     root = Path(args.root) if args.root else _default_sequences()
     if root is None:
         print("no sequence folder given and ../shared/data/sequences not found; pass one",
@@ -233,12 +244,21 @@ def cmd_scene(args: argparse.Namespace) -> int:
     return 0
 
 
-def _default_sequences() -> Path | None:
-    for candidate in (Path.cwd() / ".." / "shared" / "data" / "sequences",
-                      Path(__file__).resolve().parents[2] / "shared" / "data" / "sequences"):
+def _default_shared(kind: str) -> Path | None:
+    """``../shared/data/<kind>`` beside the working folder or the checkout, if there is one."""
+    for candidate in (Path.cwd() / ".." / "shared" / "data" / kind,
+                      Path(__file__).resolve().parents[2] / "shared" / "data" / kind):
         if candidate.is_dir():
             return candidate.resolve()
     return None
+
+
+def _default_sequences() -> Path | None:
+    return _default_shared("sequences")
+
+
+def _default_multi() -> Path | None:
+    return _default_shared("multi")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -327,10 +347,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("root", nargs="?",
                        help="folder of sequences (default ../shared/data/sequences)")
     bench.add_argument("--out", default="BENCHMARKS.md")
-    bench.add_argument("--task", choices=("detect", "classify"), default="detect",
+    bench.add_argument("--task", choices=("detect", "classify", "multi"), default="detect",
                        help="detect: boxes (the default); classify: frame tags on the edited "
-                            "scenes, their object presence and the tag demo (its own section "
-                            "of --out; the other is kept)")
+                            "scenes, their object presence and the tag demo; multi: every "
+                            "object of the MOT-layout clips (default ../shared/data/multi), the "
+                            "multi-object demo and a 25-object crowd (classify and multi write "
+                            "their own sections of --out; the rest is kept)")
     bench.add_argument("--results", default=None,
                        help="also keep each simulation's JSON in this folder")
     bench.add_argument("--only", nargs="*", help="only these sequence names")

@@ -241,19 +241,43 @@ _MULTI_OBJECTS = (
 )
 
 
+def _demo_multi_objects(n_objects: int, seed: int) -> tuple:
+    """The first ``n_objects`` objects of the multi demo: the five of ``_MULTI_OBJECTS``, then
+    (for a crowd) more walkers and carts in turn, their sizes, colours and paths drawn from
+    ``seed`` (the walkers keep the one look-alike palette)."""
+    if n_objects < 1:
+        raise SettingsError(f"n_objects must be at least 1, got {n_objects}")
+    objects = list(_MULTI_OBJECTS[:n_objects])
+    rng = np.random.default_rng([seed, 7])
+    walker_colours = _MULTI_OBJECTS[0][1]
+    while len(objects) < n_objects:
+        path = (float(rng.uniform(-1, 1)), float(rng.uniform(0.4, 2.0)) * rng.choice([-1, 1]),
+                float(rng.uniform(0, 2 * math.pi)))
+        scale = float(rng.uniform(0.8, 1.15))
+        if len(objects) % 2 == 1:
+            objects.append(("walker", walker_colours, (26 * scale, 50 * scale), path))
+        else:
+            colour = tuple(int(c) for c in rng.integers(30, 240, 3))
+            objects.append(("cart", colour, (50 * scale, 29 * scale), path))
+    return tuple(objects)
+
+
 def generate_demo_multi_frames(
     n_frames: int = 200, size: tuple[int, int] = (384, 256), seed: int = 0,
+    n_objects: int = 5,
 ) -> tuple[list[np.ndarray], list[list[tuple[int, int, tuple[float, float, float, float]]]]]:
     """Frames (RGB) and, per frame, ``(identity, class id, xyxy)`` of every object in view.
 
     Three look-alike walkers and two carts move over a textured field; walker 1 runs off the
     right edge and comes back, and paths cross, so identities must be kept through crossings
     and re-entries.  An object counts as in view when more than half of it is inside the frame.
+    ``n_objects`` above 5 adds more walkers and carts (a crowd, for speed and memory checks).
     """
+    objects = _demo_multi_objects(n_objects, seed)
     rng = np.random.default_rng(seed)
     width, height = size
     background = _background(rng, width + 64, height + 64)
-    classes = sorted({c for c, *_ in _MULTI_OBJECTS}, key=[c for c, *_ in _MULTI_OBJECTS].index)
+    classes = sorted({c for c, *_ in objects}, key=[c for c, *_ in objects].index)
     frames: list[np.ndarray] = []
     truth: list[list[tuple[int, int, tuple[float, float, float, float]]]] = []
     for t in range(n_frames):
@@ -261,7 +285,7 @@ def generate_demo_multi_frames(
         ox, oy = int(32 + 20 * math.sin(2 * math.pi * u)), int(32 + 14 * math.cos(3 * math.pi * u))
         canvas = background[oy : oy + height, ox : ox + width].copy()
         here = []
-        for identity, (cls, colours, (w, h), (start, speed, phase)) in enumerate(_MULTI_OBJECTS,
+        for identity, (cls, colours, (w, h), (start, speed, phase)) in enumerate(objects,
                                                                                  start=1):
             # back and forth across the frame; walker 1 goes past the right edge
             reach = 1.35 if identity == 1 else 0.9
@@ -286,22 +310,25 @@ def generate_demo_multi_frames(
 
 
 def demo_multi_clip(folder: str | Path | None = None, *, n_frames: int = 200,
-                    size: tuple[int, int] = (384, 256), seed: int = 0) -> Path:
+                    size: tuple[int, int] = (384, 256), seed: int = 0,
+                    n_objects: int = 5) -> Path:
     """The multi-object demo clip as a MOT-layout folder (``img/``, ``gt.txt``, ``classes.txt``),
     generated on first use; returns the folder (read it with
     :func:`microlab.multi.load_multi_clip`, simulate it with ``microlab simulate``).
 
     Five objects of two classes: three look-alike walkers (one leaves the view and comes
-    back) and two carts whose paths cross theirs; the truth is exact.
+    back) and two carts whose paths cross theirs; the truth is exact.  ``n_objects`` above 5
+    makes a crowd of more walkers and carts (the 25-object speed check of the benchmark).
     """
     params = {"generator": "demo_multi_clip/1", "n_frames": n_frames, "size": list(size),
-              "seed": seed}
+              "seed": seed, "n_objects": n_objects}
     key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
     folder = Path(folder) if folder is not None else cache_dir() / f"demo-multi-{key}"
     meta_path = folder / "meta.json"
     if meta_path.is_file() and json.loads(meta_path.read_text()).get("params") == params:
         return folder
-    frames, truth = generate_demo_multi_frames(n_frames, size, seed)
+    frames, truth = generate_demo_multi_frames(n_frames, size, seed, n_objects)
+    objects = _demo_multi_objects(n_objects, seed)
     img = folder / "img"
     img.mkdir(parents=True, exist_ok=True)
     for n, frame in enumerate(frames, start=1):
@@ -311,10 +338,10 @@ def demo_multi_clip(folder: str | Path | None = None, *, n_frames: int = 200,
     rows = [f"{t + 1},{identity},{x0:.2f},{y0:.2f},{x1 - x0:.2f},{y1 - y0:.2f},1,{cls + 1},1"
             for t, here in enumerate(truth) for identity, cls, (x0, y0, x1, y1) in here]
     (folder / "gt.txt").write_text("\n".join(rows) + "\n")
-    classes = sorted({c for c, *_ in _MULTI_OBJECTS}, key=[c for c, *_ in _MULTI_OBJECTS].index)
+    classes = sorted({c for c, *_ in objects}, key=[c for c, *_ in objects].index)
     (folder / "classes.txt").write_text("\n".join(classes) + "\n")
     meta = {"name": "microlab multi-object demo clip", "params": params, "n_frames": n_frames,
-            "width": size[0], "height": size[1], "objects": len(_MULTI_OBJECTS),
+            "width": size[0], "height": size[1], "objects": len(objects),
             "classes": classes, "note": "generated by microlab.datasets.demo_multi_clip; "
                                         "ground truth is exact"}
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")

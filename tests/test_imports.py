@@ -195,8 +195,8 @@ LAYERS = [
     {"errors", "_version"}, {"boxes"}, {"actions"}, {"frames", "sequences"}, {"store"},
     {"segments", "sampling"}, {"model"}, {"tracking", "labeller", "calibration"}, {"loop"},
     {"metrics", "stopping", "interop"}, {"project"}, {"tagging"}, {"datasets"},
-    {"simulate", "simulation_result", "baselines"}, {"multi"}, {"collection"}, {"benchmark"},
-    {"plots", "spline"},
+    {"simulate", "simulation_result", "baselines"}, {"multi"}, {"collection"},
+    {"benchmark", "benchmark_multi"}, {"plots", "spline"},
     {"widgets"}, {"cli"},
 ]
 

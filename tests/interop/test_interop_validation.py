@@ -255,3 +255,35 @@ def test_pycocotools_scores_a_machine_export_as_results(mixed_project: Project,
     assert evaluation.stats[0] == pytest.approx(1.0)  # every box matches itself: AP = 1
     assert np.isclose(min(r["score"] for r in results), 0.6)
 
+
+
+def test_label_studio_sdk_validates_video_tracks(tmp_path: Path) -> None:
+    """The video task of a two-object clip (one object leaves and returns, one machine box):
+    label-studio-sdk accepts its annotation and prediction, every region's labels are in the
+    config, and its keyframes are the boxes and identities of the project, frame for frame."""
+    from microlab.interop import labelstudio_video_config, save_labels
+
+    from .test_labelstudio_video import CLIP
+    from .test_labelstudio_video import _labels as two_tracks
+
+    labels = two_tracks()
+    path = save_labels(labels, "labelstudio_video", tmp_path / "video.json")
+    (result,) = run_readers([{"format": "labelstudio_video", "path": str(path),
+                              "config": labelstudio_video_config(labels.classes, fps=CLIP.fps),
+                              "size": list(CLIP.size)}])
+    assert result["errors"] == []
+    shown = {(k["kind"], k["track"], k["frame"] - 1): (k["label"], k["xyxy"])
+             for k in result["keyframes"] if k["enabled"]}
+    want = {}
+    for frame, boxes in labels.frames.items():
+        for xyxy, c, t, human in zip(boxes.xyxy.tolist(), boxes.class_ids, boxes.track_ids,
+                                     boxes.human_mask()):
+            kind = "annotation" if human else "prediction"
+            want[(kind, int(t), frame)] = (labels.classes[int(c)], xyxy)
+    assert shown.keys() == want.keys()
+    for key, (label, xyxy) in want.items():
+        assert shown[key][0] == label
+        assert shown[key][1] == pytest.approx(xyxy)
+    # Where the person's object left the view, its region ends (a disabled keyframe).
+    ends = sorted(k["frame"] for k in result["keyframes"] if not k["enabled"] and k["track"] == 5)
+    assert ends == [4, 8]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from media import synthetic_frames, write_image_folder
 
-from microlab.errors import FormatError
+from microlab.errors import FormatError, SettingsError
 from microlab.multi.clip import load_multi_clip, parse_gt
 
 GOOD = "1,1,10,20,30,40,1,1,1\n1,2,50,20,30,40,1,2,1\n2,1,12,20,30,40,1,1,1\n"
@@ -100,3 +100,22 @@ def test_the_generated_multi_demo_has_look_alikes_that_leave_and_return(tmp_path
         assert (d.xyxy[:, [0, 1]] >= 0).all()
         assert (d.xyxy[:, 2] <= 192).all()
         assert (d.xyxy[:, 3] <= 128).all()
+
+
+def test_a_crowd_keeps_the_first_five_objects_and_adds_look_alike_walkers_and_carts(
+        tmp_path) -> None:
+    from microlab.datasets import generate_demo_multi_frames
+
+    _, five = generate_demo_multi_frames(40, (320, 192), seed=1)
+    frames, crowd = generate_demo_multi_frames(40, (320, 192), seed=1, n_objects=12)
+    assert len(frames) == 40
+    ids = sorted({i for here in crowd for i, _, _ in here})
+    assert ids == list(range(1, 13))
+    # The first five objects move exactly as in the five-object demo.
+    for small, big in zip(five, crowd):
+        assert small == [o for o in big if o[0] <= 5]
+    classes = {i: c for here in crowd for i, c, _ in here}
+    assert [classes[i] for i in range(6, 13)] == [0, 1, 0, 1, 0, 1, 0]  # walkers and carts in turn
+    assert generate_demo_multi_frames(40, (320, 192), seed=1, n_objects=12)[1] == crowd
+    with pytest.raises(SettingsError, match="n_objects"):
+        generate_demo_multi_frames(5, n_objects=0)
