@@ -187,6 +187,17 @@ class Project:
         """Frame ``index`` as an RGB ``uint8`` array."""
         return self.frames[index]
 
+    def add_class(self, name: str) -> int:
+        """Add an object class (saved in the project at once); returns its index.  The next
+        model trained learns it; boxes already drawn keep their classes."""
+        if not isinstance(name, str) or not name.strip():
+            raise AnnotationError(f"a class is a non-empty name, but got {name!r}")
+        if name in self.classes:
+            raise AnnotationError(f"class {name!r} exists already (classes: {self.classes})")
+        self.store.set_meta("classes", [*self.classes, name])
+        self.classes = list(self.store.meta["classes"])
+        return len(self.classes) - 1
+
     def class_id(self, label: str | int) -> int:
         """The index of a class given by name or index (see :func:`~microlab.boxes.class_index`)."""
         return class_index(label, self.classes)

@@ -707,9 +707,15 @@ class Store:
     def labels(self, frames: Iterable[int] | None = None) -> dict[int, FrameLabel]:
         """The resolved label of every frame (or of the given frames)."""
         verified = {r[0]: bool(r[1]) for r in self._query("SELECT idx, verified FROM frames")}
-        rows = self._query(
-            "SELECT * FROM boxes WHERE status IN ('active', 'accepted') ORDER BY frame, id"
-        )
+        # Frames are 0..n-1, so the dict of all frames also gives n.
+        wanted = (sorted(verified) if frames is None
+                  else [frame_index(f, len(verified)) for f in frames])
+        live = "SELECT * FROM boxes WHERE status IN ('active', 'accepted')"
+        if frames is None or len(wanted) > 200:
+            rows = self._query(f"{live} ORDER BY frame, id")
+        else:  # a few frames (the widgets ask for one): read only their boxes
+            rows = self._query(f"{live} AND frame IN ({','.join('?' * len(wanted))}) "
+                               "ORDER BY frame, id", tuple(wanted))
         human: dict[int, list[BoxRecord]] = {}
         machine: dict[int, list[BoxRecord]] = {}
         for row in rows:
@@ -718,9 +724,6 @@ class Store:
                 human.setdefault(box.frame, []).append(box)
             else:
                 machine.setdefault(box.frame, []).append(box)
-        # Frames are 0..n-1, so the dict of all frames also gives n.
-        wanted = (sorted(verified) if frames is None
-                  else [frame_index(f, len(verified)) for f in frames])
         out = {}
         for f in wanted:
             if verified[f]:

@@ -285,6 +285,21 @@ def test_new_project_needs_a_video_and_valid_classes(small_clip, tmp_path: Path)
         assert p.classes == ["person"]
 
 
+def test_a_class_added_later_is_saved_and_boxes_can_name_it(small_clip, tmp_path: Path) -> None:
+    with Project.open(tmp_path / "p.mlab", video=small_clip.path, classes=["walker"]) as p:
+        p.draw_box(0, (10, 10, 30, 40))
+        assert p.add_class("cart") == 1
+        p.draw_box(1, (5, 5, 25, 20), label="cart")
+        with pytest.raises(AnnotationError, match="exists already"):
+            p.add_class("walker")
+        with pytest.raises(AnnotationError, match="non-empty name"):
+            p.add_class(" ")
+    with Project.open(tmp_path / "p.mlab") as p:
+        assert p.classes == ["walker", "cart"]
+        assert [b.class_id for b in p.label(0).boxes] == [0]
+        assert [b.class_id for b in p.label(1).boxes] == [1]
+
+
 def test_project_file_that_is_not_a_project(small_clip, tmp_path: Path) -> None:
     (tmp_path / "notes.mlab").write_text("hello")
     with pytest.raises(StoreError, match="not an SQLite database"):

@@ -172,41 +172,74 @@ def link_tracks(detections: Sequence[Detections], *,
     return _write_ids(detections, tracklets)
 
 
+def _merge_score(a: _Tracklet, b: _Tracklet, s: AssociationSettings) -> float | None:
+    """How well tracklet ``b`` continues ``a`` across the gap between them, or ``None`` when
+    they cannot be one object."""
+    gap = b.frames[0] - a.frames[-1]
+    if a is b or gap < 1 or gap > s.max_gap or a.class_id != b.class_id:
+        return None
+    if a.given and b.given and not (a.given & b.given):
+        return None  # two identities a person told apart
+    if a.given & b.given:
+        return 3.0  # the same identity given to both: they are one object
+    guess = a.predict(b.frames[0])[None]
+    motion = float(box_iou(guess, b.boxes[0][None])[0, 0])
+    near = float(_centre_distance(guess, b.boxes[0][None])[0, 0]) <= (
+        s.distance_gate * np.sqrt(gap))
+    look_a, look_b = a.appearance(), b.appearance()
+    sim = -1.0 if look_a is None or look_b is None else float(look_a @ look_b)
+    if motion < s.merge_iou and not near and sim < s.reid_similarity:
+        return None
+    return motion + max(sim, 0.0)
+
+
 def _merge(tracklets: list[_Tracklet], s: AssociationSettings) -> list[_Tracklet]:
-    """Join tracklets across gaps, best pair first (see the module docstring)."""
+    """Join tracklets across gaps, best pair first (see the module docstring).
+
+    Each pair is scored once and kept in a heap; a merge rescores only the pairs of the
+    joined tracklet (the others' scores do not change), so a clip with thousands of short
+    tracklets (a weak first model in a crowd) links in seconds, not minutes.
+    """
+    import heapq
+    from bisect import bisect_left, bisect_right
+
     alive = sorted(tracklets, key=lambda t: t.frames[0])
-    while True:
-        best = None
-        for a in alive:
-            for b in alive:
-                gap = b.frames[0] - a.frames[-1]
-                if a is b or gap < 1 or gap > s.max_gap or a.class_id != b.class_id:
-                    continue
-                if a.given and b.given and not (a.given & b.given):
-                    continue  # two identities a person told apart
-                if a.given & b.given:
-                    score = 3.0  # the same identity given to both: they are one object
-                else:
-                    guess = a.predict(b.frames[0])[None]
-                    motion = float(box_iou(guess, b.boxes[0][None])[0, 0])
-                    near = float(_centre_distance(guess, b.boxes[0][None])[0, 0]) <= (
-                        s.distance_gate * np.sqrt(gap))
-                    look_a, look_b = a.appearance(), b.appearance()
-                    sim = -1.0 if look_a is None or look_b is None else float(look_a @ look_b)
-                    if motion < s.merge_iou and not near and sim < s.reid_similarity:
-                        continue
-                    score = motion + max(sim, 0.0)
-                if best is None or score > best[0]:
-                    best = (score, a, b)
-        if best is None:
-            return alive
-        _, a, b = best
+    by_key = {t.key: t for t in alive}
+    version = {t.key: 0 for t in alive}
+    # Equal scores go to the pair first in start order (the earlier tracklet first, then the
+    # later one), as a scan over all pairs would find them.
+    rank = {t.key: n for n, t in enumerate(alive)}
+    heap: list[tuple[float, int, int, int, int, int, int]] = []
+
+    def push(a: _Tracklet, b: _Tracklet) -> None:
+        score = _merge_score(a, b, s)
+        if score is not None:
+            heapq.heappush(heap, (-score, rank[a.key], rank[b.key], a.key, version[a.key], b.key,
+                                  version[b.key]))
+
+    starts = [t.frames[0] for t in alive]
+    for a in alive:
+        lo = bisect_right(starts, a.frames[-1])
+        hi = bisect_left(starts, a.frames[-1] + s.max_gap + 1)
+        for b in alive[lo:hi]:
+            push(a, b)
+    while heap:
+        *_, ka, va, kb, vb = heapq.heappop(heap)
+        if version.get(ka) != va or version.get(kb) != vb:
+            continue  # a stale score: one of the two has changed or is gone
+        a, b = by_key[ka], by_key.pop(kb)
+        del version[kb]
         a.frames += b.frames
         a.boxes += b.boxes
         a.rows += b.rows
         a.given |= b.given
         a.embeddings += b.embeddings
-        alive.remove(b)
+        version[ka] += 1
+        for other in by_key.values():
+            if other is not a:
+                push(a, other)
+                push(other, a)
+    return sorted(by_key.values(), key=lambda t: t.frames[0])
 
 
 def _write_ids(detections: Sequence[Detections], tracklets: list[_Tracklet]) -> list[Detections]:

@@ -13,7 +13,7 @@ names an object once.  Boxes no person has named get fresh track numbers.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,6 +47,9 @@ class MultiSettings:
         nms_iou: candidates overlapping a better one more than this are one object (people in
             a group overlap: the single-object default of 0.3 would drop one of a pair).
         smooth_window: frames over which a track's machine boxes are averaged (1 = off).
+        warm_start: start each retraining from this loop's previous model (same backbone and
+            classes), with ``warm_steps_fraction`` of the training steps: an iteration's model
+            then keeps what the last one learnt instead of starting again from ImageNet.
     """
 
     model: dict[str, Any] = field(default_factory=dict)
@@ -58,6 +61,8 @@ class MultiSettings:
     track_score: float = 0.8
     nms_iou: float = 0.6
     smooth_window: int = 5
+    warm_start: bool = True
+    warm_steps_fraction: float = 0.6
 
     def batch_size(self, n_frames: int) -> int:
         if self.review_batch is not None:
@@ -117,6 +122,7 @@ class MultiLoop:
         self._near: np.ndarray | None = None  # per frame, the best score below threshold
         self._threshold = 0.5
         self._dropped: list[tuple[int, float]] = []  # (frame, score) of boxes of dropped tracks
+        self._previous: MicroModel | None = None  # the last model trained (the warm start)
 
     # ------------------------------------------------------------------ train, predict
     def train(self, project: Project, *, progress: bool = True) -> MicroModel:
@@ -128,7 +134,16 @@ class MultiLoop:
                              "track=...) before training")
         config = MicroModelConfig(**{**self.settings.model, "classes": list(project.classes)})
         labelled = [LabelledFrame(project.frames[f], d) for f, d in sorted(human.items())]
-        return train_micro_model(labelled, config, progress=progress)
+        previous = self._previous if self.settings.warm_start else None
+        if previous is not None and (previous.config.backbone, previous.config.classes) == (
+                config.backbone, config.classes):
+            steps = round(config.steps * self.settings.warm_steps_fraction)
+            warm = replace(config, steps=max(config.steps_per_epoch, steps))
+            model = train_micro_model(labelled, warm, init=previous, progress=progress)
+        else:
+            model = train_micro_model(labelled, config, progress=progress)
+        self._previous = model
+        return model
 
     def predict(self, project: Project, model: MicroModel, *,
                 progress: bool = True) -> list[Detections]:

@@ -99,7 +99,8 @@ class MultiSimulationSettings:
 
 
 def _labels(project) -> list:
-    return [project.label(f).detections() for f in range(project.n_frames)]
+    labels = project.store.labels()
+    return [labels[f].detections() for f in range(project.n_frames)]
 
 
 def simulate_multi(clip: MultiClip | str | os.PathLike[str], *,

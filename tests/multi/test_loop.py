@@ -12,7 +12,7 @@ from media import synthetic_frames, write_image_folder
 
 from microlab.boxes import Detections
 from microlab.multi.clip import load_multi_clip
-from microlab.multi.loop import MultiLoop, smooth_tracks
+from microlab.multi.loop import MultiLoop, MultiSettings, smooth_tracks
 from microlab.multi.simulate import MultiOracle
 from microlab.project import Project
 
@@ -117,3 +117,35 @@ def test_review_asks_about_two_tracks_that_trade_objects(tmp_path: Path) -> None
         swap = next(item for item in queue if item.frame == 3)
         assert swap.reason.startswith("identity switch? track 1 lies on track 2")
         assert queue[0].frame == 3
+
+
+def test_each_retraining_starts_from_the_last_model_with_fewer_steps(toy, monkeypatch) -> None:
+    import microlab.model as model_module
+
+    calls = []
+
+    class Trained:
+        def __init__(self, config):
+            self.config = config
+
+    def fake_train(labelled, config, *, init=None, progress=True):
+        calls.append((config.steps, init))
+        return Trained(config)
+
+    monkeypatch.setattr(model_module, "train_micro_model", fake_train)
+    clip, project = toy
+    MultiOracle(clip).label(project, 0)
+    loop = MultiLoop()
+    full = model_module.MicroModelConfig().steps
+    first = loop.train(project, progress=False)
+    second = loop.train(project, progress=False)
+    assert calls == [(full, None), (round(full * 0.6), first)]
+    assert second is not first
+    cold = MultiLoop(MultiSettings(warm_start=False))
+    cold.train(project, progress=False)
+    cold.train(project, progress=False)
+    assert [init for _, init in calls[2:]] == [None, None]
+    # A class added since the last model: a fresh one (the head has a new output).
+    project.add_class("cart")
+    loop.train(project, progress=False)
+    assert calls[-1] == (full, None)
