@@ -37,7 +37,8 @@ _LAZY = {"Annotator": "microlab.widgets", "Dashboard": "microlab.widgets",
          "Review": "microlab.widgets", "TagDashboard": "microlab.widgets",
          "Tagger": "microlab.widgets", "Loop": "microlab.loop", "LoopSettings": "microlab.loop",
          "CollectionDashboard": "microlab.widgets", "Collection": "microlab.collection",
-         "simulate_many": "microlab.collection"}
+         "simulate_many": "microlab.collection", "MultiLoop": "microlab.multi.loop",
+         "MultiSettings": "microlab.multi.loop"}
 
 
 def __getattr__(name: str) -> object:
@@ -64,6 +65,8 @@ __all__ = [
     "LoopSettings",
     "MicrolabError",
     "ModelError",
+    "MultiLoop",
+    "MultiSettings",
     "Project",
     "Review",
     "SettingsError",

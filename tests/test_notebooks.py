@@ -21,7 +21,8 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 ARTIFACTS = REPO / "tests" / "artifacts"
 SHARED = REPO.parent / "shared"
-OURS = ("quickstart.ipynb", "real_clip.ipynb", "feasibility.ipynb", "classify.ipynb")
+OURS = ("quickstart.ipynb", "real_clip.ipynb", "feasibility.ipynb", "classify.ipynb",
+        "multi_object.ipynb")
 
 
 def _sequence(name: str) -> str | None:
@@ -121,3 +122,16 @@ def test_classify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "frames tagged right with" in text
     assert "frame,tags,confidence,source" in text  # the export's header
     print(f"classify ran in {seconds:.0f} s")
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_multi_object(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nb, seconds = run_notebook("multi_object.ipynb", tmp_path, monkeypatch, timeout=900)
+    text = outputs_text(nb)
+    assert "application/vnd.jupyter.widget-view+json" in text  # the widgets were displayed
+    assert "Iteration 1:" in text
+    assert "tracks" in text
+    assert "boxes right with their identity" in text
+    assert "Batch done" in text or "saved" in text
+    print(f"multi_object ran in {seconds:.0f} s")
