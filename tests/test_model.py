@@ -142,6 +142,33 @@ def test_a_training_run_repeats_exactly_on_one_machine(small_clip):
     assert any(not torch.equal(first[k], v) for k, v in other.net.state_dict().items())
 
 
+def test_the_compiled_forward_pass_finds_what_the_eager_one_finds(small_clip):
+    """Inference runs through a frozen TorchScript trace of the network: the same candidates as
+    running the network eagerly, for any batch and frame size; a model still pickles."""
+    import pickle
+
+    present = np.flatnonzero(small_clip.present)[:2]
+    frames = [labelled_frame(small_clip.frames[i], [small_clip.ground_truth[i]]) for i in present]
+    config = MicroModelConfig(pretrained="none", scratch_steps=8, steps_per_epoch=4, batch_size=4,
+                              crop_size=64, min_input_side=64, refine=False)
+    model = train_micro_model(frames, config, progress=False)
+    assert model.compiled
+    fast = model.predict(small_clip.frames, k=3, progress=False)
+    assert model._frozen is not None  # the trace was made and used
+    one = model.detect([small_clip.frames[0]], k=3)  # another batch size, the same trace
+    model.compiled = False
+    slow = model.predict(small_clip.frames, k=3, progress=False)
+    np.testing.assert_allclose(fast.scores, slow.scores, atol=1e-4)
+    np.testing.assert_allclose(fast.xyxy, slow.xyxy, atol=1e-2)
+    eager_one = model.detect([small_clip.frames[0]], k=3)
+    np.testing.assert_allclose(one[0].xyxy, eager_one[0].xyxy, atol=1e-2)
+    model.compiled = True
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy._frozen is None
+    np.testing.assert_allclose(copy.predict(small_clip.frames, k=3, progress=False).scores,
+                               fast.scores, atol=1e-6)
+
+
 @pytest.mark.slow
 def test_random_init_learns_the_demo_clip_and_round_trips(demo_sequence):
     """No pretrained weights at all: the model still learns the demo object from 5 frames."""

@@ -499,3 +499,59 @@ def test_with_tracks_each_label_names_an_object_and_new_boxes_get_a_proposed_one
     annotator.submit([*annotator.boxes, {"xyxy": (40, 40, 50, 55), "label": "object"}])
     assert sorted(b.track_id for b in project.label(1).boxes) == [1, 2, 3]
     assert annotator.bbox.classes[-1] == "object #3"
+
+
+def test_dashboard_of_several_objects_scores_identities_and_drives_the_given_loop(
+        small_clip, tmp_path) -> None:
+    """A MOT clip as the truth: the header says how many boxes are right with their identity;
+    "Run next iteration" and the review queue come from the loop passed in."""
+    from microlab.boxes import Detections, Source
+    from microlab.multi.clip import MultiClip, load_multi_clip
+    from microlab.widgets.dashboard import Dashboard as DashboardWidget
+
+    n = len(small_clip)
+    folder = tmp_path / "mot"
+    folder.mkdir()
+    (folder / "img").symlink_to(small_clip.path)
+    rows = [f"{f + 1},{t},{x},5,20,20,1,1,1\n" for f in range(n) for t, x in ((1, 5), (2, 60))]
+    (folder / "gt.txt").write_text("".join(rows))
+    clip = load_multi_clip(folder)
+    project = Project.open(tmp_path / "multi.mlab", video=small_clip.path)
+    project.draw_box(0, (5, 5, 25, 25), track=1)
+    project.draw_box(0, (60, 5, 80, 25), track=2)
+    # machine boxes: track 1 right everywhere, track 2 swapped onto object 1's place on frame 3
+    machine = {}
+    for f in range(1, n):
+        second = (5, 5, 25, 25) if f == 3 else (60, 5, 80, 25)
+        machine[f] = Detections(np.array([(5, 5, 25, 25), second], float), np.array([0.9, 0.8]),
+                                track_ids=np.array([1, 2]), sources=[Source.MODEL] * 2)
+    project.store.write_predictions({f: d for f, d in machine.items()}, model_version=None)
+    project.store.start_iteration(model_versions=[], train_s=1.0, predict_s=1.0, stats={})
+
+    class Loop:
+        steps = 0
+
+        def step(self, project, *, progress=True):
+            self.steps += 1
+            from microlab.multi.loop import MultiReport
+
+            return MultiReport(project.iteration + 1, 1, 2, 2.0, 1.0, 1.0)
+
+        def review_queue(self, project):
+            from microlab.sampling import ReviewItem
+
+            return [ReviewItem(3, 0.9, "identity switch? track 2")]
+
+    loop = Loop()
+    dashboard = DashboardWidget(project, truth=clip, loop=loop, interactive=False)
+    assert "right with their identity" in dashboard.header.value
+    assert dashboard.track_fig is not None  # one row per track
+    review = dashboard.open_review()
+    assert review.frames == [3]
+    dashboard.run_iteration()
+    assert loop.steps == 1
+    assert "Iteration" in dashboard.status.text
+    short = MultiClip(clip.name, clip.frames, clip.truth[:2], clip.classes)
+    with pytest.raises(AnnotationError, match="pass the clip the project"):
+        DashboardWidget(project, truth=short, interactive=False)
+    project.close()

@@ -190,7 +190,9 @@ def simulate_multi(clip: MultiClip | str | os.PathLike[str], *,
               "classes": list(clip.classes), "iterations": iterations, "final": final,
               "elapsed_s": round(elapsed, 1),
               "settings": {"initial_frames": simulation.initial_frames,
-                           "review_batch": loop.settings.batch_size(len(clip))}}
+                           "max_iterations": simulation.max_iterations,
+                           "review_batch": loop.settings.batch_size(len(clip)),
+                           "warm_start": loop.settings.warm_start}}
     if baselines:
         result["baselines"] = {
             "iou05": multi_baselines(clip, iou=0.5),

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from microlab.loop import IterationReport
+    from microlab.multi.clip import MultiClip
 
 
 @contextmanager
@@ -128,26 +129,45 @@ class Dashboard:
         truth: ground truth, if known: a :class:`~microlab.sequences.Clip` (its baselines
             are computed once, which takes a tracker pass over the clip), an ``(n, 4)`` ``xyxy``
             array (NaN rows = absent), or a :func:`~microlab.simulate.simulate` result (its
-            baselines are drawn; correctness needs a Clip or array).
+            baselines are drawn; correctness needs a Clip or array); for several objects a
+            :class:`~microlab.multi.MultiClip` (the track timeline marks the measured identity
+            switches, the header gives the share of boxes right with their identity).
         baselines: compute the baselines of a Clip (``False`` skips the tracker pass).
         interactive: ipympl canvases (zoom, click); default when ipympl is installed and a
             kernel runs.  ``False`` draws PNG images.
+        loop: what "Run next iteration" and the review queue use instead of ``project.step``
+            and ``project.review_queue``, e.g. a :class:`~microlab.multi.loop.MultiLoop`.
     """
 
     def __init__(
         self,
         project: Project,
-        truth: Clip | np.ndarray | Mapping[str, Any] | None = None,
+        truth: Clip | MultiClip | np.ndarray | Mapping[str, Any] | None = None,
         *,
         baselines: bool = True,
         interactive: bool | None = None,
+        loop: Any = None,
     ) -> None:
+        from microlab.multi.clip import MultiClip
+
         self.project = project
+        #: the loop behind "Run next iteration" and the review queue: ``project.step`` and
+        #: ``project.review_queue`` when None; a :class:`~microlab.multi.loop.MultiLoop` for
+        #: several objects per frame
+        self.loop = loop
         self.truth: np.ndarray | None = None
+        #: with a multi-object clip as truth: every frame's true boxes with identities
+        self.track_truth: list[Any] | None = None
         self.baselines: dict[str, Any] | None = None
         self.status = StatusArea()
         self._guard = Guard(self.status)
-        if isinstance(truth, Clip):
+        if isinstance(truth, MultiClip):
+            self.track_truth = list(truth.truth)
+            if len(self.track_truth) != project.n_frames:
+                raise AnnotationError(f"the truth has {len(self.track_truth)} frames but the "
+                                      f"project {project.n_frames}: pass the clip the project "
+                                      "was opened on")
+        elif isinstance(truth, Clip):
             self.truth = np.asarray(truth.ground_truth, float)
             if baselines:
                 from microlab.simulate import run_baselines
@@ -198,7 +218,7 @@ class Dashboard:
         self.reliability_view = (None if self.reliability_fig is None else
                                  FigureView(self.reliability_fig, interactive=interactive))
         #: several objects: one row per track, identity switches flagged (None without tracks)
-        self.track_fig = plots.track_timeline_of_project(project)
+        self.track_fig = plots.track_timeline_of_project(project, truth=self.track_truth)
         self.track_view = (None if self.track_fig is None else
                            FigureView(self.track_fig, interactive=interactive))
         self.clip_view.on_click(self._on_clip_click)
@@ -243,7 +263,8 @@ class Dashboard:
                                                 fig=self.reliability_fig)
             self.reliability_view.redraw()
         if self.track_view is not None:
-            plots.track_timeline_of_project(self.project, fig=self.track_fig)
+            plots.track_timeline_of_project(self.project, truth=self.track_truth,
+                                            fig=self.track_fig)
             self.track_view.redraw()
         self._update_text()
 
@@ -256,19 +277,25 @@ class Dashboard:
         try:
             self.progress.clear_output()
             with self.progress, _text_progress_bars():
-                report = self.project.step(progress=True)
+                report = (self.project.step(progress=True) if self.loop is None
+                          else self.loop.step(self.project, progress=True))
         finally:
             self.run_button.disabled = False
         self.refresh()
+        coverage = getattr(report, "coverage", None)
         self.status.success(
             f"Iteration {report.iteration}: trained in {report.train_s:.0f} s, predicted in "
-            f"{report.predict_s:.0f} s, coverage {report.coverage:.0%}. Review the next batch."
+            f"{report.predict_s:.0f} s"
+            + ("" if coverage is None else f", coverage {coverage:.0%}")
+            + ". Review the next batch."
         )
         return report
 
     @reported
     def open_review(self, frames: list[int] | None = None) -> Review:
         """Show a :class:`Review` below (the loop's queue, or ``frames``) and return it."""
+        if frames is None and self.loop is not None:
+            frames = [item.frame for item in self.loop.review_queue(self.project)]
         self.review = Review(self.project, frames)
         self.review.on_change(lambda _: self._update_text())
         self.review_area.children = [self.review.ui]
@@ -335,6 +362,14 @@ class Dashboard:
                                        threshold=CONFIDENT)["confident_correct_frac"]
             if actual is not None:
                 text += f" &middot; against the ground truth: {actual:.1%} right"
+        if self.track_truth is not None:
+            from microlab.multi.identity import identity_scores
+
+            labels = self.project.store.labels()
+            scores = identity_scores([labels[f].detections() for f in range(self.project.n_frames)],
+                                     self.track_truth)
+            text += (f" &middot; against the ground truth: {scores.correct_frac:.1%} of the boxes "
+                     f"right with their identity (IDF1 {scores.idf1:.3f})")
         return text + "."
 
     def _update_text(self) -> None:
