@@ -385,6 +385,17 @@ def test_scrubber_looks_at_any_frame_and_boxes_it(project: Project) -> None:
     assert annotator.frame == 1
 
 
+def test_play_moves_the_scrubber_in_the_browser(project: Project) -> None:
+    annotator = Annotator(project, frames=[1, 3])
+    link = annotator._play_link
+    assert link.source == (annotator.play, "value")
+    assert link.target == (annotator.scrubber, "value")
+    assert (annotator.play.min, annotator.play.max) == (0, project.n_frames - 1)
+    assert any(annotator.play in getattr(row, "children", ()) for row in annotator.ui.children)
+    annotator.scrubber.value = 4  # a tick of Play moves the slider: a look at that frame
+    assert annotator.browsing == 4
+
+
 def test_scrubber_slider_and_back(project: Project) -> None:
     annotator = Annotator(project, frames=[1, 3])
     annotator.scrubber.value = 10  # what dragging the slider in the browser does

@@ -76,6 +76,11 @@ class FrameStepper:
         self.scrubber = W.IntSlider(value=0, min=0, max=last, description="Clip frame",
                                     continuous_update=False, layout=W.Layout(width="55%"))
         self.scrubber.observe(self._on_scrub, names="value")
+        #: plays the clip from the frame on show, a frame every 250 ms (in the browser; it moves
+        #: the scrubber, so each frame is shown as a scrub would show it)
+        self.play = W.Play(value=0, min=0, max=last, step=1, interval=250,
+                           tooltip="play the clip from here", layout=W.Layout(width="auto"))
+        self._play_link = W.jslink((self.play, "value"), (self.scrubber, "value"))
         small = W.Layout(width="auto")
         self.previous_frame_button = W.Button(icon="step-backward",
                                               tooltip="look at the previous clip frame",
@@ -110,8 +115,8 @@ class FrameStepper:
         return bundle
 
     def _build(self) -> None:
-        scrub_row = W.HBox([self.previous_frame_button, self.scrubber, self.next_frame_button,
-                            self.box_here_button])
+        scrub_row = W.HBox([self.play, self.previous_frame_button, self.scrubber,
+                            self.next_frame_button, self.box_here_button])
         zoom_row = W.HBox([self.zoom_buttons, *self._pan_buttons])
         self.ui.children = [self.header, *self._extra_children(), scrub_row, zoom_row, self.bbox,
                             W.HBox(self._buttons()), self.status.widget]
