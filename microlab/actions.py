@@ -112,6 +112,20 @@ class Skip(Action):
 
 
 @dataclass(frozen=True)
+class MarkComplete(Action):
+    """Say whether every object of the frame is boxed (logged as ``skip``, 0 actions).
+
+    ``complete=False`` marks a frame *partly boxed*: its human boxes are right, but other objects
+    may be unboxed; the model learns from its boxes without taking the rest of the frame for
+    background, and the frame stays in review with the model's boxes for the others.  Accepting
+    a frame's boxes, or marking it absent, makes it complete again.
+    """
+
+    complete: bool = True
+    kind: ClassVar[str] = "skip"
+
+
+@dataclass(frozen=True)
 class Import(Action):
     """A human box read from a label file (0 actions; the frame counts as verified)."""
 
@@ -131,5 +145,5 @@ class ImportAbsent(Action):
     kind: ClassVar[str] = "import"
 
 
-ACTIONS: tuple[type[Action], ...] = (Draw, Correct, Delete, MarkAbsent, Accept, Skip, Import,
-                                     ImportAbsent)
+ACTIONS: tuple[type[Action], ...] = (Draw, Correct, Delete, MarkAbsent, Accept, Skip,
+                                     MarkComplete, Import, ImportAbsent)

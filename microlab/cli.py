@@ -84,7 +84,8 @@ def _simulation_options(args: argparse.Namespace) -> Any:
     from microlab.collection.simulate_many import SimulationOptions
 
     return SimulationOptions(
-        task=args.task, presence=args.presence, initial=args.initial, batch=args.batch,
+        task=args.task, presence=args.presence, initial=args.initial,
+        initial_boxes=getattr(args, "initial_boxes", None), batch=args.batch,
         segment_length=args.segment_length, max_iterations=args.max_iterations,
         budget=args.budget, strategy=args.strategy, baselines=not args.no_baselines,
         weights=str(Path(args.weights).expanduser().resolve()) if args.weights else None,
@@ -303,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "fine-tuned model per segment), or another registered strategy")
     sim.add_argument("--initial", type=int, default=5,
                      help="frames labelled before the first model")
+    sim.add_argument("--initial-boxes", type=int, default=None,
+                     help="with several objects per clip (gt.txt): box at most this many "
+                          "objects of each first frame, marking it partly boxed (default: all)")
     sim.add_argument("--batch", type=int, default=None, help="frames proposed per review")
     sim.add_argument("--segment-length", type=int, default=150,
                      help="longest segment in frames (default 150)")

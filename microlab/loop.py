@@ -291,9 +291,27 @@ class LoopState:
 
 
 # ---------------------------------------------------------------------- helpers
-def _labelled_frames(project: Project, frames: Sequence[int]) -> list[LabelledFrame]:
+def _refuse_several_objects_of_a_class(human: dict[int, Detections], classes: list[str]) -> None:
+    """This loop labels one object per class and frame; a frame a person boxed with several of
+    one class needs the multi-object loop (it would learn them and keep only one)."""
+    for frame, det in sorted(human.items()):
+        ids, counts = np.unique(det.class_ids, return_counts=True)
+        if counts.size and counts.max() > 1:
+            name = classes[int(ids[counts.argmax()])]
+            raise ModelError(
+                f"frame {frame} has {counts.max()} boxes of {name!r}: project.step() labels one "
+                "object per class and frame. For several objects per clip use the multi-object "
+                "loop: loop = ml.MultiLoop(); loop.step(project); loop.review_queue(project) "
+                "(README: Several objects per clip)")
+
+
+def labelled_frames(project: Project, frames: Sequence[int] | None = None) -> list[LabelledFrame]:
+    """The human frames (all, or ``frames``) as training examples: a person's boxes, and whether
+    the frame is boxed whole (:meth:`~microlab.project.Project.mark_partial`)."""
     human = project.human_labels()
-    return [LabelledFrame(project.frame(f), human[f]) for f in frames]
+    partial = set(project.partial_frames())
+    return [LabelledFrame(project.frame(f), human[f], complete=f not in partial)
+            for f in (sorted(human) if frames is None else frames)]
 
 
 def _combine(labellings: list[Labelling]) -> Labelling:
@@ -471,7 +489,7 @@ class TrainingRun:
     ) -> tuple[int, Predictor]:
         """Train on ``frames`` (human frames), store the model (for ``segment``, or the clip when
         ``None``) and return its version and the model."""
-        labelled = _labelled_frames(self.project, frames)
+        labelled = labelled_frames(self.project, frames)
         model = self.trainer(labelled, config, init=init, progress=self.progress)
         version = self.project.store.save_model(
             config=model.metadata(), weights=model.to_bytes(), segment=segment,
@@ -670,6 +688,7 @@ class Loop:
                 "Annotator's scrubber reaches any frame, and project.draw_box(frame, (x0, y0, x1, "
                 "y1)) records it"
             )
+        _refuse_several_objects_of_a_class(human, project.classes)
         started = time.perf_counter()
         run = TrainingRun(project, settings, trainer, state, human,
                           replace(settings.model, classes=list(project.classes)), progress=progress)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from microlab import interop, metrics
-from microlab.actions import Accept, Action, Correct, Delete, Draw, MarkAbsent, Skip
+from microlab.actions import Accept, Action, Correct, Delete, Draw, MarkAbsent, MarkComplete, Skip
 from microlab.boxes import Detections, box_iou, class_index, validate_xyxy
 from microlab.errors import AnnotationError, FormatError, StoreError
 from microlab.frames import FrameSource, open_frames
@@ -246,11 +246,28 @@ class Project:
         label = self.label(frame)
         self.store.apply_actions(frame, [Accept(tuple(b.id for b in label.boxes))])
 
+    def mark_partial(self, frame: int) -> None:
+        """Say a frame is only partly boxed: its boxes are right, but not every object of the
+        classes is boxed (0 actions).  The model learns from these boxes without taking the rest
+        of the frame for background; its boxes for the other objects show in the frame's label
+        and in review until the frame is accepted or :meth:`mark_complete`."""
+        self.store.apply_actions(frame, [MarkComplete(False)])
+
+    def mark_complete(self, frame: int) -> None:
+        """Say every object of the classes is boxed on this frame (0 actions; the default for
+        a frame a person boxed).  The model's other boxes there are dropped from its label."""
+        self.store.apply_actions(frame, [MarkComplete(True)])
+
+    def partial_frames(self) -> list[int]:
+        """Frames a person boxed only partly (:meth:`mark_partial`)."""
+        return self.store.partial_frames()
+
     def skip(self, frame: int) -> None:
         """Look at a frame and move on without a verdict (0 actions, counts as viewed)."""
         self.store.apply_actions(frame, [Skip()])
 
-    def submit(self, frame: int, boxes: Iterable[BoxInput | Mapping[str, Any]]) -> SubmitResult:
+    def submit(self, frame: int, boxes: Iterable[BoxInput | Mapping[str, Any]], *,
+               complete: bool = True) -> SubmitResult:
         """Record the boxes a person left on a frame, as the fewest actions that explain them.
 
         The boxes shown (the frame's current label) are matched to the submitted ones: an
@@ -265,6 +282,8 @@ class Project:
             boxes: ``xyxy`` sequences, or dicts with ``xyxy`` and optional ``label`` and
                 ``track`` (the object's identity; a changed track is a correction, 1 action;
                 none keeps the shown box's track, or gives a new box none).
+            complete: every object of the frame is among ``boxes`` (the default); ``False``
+                marks the frame partly boxed (see :meth:`mark_partial`).
         """
         if isinstance(boxes, (str, bytes, Mapping)) or not isinstance(boxes, Iterable):
             raise AnnotationError(
@@ -291,6 +310,10 @@ class Project:
         shown = list(label.boxes)
         ops = plan_submit(shown, wanted, verified=label.verified,
                           predicted=self.store.iteration > 0 or bool(shown))
+        if not complete and wanted:
+            ops = [op for op in ops if not isinstance(op, Skip)] + [MarkComplete(False)]
+        elif complete and not label.complete:
+            ops = [op for op in ops if not isinstance(op, Skip)] + [MarkComplete(True)]
         new_ids = self.store.apply_actions(frame, ops)
         return SubmitResult(frame, tuple(op.kind for op in ops), tuple(new_ids))
 
@@ -323,8 +346,10 @@ class Project:
         return self.store.action_totals()
 
     def human_labels(self) -> dict[int, Detections]:
-        """The human-verified frames and their boxes (empty = object absent)."""
-        return {f: lab.detections() for f, lab in self.store.labels(self.human_frames()).items()}
+        """The human-verified frames and their boxes (empty = object absent; a partly boxed
+        frame gives only the boxes a person made or accepted)."""
+        return {f: Detections.from_records(lab.human_boxes)
+                for f, lab in self.store.labels(self.human_frames()).items()}
 
     # ------------------------------------------------------------------ the loop
     @property

@@ -237,7 +237,8 @@ def rank_review(
             f"reasons must hold one reason per frame of doubt ({n_frames}), but got {len(reasons)}"
         )
     doubt[human] = 0.0
-    smoothed = np.convolve(doubt, np.ones(5) / 5, mode="same")
+    # The mean over 5 frames (zero outside the clip), for a clip of any length.
+    smoothed = np.convolve(np.pad(doubt, 2), np.ones(5) / 5, mode="valid")
     priority = 0.5 * doubt + 0.5 * smoothed
     if confirmed is not None and human:
         distance = np.abs(np.arange(n_frames)[:, None] - np.asarray(human)[None, :]).min(axis=1)

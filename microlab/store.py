@@ -13,6 +13,10 @@ verified frame without such boxes means "object absent".  Otherwise the latest m
 Several objects per clip (schema 2): a box may carry a ``track_id``, the object it shows; a
 person's boxes of one frame never share a track (the store refuses it), and "left the view"
 removes one track's box.  A file of an older schema is brought up to date when it is opened.
+
+A verified frame is *complete* (every object boxed) unless a person marked it partly boxed
+(schema 3, :class:`~microlab.actions.MarkComplete`): then its label is the human boxes plus the
+machine boxes of objects no person boxed there, until someone accepts the frame.
 """
 
 from __future__ import annotations
@@ -41,13 +45,14 @@ from microlab.actions import (
     Import,
     ImportAbsent,
     MarkAbsent,
+    MarkComplete,
     Skip,
 )
-from microlab.boxes import HUMAN_SOURCES, MACHINE_SOURCES, Detections, Source
+from microlab.boxes import HUMAN_SOURCES, MACHINE_SOURCES, Detections, Source, box_iou
 from microlab.errors import AnnotationError, StoreError
 from microlab.frames import frame_index
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APP_ID = "microlab"
 
 # What each schema version adds to the one before; a project file is created with ``_SCHEMA``
@@ -56,6 +61,8 @@ APP_ID = "microlab"
 _MIGRATIONS = {
     # 2: several objects per clip: a box's track (object identity); NULL = none.
     2: "ALTER TABLE boxes ADD COLUMN track_id INTEGER;",
+    # 3: a frame a person boxed only partly (some objects, not all); 0 = every object boxed.
+    3: "ALTER TABLE frames ADD COLUMN partial INTEGER NOT NULL DEFAULT 0;",
 }
 
 # The sources as SQL lists, for queries (the schema below spells them out: it must not change).
@@ -184,6 +191,20 @@ class FrameLabel:
     frame: int
     verified: bool
     boxes: tuple[BoxRecord, ...]
+    complete: bool = True
+
+    @property
+    def human_boxes(self) -> tuple[BoxRecord, ...]:
+        """The boxes a person made, imported or accepted (all of a complete verified frame's;
+        none of an unverified frame's)."""
+        if not self.verified:
+            return ()
+        return tuple(b for b in self.boxes if b.source in HUMAN_SOURCES or b.status == "accepted")
+
+    @property
+    def settled(self) -> bool:
+        """True when a person has decided this frame whole: verified and complete."""
+        return self.verified and self.complete
 
     @property
     def absent(self) -> bool:
@@ -245,6 +266,18 @@ def _box_from_row(row: sqlite3.Row) -> BoxRecord:
         iteration=row["iteration"],
         track_id=row["track_id"],
     )
+
+
+def _with_proposals(human: Sequence[BoxRecord],
+                    machine: Sequence[BoxRecord]) -> tuple[BoxRecord, ...]:
+    """A partly boxed frame's label: the person's boxes, then the machine boxes of the other
+    objects (a machine box on a person's box, or of one of its tracks, is left out)."""
+    tracks = {b.track_id for b in human if b.track_id is not None}
+    kept = [b for b in machine if b.track_id is None or b.track_id not in tracks]
+    if human and kept:
+        overlap = box_iou(np.array([b.xyxy for b in kept]), np.array([b.xyxy for b in human]))
+        kept = [b for b, o in zip(kept, overlap.max(axis=1)) if o < 0.5]
+    return (*human, *kept)
 
 
 class Store:
@@ -628,6 +661,7 @@ class Store:
                     f"'accepted') AND (source IN ({_HUMAN_SQL}) OR status = 'accepted')",
                     (frame,),
                 )
+                db.execute("UPDATE frames SET partial = 0 WHERE idx = ?", (frame,))
                 self._log(db, op.kind, frame, it)
                 box_id = None
             case MarkAbsent(track_id=track):
@@ -645,6 +679,21 @@ class Store:
                     old = self._own_box(db, bid, frame)
                     db.execute("UPDATE boxes SET status = 'accepted' WHERE id = ?", (old["id"],))
                 self._log(db, op.kind, frame, it, None, {"box_ids": [int(b) for b in box_ids]})
+                db.execute("UPDATE frames SET partial = 0 WHERE idx = ?", (frame,))
+                box_id = None
+            case MarkComplete(complete=complete):
+                if not complete:
+                    n_human = db.execute(
+                        "SELECT COUNT(*) FROM boxes WHERE frame = ? AND status IN ('active', "
+                        f"'accepted') AND (source IN ({_HUMAN_SQL}) OR status = 'accepted')",
+                        (frame,)).fetchone()[0]
+                    if not n_human:
+                        raise AnnotationError(
+                            f"frame {frame} has no box of a person, so it cannot be partly "
+                            "boxed: draw the objects you know first (or mark the frame absent)")
+                db.execute("UPDATE frames SET partial = ? WHERE idx = ?",
+                           (0 if complete else 1, frame))
+                self._log(db, op.kind, frame, it, None, {"complete": bool(complete)})
                 box_id = None
             case Skip():
                 self._log(db, op.kind, frame, it)
@@ -706,10 +755,11 @@ class Store:
     # ------------------------------------------------------------------ reading labels
     def labels(self, frames: Iterable[int] | None = None) -> dict[int, FrameLabel]:
         """The resolved label of every frame (or of the given frames)."""
-        verified = {r[0]: bool(r[1]) for r in self._query("SELECT idx, verified FROM frames")}
+        state = {r[0]: (bool(r[1]), bool(r[2]))
+                 for r in self._query("SELECT idx, verified, partial FROM frames")}
         # Frames are 0..n-1, so the dict of all frames also gives n.
-        wanted = (sorted(verified) if frames is None
-                  else [frame_index(f, len(verified)) for f in frames])
+        wanted = (sorted(state) if frames is None
+                  else [frame_index(f, len(state)) for f in frames])
         live = "SELECT * FROM boxes WHERE status IN ('active', 'accepted')"
         if frames is None or len(wanted) > 200:
             rows = self._query(f"{live} ORDER BY frame, id")
@@ -726,11 +776,20 @@ class Store:
                 machine.setdefault(box.frame, []).append(box)
         out = {}
         for f in wanted:
-            if verified[f]:
+            verified, partial = state[f]
+            if verified and partial:
+                out[f] = FrameLabel(f, True, _with_proposals(human.get(f, []),
+                                                             machine.get(f, [])), complete=False)
+            elif verified:
                 out[f] = FrameLabel(f, True, tuple(human.get(f, ())))
             else:
                 out[f] = FrameLabel(f, False, tuple(machine.get(f, ())))
         return out
+
+    def partial_frames(self) -> list[int]:
+        """Verified frames a person marked partly boxed (not every object boxed)."""
+        return [r[0] for r in self._query(
+            "SELECT idx FROM frames WHERE verified = 1 AND partial = 1 ORDER BY idx")]
 
     def machine_boxes(self, frame: int) -> list[BoxRecord]:
         """The current (active) machine boxes of a frame, even on a verified frame."""

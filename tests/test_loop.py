@@ -421,3 +421,13 @@ def test_the_segments_strategy_fine_tunes_one_model_per_boxed_segment(clip, tmp_
         assert responsible[0] == report.model_versions[1]
         assert responsible[-1] == report.model_versions[2]
         assert set(responsible[1:-1]) == {clip_version}
+
+
+def test_the_single_object_loop_refuses_a_frame_with_several_objects_of_a_class(project) -> None:
+    from microlab.errors import ModelError
+
+    project.draw_box(0, (5, 5, 25, 25), track=1)
+    project.draw_box(0, (60, 5, 80, 25), track=2)
+    with pytest.raises(ModelError, match=r"frame 0 has 2 boxes of 'object'.*ml\.MultiLoop\(\)"):
+        project.train(progress=False)
+    assert project.store.models() == []  # nothing trained, nothing stored

@@ -37,6 +37,39 @@ def test_targets_peak_at_the_centre_and_decode_back_to_the_box():
     assert scores[0, 0] == pytest.approx(1.0, abs=1e-3)
 
 
+def test_a_partly_boxed_frame_trains_its_boxes_without_calling_the_rest_background():
+    from microlab.boxes import Detections
+    from microlab.model.data import UNKNOWN, CropSampler, LabelledFrame, centernet_loss
+
+    image = np.zeros((128, 128, 3), np.uint8)
+    boxes = Detections([[40.0, 40.0, 72.0, 72.0]])
+    kwargs = dict(scales=(1.0,), crop_size=128, num_classes=1, length=8, mean=(0.5,) * 3,
+                  std=(0.25,) * 3, negative_fraction=1.0, seed=0)
+    partial = CropSampler([LabelledFrame(image, boxes, complete=False)], **kwargs)
+    complete = CropSampler([LabelledFrame(image, boxes)], **kwargs)
+    for i in range(8):
+        heat = partial[i][1]
+        assert heat.max() == 1.0  # every crop of a partly boxed frame holds its box ...
+        assert (heat == UNKNOWN).float().mean() > 0.5  # ... and most of it is unknown
+    assert not any((complete[i][1] == UNKNOWN).any() for i in range(8))
+    # An unknown cell scored high (an object nobody boxed?) costs nothing; scored low it is
+    # trained as background, like any cell of a complete frame.
+    _, offset, log_size, weight = (t[None] for t in partial[0][1:])
+    far = torch.zeros(1, 1, 16, 16)
+    far[0, 0, 0, 0] = UNKNOWN
+
+    def loss(target, logit):
+        logits = torch.full((1, 1, 16, 16), -9.0)
+        logits[0, 0, 0, 0] = logit
+        return float(centernet_loss((logits, torch.zeros(1, 2, 16, 16), torch.zeros(1, 2, 16, 16)),
+                                    target, offset, log_size, weight))
+
+    base = loss(far, -9.0)
+    assert loss(far, 2.0) == pytest.approx(base, abs=1e-6)
+    assert loss(torch.zeros(1, 1, 16, 16), 2.0) > base + 1.0
+    assert loss(far, -1.0) > base + 0.01  # p = 0.27
+
+
 def test_working_scale_aims_at_the_object_size_within_limits():
     # 40 px objects in a 640x480 frame: no shrinking needed for 40 px targets.
     assert working_scale((640, 480), 40, object_size=40, max_input_side=640,

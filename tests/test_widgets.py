@@ -512,6 +512,30 @@ def test_with_tracks_each_label_names_an_object_and_new_boxes_get_a_proposed_one
     assert annotator.bbox.classes[-1] == "object #3"
 
 
+def test_unticking_every_object_is_boxed_saves_a_partly_boxed_frame(project) -> None:
+    from microlab.boxes import Detections
+
+    one_object = Annotator(project, [3])  # no tracks: one object per frame, always complete
+    assert one_object.complete_box not in one_object.ui.children[-2].children
+    project.draw_box(0, (5, 5, 25, 25), track=1)
+    annotator = Annotator(project, [1, 2])
+    assert annotator.complete_box in annotator.ui.children[-2].children  # with tracks only
+    annotator.complete_box.value = False  # two more objects there; boxed later
+    annotator.submit([{"xyxy": (6, 5, 26, 25), "label": "object #1"}])
+    assert project.partial_frames() == [1]
+    assert annotator.complete_box.value  # the next frame starts ticked (it is not partial)
+    annotator.go_to(1)
+    assert not annotator.complete_box.value  # shown again: as saved
+    # In review every box is on show: the box starts ticked, and a submit completes the frame.
+    project.store.write_predictions({1: Detections([[60, 5, 80, 25]], scores=[0.8],
+                                                   track_ids=[2])}, model_version=None)
+    review = Review(project, [1])
+    assert review.complete_box.value
+    review.submit(review.boxes)
+    assert project.partial_frames() == []
+    assert len(project.label(1).boxes) == 2
+
+
 def test_dashboard_of_several_objects_scores_identities_and_drives_the_given_loop(
         small_clip, tmp_path) -> None:
     """A MOT clip as the truth: the header says how many boxes are right with their identity;

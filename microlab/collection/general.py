@@ -61,12 +61,12 @@ def training_frames(project: Project, settings: GeneralSettings | None = None, *
                     human_only: bool = False) -> list[LabelledFrame]:
     """One project's share of the general training set: its human frames, then (unless
     ``human_only``) its confident machine labels (boxes and confident "absent")."""
-    from microlab.loop import latest_labelling
+    from microlab.loop import labelled_frames, latest_labelling
     from microlab.model.data import LabelledFrame
 
     settings = settings or GeneralSettings()
     human = project.human_labels()
-    out = [LabelledFrame(project.frames[f], det) for f, det in sorted(human.items())]
+    out = labelled_frames(project)
     data = latest_labelling(project)
     if human_only or data is None or settings.machine_per_clip == 0:
         return out

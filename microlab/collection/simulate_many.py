@@ -34,6 +34,8 @@ class SimulationOptions:
             ``"classify"`` (frame tags from ``labels.txt``).
         presence: with ``classify``, tag object presence from the box truth.
         initial: frames labelled before the first model.
+        initial_boxes: with several objects per clip, box at most this many objects of each
+            first frame (the largest; the frame is marked partly boxed); default: every object.
         batch: frames per review batch (default: the loop's).
         segment_length: longest segment in frames.
         max_iterations: rounds of train, predict and review.
@@ -54,6 +56,7 @@ class SimulationOptions:
     task: str = "detect"
     presence: bool = False
     initial: int = 5
+    initial_boxes: int | None = None
     batch: int | None = None
     segment_length: int = 150
     max_iterations: int = 8
@@ -124,7 +127,8 @@ def _simulate(folder: Path, options: SimulationOptions, *, progress: bool,
             folder, settings=MultiSettings(model=dict(options.model or {}),
                                            review_batch=options.batch,
                                            max_segment=options.segment_length),
-            simulation=MultiSimulationSettings(max_iterations=options.max_iterations),
+            simulation=MultiSimulationSettings(max_iterations=options.max_iterations,
+                                               initial_boxes=options.initial_boxes),
             baselines=options.baselines, **quiet)
     from microlab.loop import LoopSettings
     from microlab.model import MicroModelConfig

@@ -51,9 +51,15 @@ def labels_from_project(
     for frame, label in project.store.labels().items():
         boxes = label.detections()
         if label.verified:
-            # A machine box on a verified frame is one a human accepted.
-            sources = np.where(boxes.human_mask(), boxes.sources, Source.ACCEPTED)
-            frames[frame] = replace(boxes, sources=sources)
+            # A machine box a person settled is one a human accepted; a partly boxed frame's
+            # other machine boxes are proposals (exported as machine boxes with the rest).
+            human = Detections.from_records(label.human_boxes)
+            sources = np.where(human.human_mask(), human.sources, Source.ACCEPTED)
+            frames[frame] = replace(human, sources=sources)
+            if not label.complete and not verified_only:
+                proposals = boxes[len(human):]
+                frames[frame] = Detections.merge(
+                    [frames[frame], proposals[proposals.scores >= min_score]])
         elif not verified_only:
             kept = boxes[boxes.scores >= min_score]
             if len(kept):

@@ -22,10 +22,22 @@ from microlab.model.network import STRIDE
 
 @dataclass
 class LabelledFrame:
-    """One human-labelled frame: RGB image and its boxes (none = object absent)."""
+    """One human-labelled frame: RGB image and its boxes (none = object absent).
+
+    ``complete=False``: a partly boxed frame (not every object boxed).  Its boxes train as
+    objects, but the rest of it is not taken for background: see :data:`UNKNOWN`.
+    """
 
     image: np.ndarray
     boxes: Detections
+    complete: bool = True
+
+
+#: Heatmap target of a cell nobody labelled (a partly boxed frame, away from its boxes): the loss
+#: trains it as background only while the model scores it below :data:`UNKNOWN_CEILING`, since a
+#: higher score there may be an object nobody boxed.
+UNKNOWN = -1.0
+UNKNOWN_CEILING = 0.3
 
 
 def object_sizes(frames: Sequence[LabelledFrame]) -> np.ndarray:
@@ -181,7 +193,8 @@ class CropSampler(torch.utils.data.Dataset):
         aspect = math.exp(rng.uniform(-0.12, 0.12))
         sx, sy = s * aspect, s / aspect
         cw, ch = c / sx, c / sy
-        if len(frame.boxes) and rng.random() >= self.negative_fraction:
+        # A partly boxed frame has no known background to sample: its crops hold a box.
+        if len(frame.boxes) and (not frame.complete or rng.random() >= self.negative_fraction):
             x0, y0, x1, y1 = frame.boxes.xyxy[rng.integers(len(frame.boxes))]
             # The object centre lands anywhere in the middle 80% of the crop.
             ox = (x0 + x1) / 2 - rng.uniform(0.1, 0.9) * cw
@@ -215,6 +228,8 @@ class CropSampler(torch.utils.data.Dataset):
         heat, offset, log_size, box_weight = encode_targets(
             boxes, frame.boxes.class_ids, size=c, num_classes=self.num_classes
         )
+        if not frame.complete:
+            heat[:, heat.max(axis=0) < 0.01] = UNKNOWN
         image = ((crop.astype(np.float32) - self.mean) / self.std).transpose(2, 0, 1)
         return (
             torch.from_numpy(np.ascontiguousarray(image)),
@@ -256,11 +271,14 @@ def centernet_loss(
     log_size: torch.Tensor,
     weight: torch.Tensor,
 ) -> torch.Tensor:
-    """Penalty-reduced focal loss on the heatmap; L1 and GIoU on the boxes read near centres."""
+    """Penalty-reduced focal loss on the heatmap; L1 and GIoU on the boxes read near centres.
+    A cell whose target is :data:`UNKNOWN` is background only while scored low."""
     logits, pred_offset, pred_size = preds
     p = logits.sigmoid().clamp(1e-4, 1 - 1e-4)
     pos = heat.eq(1).float()
-    neg_weight = (1 - heat).pow(4)
+    unknown = heat.eq(UNKNOWN)
+    neg_weight = torch.where(unknown, p.detach().lt(UNKNOWN_CEILING).float(),
+                             (1 - heat).pow(4))
     pos_loss = (torch.log(p) * (1 - p).pow(2) * pos).sum()
     neg_loss = (torch.log(1 - p) * p.pow(2) * neg_weight * (1 - pos)).sum()
     n_pos = pos.sum().clamp(min=1.0)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from microlab.boxes import Detections, Source
+from microlab.boxes import Detections, Source, box_iou
 from microlab.errors import ModelError
 from microlab.multi.association import AssociationSettings, link_tracks
 from microlab.multi.timeline import track_timeline
@@ -87,11 +87,21 @@ class MultiReport:
                 f"{self.train_s:.0f} s, predict {self.predict_s:.0f} s")
 
 
-def smooth_tracks(linked: list[Detections], human: set[int], *,
-                  window: int = 5) -> list[Detections]:
+def _others(found: Detections, human: Detections, *, iou: float = 0.5) -> Detections:
+    """The detections of a partly boxed frame that are not one of its human boxes."""
+    if not len(found) or not len(human):
+        return found
+    return found[box_iou(found.xyxy, human.xyxy).max(axis=1) < iou]
+
+
+def _machine_part(linked: Detections) -> Detections:
+    return linked[~linked.human_mask()]
+
+
+def smooth_tracks(linked: list[Detections], *, window: int = 5) -> list[Detections]:
     """Each track's machine boxes averaged over ``window`` neighbouring frames of the same track
     (a detector's box jitters from frame to frame around the object; the mean is closer).
-    Human boxes are kept as they are, and weigh in their neighbours' average."""
+    Human boxes (by source) are kept as they are, and weigh in their neighbours' average."""
     if window <= 1:
         return linked
     half = window // 2
@@ -104,7 +114,7 @@ def smooth_tracks(linked: list[Detections], human: set[int], *,
         frames = np.array([f for f, _ in spots])
         values = np.stack([linked[f].xyxy[j] for f, j in spots])
         for f, j in spots:
-            if f in human:
+            if linked[f].sources[j].is_human:
                 continue
             near = np.abs(frames - f) <= half
             boxes[f][j] = values[near].mean(axis=0)
@@ -126,14 +136,15 @@ class MultiLoop:
 
     # ------------------------------------------------------------------ train, predict
     def train(self, project: Project, *, progress: bool = True) -> MicroModel:
-        from microlab.model import LabelledFrame, MicroModelConfig, train_micro_model
+        from microlab.loop import labelled_frames
+        from microlab.model import MicroModelConfig, train_micro_model
 
         human = project.human_labels()
         if not any(len(d) for d in human.values()):
             raise ModelError("no boxes yet: box every object on a frame or two (draw_box with "
                              "track=...) before training")
         config = MicroModelConfig(**{**self.settings.model, "classes": list(project.classes)})
-        labelled = [LabelledFrame(project.frames[f], d) for f, d in sorted(human.items())]
+        labelled = labelled_frames(project)
         previous = self._previous if self.settings.warm_start else None
         if previous is not None and (previous.config.backbone, previous.config.classes) == (
                 config.backbone, config.classes):
@@ -148,8 +159,10 @@ class MultiLoop:
     def predict(self, project: Project, model: MicroModel, *,
                 progress: bool = True) -> list[Detections]:
         """Every frame's boxes with tracks: human boxes where a person labelled, linked model
-        detections elsewhere; the machine boxes are written to the store."""
+        detections elsewhere (and for the objects of a partly boxed frame no person boxed);
+        the machine boxes are written to the store."""
         human = project.human_labels()
+        partial = set(project.partial_frames())
         most = max((len(d) for d in human.values()), default=1)
         k = max(self.settings.min_candidates, 2 * most)
         candidates = model.predict(project.frames, k=k, progress=progress,
@@ -162,20 +175,23 @@ class MultiLoop:
         for f in range(project.n_frames):
             if f in human:
                 d = human[f]
-                frames.append(Detections(d.xyxy, np.ones(len(d)), d.class_ids, d.track_ids,
-                                         [Source.HUMAN] * len(d)))
+                fixed = Detections(d.xyxy, np.ones(len(d)), d.class_ids, d.track_ids,
+                                   [Source.HUMAN] * len(d))
+                frames.append(Detections.merge([fixed, _others(found[f], d)]) if f in partial
+                              else fixed)
             else:
                 frames.append(found[f])
-        linked = self._keep_likely_tracks(link_tracks(frames, settings=self.settings.association),
-                                          set(human))
-        linked = smooth_tracks(linked, set(human), window=self.settings.smooth_window)
+        settled = set(human) - partial
+        linked = self._keep_likely_tracks(link_tracks(frames, settings=self.settings.association))
+        linked = smooth_tracks(linked, window=self.settings.smooth_window)
         project.store.write_predictions(
-            {f: linked[f] for f in range(project.n_frames) if f not in human},
+            {f: _machine_part(linked[f]) if f in partial else linked[f]
+             for f in range(project.n_frames) if f not in settled},
             model_version=None)
         self._scores = {f: linked[f].scores for f in range(project.n_frames)}
         return linked
 
-    def _keep_likely_tracks(self, linked: list[Detections], human: set[int]) -> list[Detections]:
+    def _keep_likely_tracks(self, linked: list[Detections]) -> list[Detections]:
         """Drop the tracks no person named whose boxes score low on the whole.
 
         A false detection rarely fires in one place for long at a named object's strength:
@@ -185,9 +201,9 @@ class MultiLoop:
         """
         scores: dict[int, list[float]] = {}
         named: set[int] = set()
-        for f, d in enumerate(linked):
-            for t, sc in zip(d.track_ids, d.scores):
-                if f in human:
+        for d in linked:
+            for t, sc, is_human in zip(d.track_ids, d.scores, d.human_mask()):
+                if is_human:
                     named.add(int(t))
                 else:
                     scores.setdefault(int(t), []).append(float(sc))
@@ -200,7 +216,7 @@ class MultiLoop:
         dropped = {t for t, m in means.items() if t not in named and m < keep_score}
         out = []
         for f, d in enumerate(linked):
-            gone = np.isin(d.track_ids, sorted(dropped)) & (f not in human)
+            gone = np.isin(d.track_ids, sorted(dropped)) & ~d.human_mask()
             for j in np.flatnonzero(gone):
                 self._dropped.append((f, float(d.scores[j])))
             out.append(d[~gone])
@@ -230,7 +246,7 @@ class MultiLoop:
         """The frames most likely wrong over all tracks: weak boxes, objects nearly found,
         tracks that start or end inside the clip (a miss, a false box or an identity switch
         nearby), suspected identity switches (:mod:`microlab.multi.timeline`), changes in the
-        number of objects; then spot checks."""
+        number of objects, frames a person boxed only partly; then spot checks."""
         n = self.settings.batch_size(project.n_frames) if n is None else int(n)
         labels = project.store.labels()
         frames = project.n_frames
@@ -244,7 +260,7 @@ class MultiLoop:
                     ends.setdefault(int(b.track_id), []).append(f)
         thr = max(self._threshold, 1e-6)
         for f in range(frames):
-            if labels[f].verified:
+            if labels[f].settled:
                 continue
             scores = [b.score for b in labels[f].boxes if b.score is not None]
             weak = max((1 - min(s / (2 * thr), 1.0) for s in scores), default=0.0)
@@ -252,28 +268,31 @@ class MultiLoop:
             doubt[f], reasons[f] = max((weak, "a weak box"),
                                        (near * 0.8, "an object nearly found"))
         for f, score in self._dropped:
-            if not labels[f].verified and doubt[f] < 0.5 * min(score / thr, 1.0) + 0.2:
+            if not labels[f].settled and doubt[f] < 0.5 * min(score / thr, 1.0) + 0.2:
                 doubt[f] = 0.5 * min(score / thr, 1.0) + 0.2
                 reasons[f] = "a dropped track: an object nearly found, or a false one"
         for track, seen in ends.items():
             for f in (min(seen), max(seen)):
-                if 0 < f < frames - 1 and not labels[f].verified:
+                if 0 < f < frames - 1 and not labels[f].settled:
                     doubt[f] = max(doubt[f], 0.7)
                     reasons[f] = f"track {track} starts or ends here"
         # Two tracks that trade objects, or a box that jumps: an identity swap to check.
         per_frame = [labels[f].detections() for f in range(frames)]
         timeline = track_timeline(per_frame, human_frames=project.human_frames())
         for f, track, why in timeline.suspected_switches:
-            if not labels[f].verified and doubt[f] < 0.8:
+            if not labels[f].settled and doubt[f] < 0.8:
                 doubt[f], reasons[f] = 0.8, f"identity switch? track {track} {why}"
         change = np.zeros(frames, bool)
         change[1:] |= counts[1:] != counts[:-1]
         for f in np.flatnonzero(change):
-            if not labels[f].verified and doubt[f] < 0.6:
+            if not labels[f].settled and doubt[f] < 0.6:
                 doubt[f], reasons[f] = 0.6, "the number of objects changes"
+        for f in project.partial_frames():
+            doubt[f] = max(doubt[f], 0.9)
+            reasons[f] = "partly boxed: check the model's boxes for the other objects"
         segments = [(s.start, s.end) for s in split_clip(
             frames, detect_cuts(self.signatures(project)), max_length=self.settings.max_segment)]
-        human = project.human_frames()
+        human = [f for f in project.human_frames() if labels[f].settled]
         return rank_review(np.clip(doubt, 0, 1), reasons, segments, human, n=n,
                            spot_checks=self.settings.spot_checks, seed=project.iteration)
 

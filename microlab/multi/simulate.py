@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from microlab.actions import Accept, Correct, Delete, Draw, MarkAbsent
+from microlab.actions import Accept, Correct, Delete, Draw, MarkAbsent, MarkComplete
 from microlab.boxes import box_iou
 from microlab.multi.baselines import multi_baselines
 from microlab.multi.clip import MultiClip, load_multi_clip
@@ -35,23 +35,32 @@ class MultiOracle:
         self.clip = clip
         self.iou = iou
 
-    def label(self, project, frame: int) -> int:
-        """Box every object of a frame (or mark it empty); returns the actions spent."""
+    def label(self, project, frame: int, *, most: int | None = None) -> int:
+        """Box every object of a frame (or mark it empty); returns the actions spent.
+
+        ``most``: box only the ``most`` largest objects, as a person starting cheaply on a
+        crowded frame would, and mark the frame partly boxed when some are left.
+        """
         truth = self.clip.truth[frame]
         if not len(truth):
             project.store.apply_actions(frame, [MarkAbsent()])
             return 1
-        ops = [Draw(tuple(b), int(c), int(t))
-               for b, c, t in zip(truth.xyxy, truth.class_ids, truth.track_ids)]
+        order = np.argsort(-_areas(truth.xyxy), kind="stable")
+        chosen = order if most is None else order[:max(1, int(most))]
+        ops: list = [Draw(tuple(truth.xyxy[i]), int(truth.class_ids[i]), int(truth.track_ids[i]))
+                     for i in sorted(chosen)]
+        if len(chosen) < len(truth):
+            ops.append(MarkComplete(False))
         project.store.apply_actions(frame, ops)
-        return len(ops)
+        return sum(op.cost for op in ops)
 
     def review(self, project, frame: int) -> int:
         """Fix a frame's boxes to the truth with the fewest actions; returns them."""
         from scipy.optimize import linear_sum_assignment
 
         truth = self.clip.truth[frame]
-        shown = list(project.label(frame).boxes)
+        label = project.label(frame)
+        shown = list(label.boxes)
         ops: list = []
         matched_truth: set[int] = set()
         matched_shown: set[int] = set()
@@ -87,13 +96,30 @@ class MultiOracle:
                             int(truth.track_ids[c])))
         if not ops:
             ops = [Accept(())]  # an empty frame shown empty: accepted
+        if not label.complete:
+            ops.append(MarkComplete(True))  # every object of the frame is now boxed
         project.store.apply_actions(frame, ops)
         return sum(op.cost for op in ops)
 
 
+def _areas(xyxy: np.ndarray) -> np.ndarray:
+    return (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
+
+
 @dataclass
 class MultiSimulationSettings:
+    """How the simulated person starts and stops.
+
+    Attributes:
+        initial_frames: frames boxed before the first model.
+        initial_boxes: box at most this many objects of each initial frame (the largest),
+            marking the frame partly boxed; ``None`` boxes every object.
+        max_iterations: rounds of train, predict and review.
+        stop_when_all_accepted: stop when a review batch needs no action.
+    """
+
     initial_frames: int = 2
+    initial_boxes: int | None = None
     max_iterations: int = 6
     stop_when_all_accepted: bool = True
 
@@ -131,14 +157,15 @@ def simulate_multi(clip: MultiClip | str | os.PathLike[str], *,
     curve: list[tuple[int, int, float]] = []
     started = time.perf_counter()
     try:
+        most = simulation.initial_boxes
         for f in project.initial_frames(simulation.initial_frames, progress=progress):
-            oracle.label(project, f)
+            oracle.label(project, f, most=most)
         while not project.has_boxes():
             more = project.initial_frames(simulation.initial_frames)
             if not more:
                 raise ValueError(f"{clip.name}: no object in any frame")
             for f in more:
-                oracle.label(project, f)
+                oracle.label(project, f, most=most)
         for _ in range(simulation.max_iterations):
             report = loop.step(project, progress=progress)
             labels = _labels(project)
@@ -190,6 +217,7 @@ def simulate_multi(clip: MultiClip | str | os.PathLike[str], *,
               "classes": list(clip.classes), "iterations": iterations, "final": final,
               "elapsed_s": round(elapsed, 1),
               "settings": {"initial_frames": simulation.initial_frames,
+                           "initial_boxes": simulation.initial_boxes,
                            "max_iterations": simulation.max_iterations,
                            "review_batch": loop.settings.batch_size(len(clip)),
                            "warm_start": loop.settings.warm_start}}

@@ -38,6 +38,9 @@ class FrameStepper:
     """
 
     title = "microlab"
+    #: a partly boxed frame shows "Every object is boxed" unticked (the Annotator, where a person
+    #: boxes what they know); ``False`` starts it ticked (Review, where every box is on show)
+    shows_partial = True
 
     def __init__(self, project: Project, frames: Iterable[int], *,
                  clock: Callable[[], float] | None = None, tracks: bool | None = None) -> None:
@@ -62,6 +65,12 @@ class FrameStepper:
         self.back_button = W.Button(description="Back", icon="arrow-left", tooltip="previous frame")
         self.absent_button = W.Button(description="Object absent", icon="ban",
                                       tooltip="nothing to box in this frame (1 action)")
+        #: unticked: only some objects of the frame are boxed (several objects per clip); the
+        #: model then learns those without taking the rest of the frame for background
+        self.complete_box = W.Checkbox(value=True, description="Every object is boxed",
+                                       indent=False, layout=W.Layout(width="auto"),
+                                       tooltip="untick when you boxed only some of the objects: "
+                                               "the model proposes the others for review")
         self.back_button.on_click(lambda _: self._ui(self.back))
         self.absent_button.on_click(lambda _: self._ui(self.mark_absent, debounce=True))
 
@@ -126,7 +135,7 @@ class FrameStepper:
         return []
 
     def _buttons(self) -> list[W.Widget]:
-        return [self.back_button, self.absent_button]
+        return [self.back_button, self.absent_button, *([self.complete_box] if self.tracks else [])]
 
     # ------------------------------------------------------------------ state
     @property
@@ -178,7 +187,8 @@ class FrameStepper:
             self.boxes = boxes
         wanted = self.boxes
         proposals = self._propose_identities(frame, wanted) if self.tracks else []
-        result = self.project.submit(frame, wanted)
+        complete = self.complete_box.value or not self.tracks
+        result = self.project.submit(frame, wanted, complete=complete)
         self._recorded(frame, result, "saved")
         if proposals:
             self.bbox.classes = self._label_choices()
@@ -460,8 +470,9 @@ class FrameStepper:
             self._after_show(None)
             return
         try:
-            boxes = boxes_to_bbox_widget(self.project.label(shown).boxes, self.project.classes,
-                                         tracks=self.tracks)
+            label = self.project.label(shown)
+            boxes = boxes_to_bbox_widget(label.boxes, self.project.classes, tracks=self.tracks)
+            self.complete_box.value = label.complete or not self.shows_partial
         except MicrolabError as exc:
             self.status.error(exc)
             boxes = []

@@ -44,6 +44,7 @@ class Review(FrameStepper):
     """
 
     title = "Review"
+    shows_partial = False  # every box is on show: submitting answers the frame whole
 
     def __init__(self, project: Project, frames: Iterable[int] | None = None, *,
                  n: int | None = None, clock: Callable[[], float] | None = None,
@@ -80,7 +81,8 @@ class Review(FrameStepper):
         return [self.filmstrip, self.clip_bar, self.info]
 
     def _buttons(self) -> list[W.Widget]:
-        return [self.back_button, self.accept_button, self.absent_button, self.next_button]
+        return [self.back_button, self.accept_button, self.absent_button, self.next_button,
+                *([self.complete_box] if self.tracks else [])]
 
     def _segment_starts(self) -> list[int]:
         try:

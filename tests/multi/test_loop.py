@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from media import synthetic_frames, write_image_folder
 
-from microlab.boxes import Detections
+from microlab.boxes import Detections, Source
+from microlab.loop import labelled_frames
 from microlab.multi.clip import load_multi_clip
 from microlab.multi.loop import MultiLoop, MultiSettings, smooth_tracks
 from microlab.multi.simulate import MultiOracle
@@ -64,8 +65,9 @@ def test_smoothing_averages_a_track_and_keeps_human_boxes() -> None:
     truth = np.array([[10.0 + f, 10, 30 + f, 30] for f in range(11)])
     noisy = truth + rng.normal(0, 2, truth.shape)
     noisy[:, 2:] = np.maximum(noisy[:, 2:], noisy[:, :2] + 1)
-    linked = [Detections(noisy[f][None], track_ids=[1]) for f in range(11)]
-    out = smooth_tracks(linked, {5}, window=5)
+    linked = [Detections(noisy[f][None], track_ids=[1],
+                         sources=[Source.HUMAN if f == 5 else Source.MODEL]) for f in range(11)]
+    out = smooth_tracks(linked, window=5)
     assert np.allclose(out[5].xyxy, noisy[5])  # a human box stays
     error_before = np.abs(noisy[1:-1] - truth[1:-1]).mean()
     error_after = np.abs(np.stack([d.xyxy[0] for d in out])[1:-1] - truth[1:-1]).mean()
@@ -74,11 +76,11 @@ def test_smoothing_averages_a_track_and_keeps_human_boxes() -> None:
 
 def test_weak_tracks_nobody_named_are_dropped_and_remembered() -> None:
     loop = MultiLoop()
-    frames = [Detections([[0, 0, 10, 10]], track_ids=[1])]  # a person's frame: object 1 only
+    frames = [Detections([[0, 0, 10, 10]], track_ids=[1], sources=[Source.HUMAN])]  # object 1
     for _ in range(5):
         frames.append(Detections([[0, 0, 10, 10], [50, 0, 60, 10], [0, 50, 10, 60]],
                                  scores=[0.8, 0.75, 0.3], track_ids=[1, 2, 3]))
-    kept = loop._keep_likely_tracks(frames, human={0})
+    kept = loop._keep_likely_tracks(frames)
     # track 1 is named (frame 0 is a person's); track 2 scores like it; track 3 does not
     assert all(d.track_ids.tolist() == [1, 2] for d in kept[1:])
     assert len(loop._dropped) == 5
@@ -149,3 +151,42 @@ def test_each_retraining_starts_from_the_last_model_with_fewer_steps(toy, monkey
     project.add_class("cart")
     loop.train(project, progress=False)
     assert calls[-1] == (full, None)
+
+
+class _TruthModel:
+    """Finds every true box of the toy clip (score 0.9): the loop's part after the model."""
+
+    def __init__(self, clip) -> None:
+        self.clip = clip
+
+    def predict(self, frames, *, k, progress, nms_iou):
+        from microlab.model.infer import Candidates
+
+        xyxy = np.full((len(self.clip), k, 4), np.nan)
+        scores = np.zeros((len(self.clip), k))
+        for f, truth in enumerate(self.clip.truth):
+            xyxy[f, :len(truth)] = truth.xyxy
+            scores[f, :len(truth)] = 0.9
+        return Candidates(np.arange(len(self.clip)), xyxy, scores,
+                          np.zeros((len(self.clip), k), int), threshold=0.5)
+
+
+def test_a_partly_boxed_start_gets_the_other_objects_from_the_model_then_review(toy) -> None:
+    clip, project = toy
+    oracle = MultiOracle(clip)
+    assert oracle.label(project, 0, most=1) == 1  # one of three objects boxed
+    assert project.partial_frames() == [0]
+    loop = MultiLoop()
+    training = labelled_frames(project)
+    assert [(len(t.boxes), t.complete) for t in training] == [(1, False)]
+    loop.predict(project, _TruthModel(clip), progress=False)
+    label = project.label(0)
+    assert len(label.boxes) == 3
+    assert len(label.human_boxes) == 1
+    assert not label.complete
+    first = loop.review_queue(project, n=2)[0]
+    assert first.frame == 0  # the partly boxed frame comes first
+    oracle.review(project, 0)
+    assert project.label(0).settled
+    assert project.partial_frames() == []
+    assert sorted(b.track_id for b in project.label(0).boxes) == [1, 2, 3]
