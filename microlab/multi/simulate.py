@@ -38,14 +38,21 @@ class MultiOracle:
     def label(self, project, frame: int, *, most: int | None = None) -> int:
         """Box every object of a frame (or mark it empty); returns the actions spent.
 
-        ``most``: box only the ``most`` largest objects, as a person starting cheaply on a
-        crowded frame would, and mark the frame partly boxed when some are left.
+        ``most``: box only ``most`` objects, as a person starting cheaply on a crowded frame
+        would: the largest of each class in turn (the largest of every class, then the second
+        largest, ...), and mark the frame partly boxed when some are left.
         """
         truth = self.clip.truth[frame]
         if not len(truth):
             project.store.apply_actions(frame, [MarkAbsent()])
             return 1
-        order = np.argsort(-_areas(truth.xyxy), kind="stable")
+        areas = _areas(truth.xyxy)
+        by_size = np.argsort(-areas, kind="stable")
+        rank_in_class = np.empty(len(truth), int)
+        for cls in np.unique(truth.class_ids):
+            members = [i for i in by_size if truth.class_ids[i] == cls]
+            rank_in_class[members] = np.arange(len(members))
+        order = np.lexsort((-areas, rank_in_class))
         chosen = order if most is None else order[:max(1, int(most))]
         ops: list = [Draw(tuple(truth.xyxy[i]), int(truth.class_ids[i]), int(truth.track_ids[i]))
                      for i in sorted(chosen)]

@@ -465,6 +465,13 @@ def test_two_boxes_of_two_classes_on_one_frame_each_a_new_object(lab: Lab, page,
     def screen(x: float, y: float) -> tuple[float, float]:
         return box["x"] + x * box["width"] / size[0], box["y"] + y * box["height"] / size[1]
 
+    # More objects are there, left for the model to propose: the frame is partly boxed (ticked
+    # off first: the drawing must have the keyboard's focus for Enter).
+    checkbox = widget.get_by_role("checkbox", name="Every object is boxed")
+    assert checkbox.is_checked()
+    checkbox.click()
+    page.wait_for_function(
+        f"!document.querySelector('{NOTEBOOK} .microlab-widget input[type=checkbox]').checked")
     time.sleep(1.0)
     drag(page, screen(20, 20), screen(60, 90))
     page.wait_for_selector(f"{NOTEBOOK} .microlab-widget svg rect.movable")
@@ -481,12 +488,14 @@ def test_two_boxes_of_two_classes_on_one_frame_each_a_new_object(lab: Lab, page,
     with ml.Project.open(path) as project:
         boxes = sorted(project.label(3).boxes, key=lambda b: b.xyxy[0])
         totals = project.action_totals()
+        partial = project.partial_frames()
     assert [project.classes[b.class_id] for b in boxes] == ["walker", "cart"]
     assert len({b.track_id for b in boxes}) == 2
     assert None not in {b.track_id for b in boxes}
     assert np.allclose(boxes[0].xyxy, (20, 20, 60, 90), atol=2.5)
     assert np.allclose(boxes[1].xyxy, (200, 100, 280, 150), atol=2.5)
     assert totals == {"actions": 2, "frames_viewed": 1}
+    assert partial == [3]
 
 
 def _iou(a, b) -> float:

@@ -190,3 +190,20 @@ def test_a_partly_boxed_start_gets_the_other_objects_from_the_model_then_review(
     assert project.label(0).settled
     assert project.partial_frames() == []
     assert sorted(b.track_id for b in project.label(0).boxes) == [1, 2, 3]
+
+
+def test_a_cheap_start_boxes_the_largest_object_of_each_class_in_turn(tmp_path: Path) -> None:
+    folder = tmp_path / "two"
+    write_image_folder(folder / "img", synthetic_frames(1, (96, 64)))
+    # three large carts (class 2) and two small walkers (class 1)
+    (folder / "gt.txt").write_text(
+        "1,1,0,0,30,30,1,2,1\n1,2,32,0,28,28,1,2,1\n1,3,62,0,26,26,1,2,1\n"
+        "1,4,0,40,8,16,1,1,1\n1,5,20,40,10,20,1,1,1\n")
+    (folder / "classes.txt").write_text("walker\ncart\n")
+    clip = load_multi_clip(folder)
+    with Project.open(tmp_path / "two.mlab", video=clip.frames.path,
+                      classes=list(clip.classes)) as project:
+        assert MultiOracle(clip).label(project, 0, most=3) == 3
+        # the largest cart, the largest walker, then the second cart
+        assert sorted(b.track_id for b in project.label(0).boxes) == [1, 2, 5]
+        assert project.partial_frames() == [0]
