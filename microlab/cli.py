@@ -302,8 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--strategy", default="clip",
                      help="how the loop trains: clip (one model, the default), segments (one "
                           "fine-tuned model per segment), or another registered strategy")
-    sim.add_argument("--initial", type=int, default=5,
-                     help="frames labelled before the first model")
+    sim.add_argument("--initial", type=int, default=None,
+                     help="frames labelled before the first model (default 5; with several "
+                          "objects per clip, 2 frames with every object boxed)")
     sim.add_argument("--initial-boxes", type=int, default=None,
                      help="with several objects per clip (gt.txt): box at most this many "
                           "objects of each first frame, marking it partly boxed (default: all)")

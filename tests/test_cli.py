@@ -123,3 +123,25 @@ def test_simulate_many_clips_writes_one_json_each_and_names_a_failed_one(tmp_pat
     assert main(["simulate", str(good.path), str(broken), "--json", str(tmp_path / "x.json"),
                  "--quiet"]) == 2
     assert "--json-dir" in capsys.readouterr().err
+
+
+def test_simulate_passes_the_start_of_several_objects_on(tmp_path: Path, monkeypatch) -> None:
+    """``--initial`` and ``--initial-boxes`` reach the multi-object simulation of a MOT folder;
+    without them it starts from 2 fully boxed frames (and the box loop from 5 frames)."""
+    import microlab.multi.simulate as multi_simulate
+
+    seen = []
+
+    def fake(folder, *, settings, simulation, baselines, **_):
+        seen.append((simulation.initial_frames, simulation.initial_boxes))
+        return {"mode": "multi", "sequence": "m", "final": {}}
+
+    monkeypatch.setattr(multi_simulate, "simulate_multi", fake)
+    monkeypatch.setattr("microlab.cli._result_table", lambda result: "")
+    folder = tmp_path / "mot"
+    (folder / "img").mkdir(parents=True)
+    (folder / "gt.txt").write_text("1,1,10,10,20,20,1,1,1\n")
+    assert main(["simulate", str(folder), "--quiet", "--json", str(tmp_path / "a.json")]) == 0
+    assert main(["simulate", str(folder), "--quiet", "--initial", "1", "--initial-boxes", "3",
+                 "--json", str(tmp_path / "b.json")]) == 0
+    assert seen == [(2, None), (1, 3)]

@@ -33,7 +33,8 @@ class SimulationOptions:
         task: ``"detect"`` (boxes; several objects when the folder has ``gt.txt``) or
             ``"classify"`` (frame tags from ``labels.txt``).
         presence: with ``classify``, tag object presence from the box truth.
-        initial: frames labelled before the first model.
+        initial: frames labelled before the first model (default: 5; 2 fully boxed frames
+            with several objects per clip).
         initial_boxes: with several objects per clip, box at most this many objects of each
             first frame (the largest; the frame is marked partly boxed); default: every object.
         batch: frames per review batch (default: the loop's).
@@ -55,7 +56,7 @@ class SimulationOptions:
 
     task: str = "detect"
     presence: bool = False
-    initial: int = 5
+    initial: int | None = None
     initial_boxes: int | None = None
     batch: int | None = None
     segment_length: int = 150
@@ -103,6 +104,10 @@ def simulate_folder(folder: str | os.PathLike[str], options: SimulationOptions |
     return result
 
 
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
 def _simulate(folder: Path, options: SimulationOptions, *, progress: bool,
               project_path: Path | None) -> dict[str, Any]:
     quiet = {"progress": progress, "log": (print if progress else _silent),
@@ -116,7 +121,7 @@ def _simulate(folder: Path, options: SimulationOptions, *, progress: bool,
             clip, settings=TagSettings(model=dict(options.model or {}),
                                        review_batch=options.batch,
                                        max_segment=options.segment_length),
-            simulation=TagSimulationSettings(initial_tags=options.initial,
+            simulation=TagSimulationSettings(initial_tags=_or(options.initial, 5),
                                              max_iterations=options.max_iterations),
             baselines=options.baselines, **quiet)
     if (folder / "gt.txt").is_file():  # the MOT layout: every object of the clip
@@ -128,6 +133,7 @@ def _simulate(folder: Path, options: SimulationOptions, *, progress: bool,
                                            review_batch=options.batch,
                                            max_segment=options.segment_length),
             simulation=MultiSimulationSettings(max_iterations=options.max_iterations,
+                                               initial_frames=_or(options.initial, 2),
                                                initial_boxes=options.initial_boxes),
             baselines=options.baselines, **quiet)
     from microlab.loop import LoopSettings
@@ -138,7 +144,7 @@ def _simulate(folder: Path, options: SimulationOptions, *, progress: bool,
         folder, loop=LoopSettings(strategy=options.strategy, review_batch=options.batch,
                                   segment_length=options.segment_length,
                                   model=MicroModelConfig(**(options.model or {}))),
-        settings=SimulationSettings(initial_labels=options.initial,
+        settings=SimulationSettings(initial_labels=_or(options.initial, 5),
                                     max_iterations=options.max_iterations,
                                     max_actions=options.budget),
         baselines=options.baselines, **quiet)
