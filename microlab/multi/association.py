@@ -19,12 +19,13 @@ identities are never joined.  Other tracks get fresh ids above every given one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
-from microlab.boxes import Detections, box_iou
+from microlab.boxes import Detections, Source, box_iou
 from microlab.errors import AnnotationError, SettingsError
 
 
@@ -257,6 +258,65 @@ def _write_ids(detections: Sequence[Detections], tracklets: list[_Tracklet]) -> 
             for f, d in enumerate(detections)]
 
 
+def fill_track_gaps(linked: Sequence[Detections], *, max_gap: int = 10,
+                    cuts: Sequence[int] = (), fixed: Iterable[int] = (),
+                    score_factor: float = 0.8) -> list[Detections]:
+    """Boxes for the frames a track skips between two of its boxes, interpolated linearly.
+
+    A detector misses an object for a few frames (blur, a partial occlusion, a pose it has not
+    seen) while the object is still there; the track on both sides says where (as ByteTrack's
+    and CVAT's interpolation do).  Gaps longer than ``max_gap`` frames, or across a cut
+    (``cuts``: the first frame of each new shot), stay empty: the object may have left; so do
+    the ``fixed`` frames (a person's: what they boxed is all there is) and a frame where another
+    box lies on the interpolated one (the object is there under another track).  A box filled
+    in has source ``interpolated``, the class of the box before the gap, and ``score_factor``
+    times the weaker of its two ends' scores.
+    """
+    fixed = set(fixed)
+    out_rows: dict[int, list[tuple[np.ndarray, float, int, int]]] = {}
+    where: dict[int, list[tuple[int, int]]] = {}
+    for f, d in enumerate(linked):
+        for j, t in enumerate(d.track_ids):
+            if t >= 0:
+                where.setdefault(int(t), []).append((f, j))
+    cut_array = np.asarray(sorted(cuts), int)
+    for track, spots in where.items():
+        for (f0, j0), (f1, j1) in pairwise(spots):
+            gap = f1 - f0 - 1
+            if gap < 1 or gap > max_gap:
+                continue
+            if cut_array.size and np.any((cut_array > f0) & (cut_array <= f1)):
+                continue
+            a, b = linked[f0].xyxy[j0], linked[f1].xyxy[j1]
+            score = score_factor * float(min(linked[f0].scores[j0], linked[f1].scores[j1]))
+            cls = int(linked[f0].class_ids[j0])
+            for f in range(f0 + 1, f1):
+                w = (f - f0) / (f1 - f0)
+                box = (1 - w) * a + w * b
+                here = linked[f]
+                if f in fixed or (len(here) and box_iou(box[None], here.xyxy).max() >= 0.5):
+                    continue
+                out_rows.setdefault(f, []).append((box, score, cls, track))
+    if not out_rows:
+        return list(linked)
+    out = []
+    for f, d in enumerate(linked):
+        rows = out_rows.get(f)
+        if not rows:
+            out.append(d)
+            continue
+        filled = Detections(np.array([r[0] for r in rows]), [r[1] for r in rows],
+                            [r[2] for r in rows], [r[3] for r in rows],
+                            [Source.INTERPOLATED] * len(rows))
+        out.append(Detections.merge([_plain(d), filled]))
+    return out
+
+
+def _plain(d: Detections) -> Detections:
+    """``d`` without its ``data`` columns (so that it merges with new boxes)."""
+    return Detections(d.xyxy, d.scores, d.class_ids, d.track_ids, d.sources)
+
+
 def propose_track(labelled: Mapping[int, Detections], frame: int, xyxy: Sequence[float],
                   class_id: int = 0, *, taken: Sequence[int] = (), window: int = 30,
                   max_distance: float = 1.5) -> tuple[int, str]:
@@ -297,4 +357,4 @@ def propose_track(labelled: Mapping[int, Detections], frame: int, xyxy: Sequence
     return new, f"a new object (track {new}): no track of its class is near"
 
 
-__all__ = ["AssociationSettings", "link_tracks", "propose_track"]
+__all__ = ["AssociationSettings", "fill_track_gaps", "link_tracks", "propose_track"]

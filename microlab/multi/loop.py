@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from microlab.boxes import Detections, Source, box_iou
+from microlab.boxes import Detections, Source, box_iou, present_mask
 from microlab.errors import ModelError
-from microlab.multi.association import AssociationSettings, link_tracks
+from microlab.multi.association import AssociationSettings, fill_track_gaps, link_tracks
 from microlab.multi.timeline import track_timeline
 from microlab.sampling import ReviewItem, rank_review
 from microlab.segments import detect_cuts, frame_signatures, split_clip
 
 if TYPE_CHECKING:
-    from microlab.model import MicroModel
+    from microlab.model import Candidates, MicroModel
     from microlab.project import Project
 
 
@@ -47,6 +47,9 @@ class MultiSettings:
         nms_iou: candidates overlapping a better one more than this are one object (people in
             a group overlap: the single-object default of 0.3 would drop one of a pair).
         smooth_window: frames over which a track's machine boxes are averaged (1 = off).
+        fill_gaps: a track's boxes are interpolated over gaps up to this many frames between
+            two of its boxes, within a shot (0 = off): see
+            :func:`~microlab.multi.association.fill_track_gaps`.
         warm_start: start each retraining from this loop's previous model (same backbone and
             classes), with ``warm_steps_fraction`` of the training steps: an iteration's model
             then keeps what the last one learnt instead of starting again from ImageNet.
@@ -61,6 +64,7 @@ class MultiSettings:
     track_score: float = 0.8
     nms_iou: float = 0.6
     smooth_window: int = 5
+    fill_gaps: int = 10
     warm_start: bool = True
     warm_steps_fraction: float = 0.6
 
@@ -87,6 +91,41 @@ class MultiReport:
                 f"{self.train_s:.0f} s, predict {self.predict_s:.0f} s")
 
 
+def nearly_found(candidates: Candidates, linked: list[Detections], *,
+                 iou: float = 0.3) -> np.ndarray:
+    """Per frame, the best score below the threshold of a candidate that is not on a kept box.
+
+    A second, weaker peak on an object already boxed is not an object nearly found; a peak
+    away from every box may be one (or a false box that almost made it).
+    """
+    near = np.zeros(len(linked))
+    for row, frame in enumerate(candidates.frames):
+        scores = candidates.scores[row]
+        weak = np.flatnonzero((scores < candidates.threshold) & (scores > 0)
+                              & present_mask(candidates.xyxy[row]))
+        if not weak.size:
+            continue
+        kept = linked[int(frame)]
+        if len(kept):
+            apart = box_iou(candidates.xyxy[row, weak], kept.xyxy).max(axis=1) < iou
+            weak = weak[apart]
+        if weak.size:
+            near[int(frame)] = float(scores[weak].max())
+    return near
+
+
+def track_jumps(raw: list[Detections], smoothed: list[Detections]) -> np.ndarray:
+    """Per frame, the least IoU between a box as detected and the same box averaged along its
+    track (1 where there is none): a box far from its track's neighbours is loose, or belongs
+    to another object."""
+    least = np.ones(len(raw))
+    for f, (a, b) in enumerate(zip(raw, smoothed)):
+        if len(a):
+            overlap = np.diag(box_iou(a.xyxy, b.xyxy))
+            least[f] = float(overlap.min())
+    return least
+
+
 def _others(found: Detections, human: Detections, *, iou: float = 0.5) -> Detections:
     """The detections of a partly boxed frame that are not one of its human boxes."""
     if not len(found) or not len(human):
@@ -110,11 +149,12 @@ def smooth_tracks(linked: list[Detections], *, window: int = 5) -> list[Detectio
         for j, t in enumerate(d.track_ids):
             where.setdefault(int(t), []).append((f, j))
     boxes = [d.xyxy.copy() for d in linked]
+    human = [d.human_mask() for d in linked]
     for spots in where.values():
         frames = np.array([f for f, _ in spots])
         values = np.stack([linked[f].xyxy[j] for f, j in spots])
         for f, j in spots:
-            if linked[f].sources[j].is_human:
+            if human[f][j]:
                 continue
             near = np.abs(frames - f) <= half
             boxes[f][j] = values[near].mean(axis=0)
@@ -129,7 +169,10 @@ class MultiLoop:
         self.settings = settings or MultiSettings()
         self._signatures: np.ndarray | None = None
         self._scores: dict[int, np.ndarray] = {}  # per frame, the linked boxes' scores
-        self._near: np.ndarray | None = None  # per frame, the best score below threshold
+        #: per frame, the best score below threshold of a candidate away from every kept box
+        self._near: np.ndarray | None = None
+        #: per frame, the least IoU between a machine box and its track's average there
+        self._jumps: np.ndarray | None = None
         self._threshold = 0.5
         self._dropped: list[tuple[int, float]] = []  # (frame, score) of boxes of dropped tracks
         self._previous: MicroModel | None = None  # the last model trained (the warm start)
@@ -169,8 +212,6 @@ class MultiLoop:
                                    nms_iou=self.settings.nms_iou)
         found = candidates.detections(max_per_class=k)
         self._threshold = float(candidates.threshold)
-        below = np.where(candidates.scores < candidates.threshold, candidates.scores, 0.0)
-        self._near = below.max(axis=1)
         frames = []
         for f in range(project.n_frames):
             if f in human:
@@ -183,11 +224,18 @@ class MultiLoop:
                 frames.append(found[f])
         settled = set(human) - partial
         linked = self._keep_likely_tracks(link_tracks(frames, settings=self.settings.association))
+        if self.settings.fill_gaps > 0:
+            linked = fill_track_gaps(linked, max_gap=self.settings.fill_gaps,
+                                     cuts=detect_cuts(self.signatures(project)), fixed=settled)
+        raw = linked
         linked = smooth_tracks(linked, window=self.settings.smooth_window)
+        self._near = nearly_found(candidates, linked)
+        self._jumps = track_jumps(raw, linked)
+        machine = {f: _machine_part(linked[f]) if f in partial else linked[f]
+                   for f in range(project.n_frames) if f not in settled}
         project.store.write_predictions(
-            {f: _machine_part(linked[f]) if f in partial else linked[f]
-             for f in range(project.n_frames) if f not in settled},
-            model_version=None)
+            machine, model_version=None,
+            box_sources={f: [str(s) for s in d.sources] for f, d in machine.items()})
         self._scores = {f: linked[f].scores for f in range(project.n_frames)}
         return linked
 
@@ -244,9 +292,10 @@ class MultiLoop:
 
     def review_queue(self, project: Project, n: int | None = None) -> list[ReviewItem]:
         """The frames most likely wrong over all tracks: weak boxes, objects nearly found,
-        tracks that start or end inside the clip (a miss, a false box or an identity switch
-        nearby), suspected identity switches (:mod:`microlab.multi.timeline`), changes in the
-        number of objects, frames a person boxed only partly; then spot checks."""
+        boxes filled in over a track's gap, tracks that start or end inside the clip (a miss, a
+        false box or an identity switch nearby), suspected identity switches
+        (:mod:`microlab.multi.timeline`), changes in the number of objects, frames a person
+        boxed only partly; then spot checks."""
         n = self.settings.batch_size(project.n_frames) if n is None else int(n)
         labels = project.store.labels()
         frames = project.n_frames
@@ -267,6 +316,14 @@ class MultiLoop:
             near = 0.0 if self._near is None else float(min(self._near[f] / thr, 1.0))
             doubt[f], reasons[f] = max((weak, "a weak box"),
                                        (near * 0.8, "an object nearly found"))
+        for f in range(frames):
+            filled = [b.track_id for b in labels[f].boxes if b.source == Source.INTERPOLATED]
+            if filled and not labels[f].settled and doubt[f] < 0.5:
+                doubt[f], reasons[f] = 0.5, f"track {filled[0]} filled in between its detections"
+        if self._jumps is not None:
+            for f in np.flatnonzero(self._jumps < 0.6):
+                if not labels[f].settled and doubt[f] < 0.65:
+                    doubt[f], reasons[f] = 0.65, "a box off its track's neighbours"
         for f, score in self._dropped:
             if not labels[f].settled and doubt[f] < 0.5 * min(score / thr, 1.0) + 0.2:
                 doubt[f] = 0.5 * min(score / thr, 1.0) + 0.2

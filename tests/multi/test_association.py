@@ -196,3 +196,29 @@ def test_merging_joins_the_same_tracklets_as_scoring_every_pair_again(monkeypatc
     for f, (a, b) in enumerate(zip(fast, slow)):
         assert a.track_ids.tolist() == b.track_ids.tolist(), f"frame {f}"
     assert len({int(t) for d in fast for t in d.track_ids}) > objects  # it had work to do
+
+
+def test_a_tracks_short_gap_is_filled_in_but_not_a_long_one_a_cut_or_a_persons_frame() -> None:
+    from microlab.boxes import Source
+    from microlab.multi.association import fill_track_gaps
+
+    def at(x: float, track: int = 1, score: float = 0.9) -> Detections:
+        return Detections([[x, 10, x + 20, 30]], [score], track_ids=[track])
+
+    empty = Detections.empty()
+    # track 1: frames 0 and 4 (a gap of 3), then 20 (a gap of 15)
+    linked = [at(0), empty, empty, empty, at(40, score=0.6), *[empty] * 15, at(60)]
+    filled = fill_track_gaps(linked, max_gap=10)
+    assert [len(d) for d in filled[:5]] == [1, 1, 1, 1, 1]
+    assert np.allclose(filled[2].xyxy, [[20, 10, 40, 30]])  # half way
+    assert filled[2].sources[0] == Source.INTERPOLATED
+    assert filled[2].track_ids.tolist() == [1]
+    assert filled[2].scores[0] == pytest.approx(0.8 * 0.6)
+    assert all(len(d) == 0 for d in filled[5:20])  # 15 frames: the object may have left
+    # a cut inside the gap, or a person's frame, stays empty
+    assert len(fill_track_gaps(linked, cuts=[3])[1]) == 0
+    assert [len(d) for d in fill_track_gaps(linked, fixed={2})[1:4]] == [1, 0, 1]
+    # another track's box where the interpolated one would be: the object is there already
+    crowded = list(linked)
+    crowded[2] = at(20, track=7)
+    assert fill_track_gaps(crowded)[2].track_ids.tolist() == [7]

@@ -207,3 +207,30 @@ def test_a_cheap_start_boxes_the_largest_object_of_each_class_in_turn(tmp_path: 
         # the largest cart, the largest walker, then the second cart
         assert sorted(b.track_id for b in project.label(0).boxes) == [1, 2, 5]
         assert project.partial_frames() == [0]
+
+
+def test_a_weak_second_peak_on_a_kept_box_is_not_an_object_nearly_found() -> None:
+    from microlab.model.infer import Candidates
+    from microlab.multi.loop import nearly_found
+
+    nan = [np.nan] * 4
+    candidates = Candidates(
+        np.array([0, 1]),
+        np.array([[[10, 10, 30, 30], [12, 11, 31, 30], [60, 10, 80, 30]],     # frame 0
+                  [[10, 10, 30, 30], [12, 11, 31, 30], nan]], float),          # frame 1
+        np.array([[0.9, 0.4, 0.2], [0.9, 0.4, 0.0]]), np.zeros((2, 3), int), threshold=0.5)
+    kept = [Detections([[10, 10, 30, 30]], [0.9], track_ids=[1])] * 2
+    near = nearly_found(candidates, kept)
+    assert near.tolist() == [0.2, 0.0]  # frame 0: the peak away from the box; frame 1: none
+
+
+def test_a_box_off_its_tracks_average_is_a_jump() -> None:
+    from microlab.multi.loop import track_jumps
+
+    boxes = [[10.0 + f, 10, 30 + f, 30] for f in range(7)]
+    boxes[3] = [40, 10, 60, 30]  # frame 3: the box jumps to another place
+    linked = [Detections([b], [0.9], track_ids=[1]) for b in boxes]
+    jumps = track_jumps(linked, smooth_tracks(linked, window=5))
+    assert jumps[3] < 0.6
+    assert jumps[0] > 0.6
+    assert np.argmin(jumps) == 3
