@@ -328,11 +328,20 @@ class MultiLoop:
             if not labels[f].settled and doubt[f] < 0.5 * min(score / thr, 1.0) + 0.2:
                 doubt[f] = 0.5 * min(score / thr, 1.0) + 0.2
                 reasons[f] = "a dropped track: an object nearly found, or a false one"
+        # A track no person has named carries an identity nobody gave: a new object to name, a
+        # piece of a known one (all its boxes then have the wrong identity) or a false one; one
+        # look at its first frame settles all of its boxes, so it comes before a named track's.
+        named = {int(b.track_id) for f in range(frames) if labels[f].settled
+                 for b in labels[f].human_boxes if b.track_id is not None}
         for track, seen in ends.items():
-            for f in (min(seen), max(seen)):
-                if 0 < f < frames - 1 and not labels[f].settled:
-                    doubt[f] = max(doubt[f], 0.7)
-                    reasons[f] = f"track {track} starts or ends here"
+            first, last = min(seen), max(seen)
+            unnamed = track not in named
+            if unnamed and not labels[first].settled and doubt[first] < 0.85:
+                doubt[first] = 0.85
+                reasons[first] = f"track {track}, which nobody has named, starts here"
+            for f in (first, last):
+                if 0 < f < frames - 1 and not labels[f].settled and doubt[f] < 0.7:
+                    doubt[f], reasons[f] = 0.7, f"track {track} starts or ends here"
         # Two tracks that trade objects, or a box that jumps: an identity swap to check.
         per_frame = [labels[f].detections() for f in range(frames)]
         timeline = track_timeline(per_frame, human_frames=project.human_frames())

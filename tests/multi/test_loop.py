@@ -234,3 +234,18 @@ def test_a_box_off_its_tracks_average_is_a_jump() -> None:
     assert jumps[3] < 0.6
     assert jumps[0] > 0.6
     assert np.argmin(jumps) == 3
+
+
+def test_review_asks_first_about_a_track_nobody_named(tmp_path: Path) -> None:
+    write_image_folder(tmp_path / "img", synthetic_frames(40, (96, 64)))
+    with Project.open(tmp_path / "new.mlab", video=tmp_path / "img") as project:
+        project.draw_box(0, [5.0, 10, 25, 30], track=1)
+        predictions = {f: Detections(np.array([[5.0, 10, 25, 30]]), [0.9], track_ids=[1])
+                       for f in range(1, 40)}
+        for f in range(20, 40):  # a second object from frame 20 on, under a track of its own
+            predictions[f] = Detections(np.array([[5.0, 10, 25, 30], [60, 10, 80, 30]]),
+                                        [0.9, 0.9], track_ids=[1, 2])
+        project.store.write_predictions(predictions, model_version=None)
+        queue = MultiLoop().review_queue(project, n=3)
+        assert queue[0].frame == 20
+        assert queue[0].reason == "track 2, which nobody has named, starts here"
