@@ -310,10 +310,9 @@ class Project:
         shown = list(label.boxes)
         ops = plan_submit(shown, wanted, verified=label.verified,
                           predicted=self.store.iteration > 0 or bool(shown))
-        if not complete and wanted:
-            ops = [op for op in ops if not isinstance(op, Skip)] + [MarkComplete(False)]
-        elif complete and not label.complete:
-            ops = [op for op in ops if not isinstance(op, Skip)] + [MarkComplete(True)]
+        # Said after the plan: its accept (which completes a frame) must not undo a "partly".
+        if (wanted and not complete) or (complete and not label.complete):
+            ops = [op for op in ops if not isinstance(op, Skip)] + [MarkComplete(complete)]
         new_ids = self.store.apply_actions(frame, ops)
         return SubmitResult(frame, tuple(op.kind for op in ops), tuple(new_ids))
 
@@ -509,8 +508,7 @@ def plan_submit(
     for c, (xyxy, cls, track) in enumerate(wanted):
         if c not in matched_wanted:
             ops.append(Draw(xyxy, cls, track))
-    if accepted and not all(b.source.is_human or b.status == "accepted"
-                            for b in shown if b.id in accepted):
+    if accepted and not all(b.by_person for b in shown if b.id in accepted):
         ops.insert(0, Accept(tuple(accepted)))
     if not ops:
         ops.append(Skip() if verified else Accept(tuple(accepted)))

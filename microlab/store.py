@@ -67,6 +67,9 @@ _MIGRATIONS = {
 
 # The sources as SQL lists, for queries (the schema below spells them out: it must not change).
 _HUMAN_SQL = ", ".join(f"'{s.value}'" for s in HUMAN_SOURCES)
+#: a live box a person made, imported or accepted (the SQL twin of :attr:`BoxRecord.by_person`)
+_PERSON_BOX_SQL = (f"status IN ('active', 'accepted') AND (source IN ({_HUMAN_SQL}) OR "
+                   "status = 'accepted')")
 _MACHINE_SQL = ", ".join(f"'{s.value}'" for s in MACHINE_SOURCES)
 
 _SCHEMA = """
@@ -179,6 +182,11 @@ class BoxRecord:
     iteration: int
     track_id: int | None = None
 
+    @property
+    def by_person(self) -> bool:
+        """True for a box a person made, imported or accepted."""
+        return self.source in HUMAN_SOURCES or self.status == "accepted"
+
     def to_detections(self) -> Detections:
         """This box alone as :class:`~microlab.boxes.Detections` (``data["box_id"]`` = its id)."""
         return Detections.from_records([self])
@@ -199,7 +207,7 @@ class FrameLabel:
         none of an unverified frame's)."""
         if not self.verified:
             return ()
-        return tuple(b for b in self.boxes if b.source in HUMAN_SOURCES or b.status == "accepted")
+        return tuple(b for b in self.boxes if b.by_person)
 
     @property
     def settled(self) -> bool:
@@ -618,8 +626,7 @@ class Store:
         one track to two boxes."""
         rows = db.execute(
             "SELECT track_id, COUNT(*) FROM boxes WHERE frame = ? AND track_id IS NOT NULL AND "
-            f"status IN ('active', 'accepted') AND (source IN ({_HUMAN_SQL}) OR "
-            "status = 'accepted') GROUP BY track_id HAVING COUNT(*) > 1", (frame,)).fetchall()
+            f"{_PERSON_BOX_SQL} GROUP BY track_id HAVING COUNT(*) > 1", (frame,)).fetchall()
         if rows:
             track, count = rows[0]
             raise AnnotationError(
@@ -657,8 +664,7 @@ class Store:
                 box_id = None
             case MarkAbsent(track_id=None):
                 db.execute(
-                    "UPDATE boxes SET status = 'deleted' WHERE frame = ? AND status IN ('active', "
-                    f"'accepted') AND (source IN ({_HUMAN_SQL}) OR status = 'accepted')",
+                    f"UPDATE boxes SET status = 'deleted' WHERE frame = ? AND {_PERSON_BOX_SQL}",
                     (frame,),
                 )
                 db.execute("UPDATE frames SET partial = 0 WHERE idx = ?", (frame,))
@@ -668,8 +674,7 @@ class Store:
                 # One object left the view: only its boxes go; the frame's others stay.
                 db.execute(
                     "UPDATE boxes SET status = 'deleted' WHERE frame = ? AND track_id = ? AND "
-                    f"status IN ('active', 'accepted') AND (source IN ({_HUMAN_SQL}) OR "
-                    "status = 'accepted')",
+                    f"{_PERSON_BOX_SQL}",
                     (frame, int(track)),
                 )
                 self._log(db, op.kind, frame, it, None, {"track_id": int(track)})
@@ -684,8 +689,7 @@ class Store:
             case MarkComplete(complete=complete):
                 if not complete:
                     n_human = db.execute(
-                        "SELECT COUNT(*) FROM boxes WHERE frame = ? AND status IN ('active', "
-                        f"'accepted') AND (source IN ({_HUMAN_SQL}) OR status = 'accepted')",
+                        f"SELECT COUNT(*) FROM boxes WHERE frame = ? AND {_PERSON_BOX_SQL}",
                         (frame,)).fetchone()[0]
                     if not n_human:
                         raise AnnotationError(
@@ -770,7 +774,7 @@ class Store:
         machine: dict[int, list[BoxRecord]] = {}
         for row in rows:
             box = _box_from_row(row)
-            if box.source in HUMAN_SOURCES or box.status == "accepted":
+            if box.by_person:
                 human.setdefault(box.frame, []).append(box)
             else:
                 machine.setdefault(box.frame, []).append(box)

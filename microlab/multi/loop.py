@@ -182,12 +182,11 @@ class MultiLoop:
         from microlab.loop import labelled_frames
         from microlab.model import MicroModelConfig, train_micro_model
 
-        human = project.human_labels()
-        if not any(len(d) for d in human.values()):
+        labelled = labelled_frames(project)
+        if not any(len(t.boxes) for t in labelled):
             raise ModelError("no boxes yet: box every object on a frame or two (draw_box with "
                              "track=...) before training")
         config = MicroModelConfig(**{**self.settings.model, "classes": list(project.classes)})
-        labelled = labelled_frames(project)
         previous = self._previous if self.settings.warm_start else None
         if previous is not None and (previous.config.backbone, previous.config.classes) == (
                 config.backbone, config.classes):
@@ -353,12 +352,12 @@ class MultiLoop:
         for f in np.flatnonzero(change):
             if not labels[f].settled and doubt[f] < 0.6:
                 doubt[f], reasons[f] = 0.6, "the number of objects changes"
-        for f in project.partial_frames():
+        for f in (f for f in range(frames) if not labels[f].complete):
             doubt[f] = max(doubt[f], 0.9)
             reasons[f] = "partly boxed: check the model's boxes for the other objects"
         segments = [(s.start, s.end) for s in split_clip(
             frames, detect_cuts(self.signatures(project)), max_length=self.settings.max_segment)]
-        human = [f for f in project.human_frames() if labels[f].settled]
+        human = [f for f in range(frames) if labels[f].settled]
         return rank_review(np.clip(doubt, 0, 1), reasons, segments, human, n=n,
                            spot_checks=self.settings.spot_checks, seed=project.iteration)
 
